@@ -1,0 +1,69 @@
+// The compiler's boundary: what the sources hand in, and the table + statuses that come out.
+// Everything here is plain data so the compiler stays pure (no I/O, no clock).
+import type { Condition } from '../../crds/schemas/index.ts';
+import type { RoutingTable } from '../../proxy/table/table-schema.ts';
+
+export type ResourceKind = 'ApiRoute' | 'Authorizer' | 'RatePolicy';
+
+/**
+ * A manifest as a source read it: not yet validated. The compiler validates each one and reports,
+ * per resource, what is wrong and where; `origin` (e.g. "examples/routes.yaml#2") only flavours messages.
+ */
+export interface RawResource {
+  kind: ResourceKind;
+  namespace: string;
+  name: string;
+  object: unknown;
+  origin?: string;
+}
+
+/** The Kubernetes shapes the compiler reads to resolve `service:` backends (only the fields it uses). */
+export interface ServiceInfo {
+  namespace: string;
+  name: string;
+  ports: { name?: string; port: number; targetPort?: number | string }[];
+}
+
+export interface EndpointSliceInfo {
+  namespace: string;
+  serviceName: string;
+  ports: { name?: string; port: number }[];
+  endpoints: { addresses: string[]; ready: boolean }[];
+}
+
+export interface SecretInfo {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  /** Decoded values. Never copied into statuses or logs. */
+  data: Record<string, string>;
+}
+
+export interface CompileInput {
+  resources: RawResource[];
+  services?: ServiceInfo[];
+  endpointSlices?: EndpointSliceInfo[];
+  secrets?: SecretInfo[];
+  /**
+   * The last accepted object per resource key ("Kind/ns/name"): an invalid update keeps serving this one
+   * and its status says so.
+   */
+  lastAccepted?: Map<string, unknown>;
+}
+
+export interface ResourceStatus {
+  kind: ResourceKind;
+  namespace: string;
+  name: string;
+  generation?: number;
+  /** Sorted by type; no timestamps (the status writer adds them). */
+  conditions: Condition[];
+}
+
+export interface CompileOutput {
+  table: RoutingTable;
+  /** Sorted by kind, namespace, name. */
+  statuses: ResourceStatus[];
+  /** Resource key → the validated object that was compiled (feed back as `lastAccepted`). */
+  accepted: Map<string, unknown>;
+}

@@ -1,0 +1,218 @@
+// ApiRoute: hosts, an optional basePath, and rules that send matching requests to weighted backends.
+import { z } from 'zod';
+import { withRules } from './rule.ts';
+import { durationSchema, sizeSchema } from './quantities.ts';
+import { API_VERSION, localRefSchema, metadataSchema, objectNameSchema, statusSchema } from './metadata.ts';
+
+const HOST_RE = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const HEADER_NAME_RE = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const;
+
+export const hostSchema = z
+  .string()
+  .max(253)
+  .regex(HOST_RE, 'must be a lowercase hostname, optionally starting with "*." for a wildcard');
+
+const headerNameSchema = z.string().min(1).max(256).regex(HEADER_NAME_RE, 'must be a valid HTTP header name');
+export const methodSchema = z.enum(METHODS);
+
+export const pathMatchSchema = withRules(
+  z.object({
+    type: z.enum(['Exact', 'Prefix', 'Template', 'Regex']).default('Prefix'),
+    value: z.string().min(1).max(1024),
+  }),
+  [
+    {
+      cel: "self.type == 'Regex' || self.value.startsWith('/')",
+      message: 'path value must start with "/" (except for type Regex)',
+      path: ['value'],
+      check: (p) => p.type === 'Regex' || p.value.startsWith('/'),
+    },
+  ],
+);
+
+const valueMatchType = z.enum(['Exact', 'Regex', 'Present']).default('Exact');
+const valueMatchRules = [
+  {
+    cel: "self.type == 'Present' || has(self.value)",
+    message: 'value is required unless type is Present',
+    path: ['value'],
+    check: (m: { type: string; value?: string | undefined }) => m.type === 'Present' || m.value !== undefined,
+  },
+];
+
+export const headerMatchSchema = withRules(
+  z.object({ name: headerNameSchema, type: valueMatchType, value: z.string().max(4096).optional() }),
+  valueMatchRules,
+);
+
+export const queryMatchSchema = withRules(
+  z.object({ name: z.string().min(1).max(256), type: valueMatchType, value: z.string().max(4096).optional() }),
+  valueMatchRules,
+);
+
+export const routeMatchSchema = z.object({
+  path: pathMatchSchema.optional(),
+  methods: z.array(methodSchema).max(9).optional(),
+  headers: z.array(headerMatchSchema).max(16).optional(),
+  query: z.array(queryMatchSchema).max(16).optional(),
+});
+
+export const serviceRefSchema = z.object({
+  name: objectNameSchema,
+  /** A port number, or the name of a Service port. */
+  port: z.union([z.number().int().min(1).max(65535), z.string().min(1).max(15)]),
+});
+
+const URL_RE = /^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/;
+
+export const backendSchema = withRules(
+  z.object({
+    service: serviceRefSchema.optional(),
+    /** An external or standalone backend: scheme, host, port and an optional path prefix. */
+    url: z.string().max(2048).regex(URL_RE, 'must be an http:// or https:// URL without query or fragment').optional(),
+    weight: z.number().int().min(0).max(10000).default(1),
+  }),
+  [
+    {
+      cel: 'has(self.service) != has(self.url)',
+      message: 'a backend sets exactly one of service or url',
+      check: (b) => (b.service === undefined) !== (b.url === undefined),
+    },
+  ],
+);
+
+const backendsRules = [
+  {
+    cel: 'self.exists(b, b.weight > 0)',
+    message: 'at least one backend must have a weight above zero',
+    check: (bs: { weight: number }[]) => bs.some((b) => b.weight > 0),
+  },
+];
+export const backendsSchema = withRules(z.array(backendSchema).min(1, 'at least one backend is required').max(16), backendsRules);
+
+export const canarySchema = withRules(
+  z.object({
+    header: z.object({ name: headerNameSchema, value: z.string().min(1).max(256) }).optional(),
+    cookie: z.object({ name: z.string().min(1).max(256), value: z.string().min(1).max(256) }).optional(),
+    backends: backendsSchema,
+  }),
+  [
+    {
+      cel: 'has(self.header) || has(self.cookie)',
+      message: 'a canary needs a header or a cookie to select it',
+      check: (c) => c.header !== undefined || c.cookie !== undefined,
+    },
+  ],
+);
+
+export const rewriteSchema = withRules(
+  z.object({
+    /** Replace the matched prefix (Prefix matches only); "/" strips it. */
+    replacePrefix: z.string().startsWith('/').max(1024).optional(),
+    /** Replace the whole path; `{param}` is filled from a Template match. */
+    replacePath: z.string().startsWith('/').max(1024).optional(),
+  }),
+  [
+    {
+      cel: '!(has(self.replacePrefix) && has(self.replacePath))',
+      message: 'set at most one of replacePrefix and replacePath',
+      check: (r) => r.replacePrefix === undefined || r.replacePath === undefined,
+    },
+  ],
+);
+
+export const headerChangesSchema = z.object({
+  set: z.record(headerNameSchema, z.string().max(4096)).optional(),
+  add: z.record(headerNameSchema, z.string().max(4096)).optional(),
+  remove: z.array(headerNameSchema).max(32).optional(),
+});
+
+export const timeoutsSchema = z.object({
+  connect: durationSchema.optional(),
+  request: durationSchema.optional(),
+  idle: durationSchema.optional(),
+});
+
+export const retriesSchema = z.object({
+  /** Extra attempts for idempotent requests that failed to connect. */
+  attempts: z.number().int().min(0).max(5).default(2),
+});
+
+export const corsSchema = z.object({
+  allowOrigins: z.array(z.string().min(1).max(512)).min(1).max(64),
+  allowMethods: z.array(methodSchema).max(9).optional(),
+  allowHeaders: z.array(headerNameSchema).max(64).optional(),
+  exposeHeaders: z.array(headerNameSchema).max(64).optional(),
+  allowCredentials: z.boolean().optional(),
+  maxAge: durationSchema.optional(),
+});
+
+export const cacheSchema = z.object({
+  ttl: durationSchema,
+  varyHeaders: z.array(headerNameSchema).max(16).optional(),
+  maxEntrySize: sizeSchema.optional(),
+});
+
+export const websocketSchema = z.object({
+  enabled: z.boolean().default(true),
+  maxMessageSize: sizeSchema.optional(),
+  idleTimeout: durationSchema.optional(),
+});
+
+export const authorizerRefSchema = z.object({
+  name: objectNameSchema,
+  scopes: z.array(z.string().min(1).max(256)).max(32).optional(),
+  claims: z.record(z.string().min(1).max(256), z.string().max(1024)).optional(),
+});
+
+export const routeRuleSchema = z.object({
+  /** A name for the rule, used in status messages and metrics. */
+  name: z.string().max(63).optional(),
+  matches: z.array(routeMatchSchema).max(16).optional(),
+  backends: backendsSchema,
+  canary: canarySchema.optional(),
+  rewrite: rewriteSchema.optional(),
+  requestHeaders: headerChangesSchema.optional(),
+  responseHeaders: headerChangesSchema.optional(),
+  timeouts: timeoutsSchema.optional(),
+  retries: retriesSchema.optional(),
+  maxBodySize: sizeSchema.optional(),
+  cors: corsSchema.optional(),
+  cache: cacheSchema.optional(),
+  websocket: websocketSchema.optional(),
+  authorizer: authorizerRefSchema.optional(),
+  ratePolicies: z.array(localRefSchema).max(8).optional(),
+});
+
+export const apiRouteSpecSchema = z.object({
+  /** Exact ("api.example.com") or wildcard ("*.example.com") hosts; empty means any host. */
+  hosts: z.array(hostSchema).max(64).optional(),
+  /** A stage or version prefix such as "/v1", matched before every rule's path. */
+  basePath: z
+    .string()
+    .max(256)
+    .regex(/^\/[^\s?#]*[^/\s?#]$/, 'basePath must start with "/" and must not end with "/"')
+    .optional(),
+  /** Whether the basePath is removed before forwarding (AWS stage semantics). */
+  stripBasePath: z.boolean().default(true),
+  /** Defaults for every rule that does not set its own. */
+  authorizer: authorizerRefSchema.optional(),
+  ratePolicies: z.array(localRefSchema).max(8).optional(),
+  cors: corsSchema.optional(),
+  timeouts: timeoutsSchema.optional(),
+  rules: z.array(routeRuleSchema).min(1, 'at least one rule is required').max(64),
+});
+export type ApiRouteSpec = z.output<typeof apiRouteSpecSchema>;
+export type RouteRule = z.output<typeof routeRuleSchema>;
+export type RouteMatch = z.output<typeof routeMatchSchema>;
+export type Backend = z.output<typeof backendSchema>;
+
+export const apiRouteSchema = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('ApiRoute'),
+  metadata: metadataSchema,
+  spec: apiRouteSpecSchema,
+  status: statusSchema.optional(),
+});
+export type ApiRoute = z.output<typeof apiRouteSchema>;

@@ -1,0 +1,60 @@
+// RatePolicy: token buckets and calendar quotas, keyed by who is calling, enforced per proxy or fleet-wide.
+import { z } from 'zod';
+import { withRules } from './rule.ts';
+import { durationSchema } from './quantities.ts';
+import { API_VERSION, metadataSchema, statusSchema } from './metadata.ts';
+
+export const limitKeyPartSchema = withRules(
+  z.object({
+    type: z.enum(['ClientIP', 'Header', 'JWTClaim', 'Consumer', 'Route']),
+    /** The header or claim name, for Header and JWTClaim. */
+    name: z.string().min(1).max(256).optional(),
+  }),
+  [
+    {
+      cel: "(self.type == 'Header' || self.type == 'JWTClaim') == has(self.name)",
+      message: 'name is required for Header and JWTClaim keys and not allowed otherwise',
+      path: ['name'],
+      check: (k) => (k.type === 'Header' || k.type === 'JWTClaim') === (k.name !== undefined),
+    },
+  ],
+);
+
+export const limitSchema = withRules(
+  z.object({
+    name: z.string().min(1).max(63),
+    key: z.array(limitKeyPartSchema).min(1).max(4),
+    tokenBucket: z
+      .object({
+        rate: z.number().int().min(1).max(1_000_000_000),
+        period: durationSchema.default('1s'),
+        burst: z.number().int().min(1).max(1_000_000_000).optional(),
+      })
+      .optional(),
+    quota: z.object({ limit: z.number().int().min(1).max(1_000_000_000_000), period: z.enum(['Day', 'Month']) }).optional(),
+    scope: z.enum(['Local', 'Global']).default('Local'),
+    /** What happens when Redis cannot be reached for a Global limit. */
+    failureMode: z.enum(['Open', 'Closed']).default('Open'),
+  }),
+  [
+    {
+      cel: 'has(self.tokenBucket) != has(self.quota)',
+      message: 'a limit sets exactly one of tokenBucket or quota',
+      check: (l) => (l.tokenBucket === undefined) !== (l.quota === undefined),
+    },
+  ],
+);
+
+export const ratePolicySpecSchema = z.object({
+  limits: z.array(limitSchema).min(1).max(16),
+});
+export type RatePolicySpec = z.output<typeof ratePolicySpecSchema>;
+
+export const ratePolicySchema = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('RatePolicy'),
+  metadata: metadataSchema,
+  spec: ratePolicySpecSchema,
+  status: statusSchema.optional(),
+});
+export type RatePolicy = z.output<typeof ratePolicySchema>;
