@@ -1,0 +1,76 @@
+// `gatehouse standalone --config DIR`: files source → compile → an in-process proxy. The whole gateway, no cluster.
+import type { Logger } from 'pino';
+import { compile } from '../../controller/compile/compile.ts';
+import { documentsToCompileInput } from '../../controller/sources/manifest-documents.ts';
+import { FilesSource, type FilesSnapshot } from '../../controller/sources/files-source.ts';
+import { originsByKey, problemLines } from '../../controller/status/status-report.ts';
+import { startGateway } from '../../proxy/server/start-gateway.ts';
+
+export interface StandaloneOptions {
+  configDir: string;
+  host: string;
+  port: number;
+  adminPort: number;
+  logger: Logger;
+  /** Where problems with the manifests are written for the person editing them. */
+  problems?: NodeJS.WritableStream;
+}
+
+export interface Standalone {
+  port: number;
+  adminPort: number;
+  close: () => Promise<void>;
+}
+
+export async function runStandalone(opts: StandaloneOptions): Promise<Standalone> {
+  const problemsOut = opts.problems ?? process.stderr;
+  const gateway = await startGateway({ host: opts.host, port: opts.port, adminPort: opts.adminPort, logger: opts.logger });
+  let lastAccepted = new Map<string, unknown>();
+  let servedVersion: string | undefined;
+  let lastProblems = '';
+
+  const onSnapshot = (snapshot: FilesSnapshot): void => {
+    const { input, errors } = documentsToCompileInput(snapshot.documents);
+    input.lastAccepted = lastAccepted;
+    const out = compile(input);
+    lastAccepted = out.accepted;
+
+    const lines = [
+      ...snapshot.problems.map((p) => `${p.error}${p.keptPrevious ? ' (still serving its previous contents)' : ''}`),
+      ...errors.map((e) => `${e.origin}: ${e.message}`),
+      ...problemLines(out.statuses, originsByKey(input.resources)),
+    ];
+    // Report only when the set of problems changes, so a watch loop does not flood the terminal.
+    const text = lines.join('\n');
+    if (text !== lastProblems) {
+      if (lines.length > 0) problemsOut.write(`gatehouse: ${lines.length} problem(s) in ${opts.configDir}:\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
+      else if (lastProblems !== '') problemsOut.write(`gatehouse: all problems in ${opts.configDir} resolved\n`);
+      lastProblems = text;
+    }
+
+    if (out.table.version === servedVersion) return;
+    const applied = gateway.applyTable(out.table);
+    if (applied.ok) {
+      servedVersion = out.table.version;
+      opts.logger.info({ version: out.table.version, routes: out.table.routes.length }, 'serving table');
+    } else {
+      opts.logger.error({ version: out.table.version, err: applied.error }, 'table refused; previous table keeps serving');
+    }
+  };
+
+  const source = new FilesSource({ dir: opts.configDir, onSnapshot });
+  try {
+    await source.start();
+  } catch (err) {
+    await gateway.close();
+    throw err;
+  }
+  return {
+    port: gateway.port,
+    adminPort: gateway.adminPort,
+    close: async () => {
+      source.close();
+      await gateway.close();
+    },
+  };
+}
