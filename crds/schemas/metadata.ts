@@ -39,5 +39,9 @@ export type Condition = z.output<typeof conditionSchema>;
 
 export const statusSchema = z.object({
   observedGeneration: z.number().int().optional(),
-  conditions: z.array(conditionSchema).optional(),
+  /** Keyed by type, so server-side apply merges one condition at a time. */
+  conditions: z
+    .array(conditionSchema)
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })
+    .optional(),
 });
