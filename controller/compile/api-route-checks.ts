@@ -1,0 +1,121 @@
+// The ApiRoute checks a schema cannot express: regexes that compile (and are not obviously catastrophic),
+// template syntax, rewrites that fit their matches, header changes that do not contradict each other,
+// durations above zero, backend URLs without credentials. Each problem names its field.
+import type { ApiRoute, RouteRule } from '../../crds/schemas/index.ts';
+import { parseDurationMs } from '../../crds/schemas/index.ts';
+import type { FieldProblem } from './field-path.ts';
+import { effectiveMatches, matchPath } from './effective-matches.ts';
+import { parseTemplate, referencedParams, type TemplateParam } from './path-template.ts';
+import { regexProblem } from './regex-safety.ts';
+
+export function checkApiRoute(route: ApiRoute): FieldProblem[] {
+  const { spec } = route;
+  const problems: FieldProblem[] = [];
+  if (spec.basePath !== undefined && /[{}]/.test(spec.basePath)) {
+    problems.push({ path: 'spec.basePath', message: 'must not contain "{" or "}"' });
+  }
+  problems.push(...checkTimeouts('spec.timeouts', spec.timeouts));
+  spec.rules.forEach((rule, i) => problems.push(...checkRule(rule, `spec.rules[${i}]`)));
+  return problems;
+}
+
+function checkRule(rule: RouteRule, at: string): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const templates = new Map<number, TemplateParam[]>();
+  effectiveMatches(rule).forEach((match, j) => {
+    const m = `${at}.matches[${j}]`;
+    const path = matchPath(match);
+    if (path.type === 'Regex') {
+      const p = regexProblem(path.value);
+      if (p) problems.push({ path: `${m}.path.value`, message: p });
+    } else if (path.type === 'Template') {
+      const t = parseTemplate(path.value);
+      if (t.ok) templates.set(j, t.params);
+      else problems.push({ path: `${m}.path.value`, message: t.message });
+    }
+    for (const [field, list] of [['headers', match.headers], ['query', match.query]] as const) {
+      list?.forEach((v, k) => {
+        if (v.type !== 'Regex' || v.value === undefined) return;
+        const p = regexProblem(v.value);
+        if (p) problems.push({ path: `${m}.${field}[${k}].value`, message: p });
+      });
+    }
+  });
+  problems.push(...checkRewrite(rule, at, templates));
+  problems.push(...checkHeaderChanges(rule.requestHeaders, `${at}.requestHeaders`));
+  problems.push(...checkHeaderChanges(rule.responseHeaders, `${at}.responseHeaders`));
+  problems.push(...checkTimeouts(`${at}.timeouts`, rule.timeouts));
+  rule.backends.forEach((b, k) => problems.push(...checkBackendUrl(b.url, `${at}.backends[${k}].url`)));
+  rule.canary?.backends.forEach((b, k) => problems.push(...checkBackendUrl(b.url, `${at}.canary.backends[${k}].url`)));
+  return problems;
+}
+
+function checkRewrite(rule: RouteRule, at: string, templates: Map<number, TemplateParam[]>): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const matches = effectiveMatches(rule);
+  if (rule.rewrite?.replacePrefix !== undefined) {
+    matches.forEach((match, j) => {
+      const type = matchPath(match).type;
+      if (type !== 'Prefix') {
+        problems.push({ path: `${at}.rewrite.replacePrefix`, message: `only applies to Prefix matches, but ${at}.matches[${j}] is ${type}` });
+      }
+    });
+  }
+  const replacePath = rule.rewrite?.replacePath;
+  if (replacePath !== undefined) {
+    for (const name of new Set(referencedParams(replacePath))) {
+      matches.forEach((match, j) => {
+        const params = templates.get(j);
+        const type = matchPath(match).type;
+        if (type !== 'Template') {
+          problems.push({ path: `${at}.rewrite.replacePath`, message: `uses {${name}} but ${at}.matches[${j}] is ${type}, not a Template` });
+        } else if (params && !params.some((p) => p.name === name)) {
+          problems.push({ path: `${at}.rewrite.replacePath`, message: `uses {${name}}, which ${at}.matches[${j}].path.value does not define` });
+        }
+      });
+    }
+  }
+  return problems;
+}
+
+type HeaderChanges = RouteRule['requestHeaders'];
+
+/** Header names are case-insensitive: "X-A" and "x-a" in one change set would be applied in an arbitrary order. */
+function checkHeaderChanges(changes: HeaderChanges, at: string): FieldProblem[] {
+  if (!changes) return [];
+  const problems: FieldProblem[] = [];
+  const seen = new Map<string, string>();
+  const claim = (name: string, field: string): void => {
+    const lower = name.toLowerCase();
+    const earlier = seen.get(lower);
+    if (earlier) problems.push({ path: field, message: `header ${JSON.stringify(lower)} is also changed by ${earlier}` });
+    else seen.set(lower, field);
+  };
+  for (const name of Object.keys(changes.set ?? {})) claim(name, `${at}.set[${JSON.stringify(name)}]`);
+  for (const name of Object.keys(changes.add ?? {})) claim(name, `${at}.add[${JSON.stringify(name)}]`);
+  changes.remove?.forEach((name, k) => claim(name, `${at}.remove[${k}]`));
+  return problems;
+}
+
+function checkTimeouts(at: string, timeouts: RouteRule['timeouts']): FieldProblem[] {
+  if (!timeouts) return [];
+  const problems: FieldProblem[] = [];
+  for (const field of ['connect', 'request', 'idle'] as const) {
+    const text = timeouts[field];
+    if (text !== undefined && parseDurationMs(text) < 1) problems.push({ path: `${at}.${field}`, message: 'must be at least 1ms' });
+  }
+  return problems;
+}
+
+function checkBackendUrl(url: string | undefined, at: string): FieldProblem[] {
+  if (url === undefined) return [];
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return [{ path: at, message: 'is not a valid URL' }];
+  }
+  // Credentials would end up in backend ids, logs and status messages.
+  if (parsed.username !== '' || parsed.password !== '') return [{ path: at, message: 'must not contain credentials' }];
+  return [];
+}

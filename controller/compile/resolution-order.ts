@@ -1,0 +1,19 @@
+// The order in which ApiRoutes claim paths (and the order of routes in the table): oldest creationTimestamp first,
+// a missing or unreadable timestamp last, then namespace/name. Within a resource, rule then match index.
+import { cmp } from './resource-key.ts';
+
+export interface OrderedResource {
+  namespace: string;
+  name: string;
+  creationTimestamp?: string | undefined;
+}
+
+export function compareResolutionOrder(a: OrderedResource, b: OrderedResource): number {
+  return timeOf(a) - timeOf(b) || cmp(a.namespace, b.namespace) || cmp(a.name, b.name);
+}
+
+function timeOf(r: OrderedResource): number {
+  // Date.parse reads the string only: no clock is involved.
+  const t = r.creationTimestamp === undefined ? Number.NaN : Date.parse(r.creationTimestamp);
+  return Number.isNaN(t) ? Number.MAX_SAFE_INTEGER : t;
+}

@@ -1,0 +1,116 @@
+// An ApiRoute becomes one TableRoute per (rule, match). Everything the proxy needs is resolved here:
+// full paths with the basePath, rewrites, lower-cased names, sorted lists, defaults filled in, backends by id.
+import type { ApiRoute, RouteMatch, RouteRule } from '../../crds/schemas/index.ts';
+import { parseDurationMs, parseSizeBytes } from '../../crds/schemas/index.ts';
+import {
+  ROUTE_DEFAULTS,
+  type TableBackend,
+  type TableHeaderChanges,
+  type TableRoute,
+  type TableValueMatch,
+  type WeightedBackend,
+} from '../../proxy/table/table-schema.ts';
+import type { ClusterIndex } from './cluster-index.ts';
+import type { RefProblem } from './conditions.ts';
+import type { FieldProblem } from './field-path.ts';
+import { resolveBackend } from './backend-resolver.ts';
+import { effectiveMatches, matchPath } from './effective-matches.ts';
+import { tablePath, tableRewrite } from './route-paths.ts';
+import { cmp } from './resource-key.ts';
+
+export interface RouteCandidate {
+  route: TableRoute;
+  /** The match's field path, e.g. "spec.rules[1].matches[0]", for conflict messages. */
+  field: string;
+}
+
+export interface CompiledApiRoute {
+  /** In rule, then match order. */
+  candidates: RouteCandidate[];
+  backends: TableBackend[];
+  backendProblems: RefProblem[];
+  backendNotes: FieldProblem[];
+}
+
+export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex): CompiledApiRoute {
+  const { metadata, spec } = apiRoute;
+  const out: CompiledApiRoute = { candidates: [], backends: [], backendProblems: [], backendNotes: [] };
+  const weighted = (list: RouteRule['backends'], at: string): WeightedBackend[] =>
+    list.map((ref, k) => {
+      const resolved = resolveBackend(ref, metadata.namespace, `${at}[${k}]`, cluster);
+      out.backends.push(resolved.backend);
+      if (resolved.problem) out.backendProblems.push(resolved.problem);
+      if (resolved.note) out.backendNotes.push(resolved.note);
+      return { backend: resolved.backend.id, weight: ref.weight };
+    });
+  const hosts = sortedUnique((spec.hosts ?? []).map((h) => h.toLowerCase()));
+
+  spec.rules.forEach((rule, i) => {
+    const at = `spec.rules[${i}]`;
+    const backends = weighted(rule.backends, `${at}.backends`);
+    const canary = rule.canary && {
+      ...(rule.canary.header && { header: { name: rule.canary.header.name.toLowerCase(), value: rule.canary.header.value } }),
+      ...(rule.canary.cookie && { cookie: { name: rule.canary.cookie.name, value: rule.canary.cookie.value } }),
+      backends: weighted(rule.canary.backends, `${at}.canary.backends`),
+    };
+    const shared = {
+      requestHeaders: headerChanges(rule.requestHeaders),
+      responseHeaders: headerChanges(rule.responseHeaders),
+      timeouts: {
+        connectMs: durationOr(rule.timeouts?.connect ?? spec.timeouts?.connect, ROUTE_DEFAULTS.connectMs),
+        requestMs: durationOr(rule.timeouts?.request ?? spec.timeouts?.request, ROUTE_DEFAULTS.requestMs),
+        idleMs: durationOr(rule.timeouts?.idle ?? spec.timeouts?.idle, ROUTE_DEFAULTS.idleMs),
+      },
+      retries: { attempts: rule.retries?.attempts ?? ROUTE_DEFAULTS.retryAttempts },
+      maxBodyBytes: rule.maxBodySize === undefined ? ROUTE_DEFAULTS.maxBodyBytes : parseSizeBytes(rule.maxBodySize),
+    };
+    effectiveMatches(rule).forEach((match, j) => {
+      const path = matchPath(match);
+      const rewrite = tableRewrite(rule, path, spec.basePath, spec.stripBasePath);
+      const route: TableRoute = {
+        id: `${metadata.namespace}/${metadata.name}/r${i}/m${j}`,
+        source: { namespace: metadata.namespace, name: metadata.name, rule: i, match: j },
+        hosts,
+        path: tablePath(path, spec.basePath),
+        methods: sortedUnique(match.methods ?? []),
+        headers: valueMatches(match.headers, (n) => n.toLowerCase()),
+        query: valueMatches(match.query, (n) => n),
+        ...(rewrite && { rewrite }),
+        requestHeaders: shared.requestHeaders,
+        responseHeaders: shared.responseHeaders,
+        backends,
+        ...(canary && { canary }),
+        timeouts: shared.timeouts,
+        retries: shared.retries,
+        maxBodyBytes: shared.maxBodyBytes,
+      };
+      out.candidates.push({ route, field: `${at}.matches[${j}]` });
+    });
+  });
+  return out;
+}
+
+function durationOr(text: string | undefined, fallback: number): number {
+  return text === undefined ? fallback : parseDurationMs(text);
+}
+
+function headerChanges(changes: RouteRule['requestHeaders']): TableHeaderChanges {
+  const tuples = (record: Record<string, string> | undefined): [string, string][] =>
+    Object.entries(record ?? {})
+      .map(([name, value]): [string, string] => [name.toLowerCase(), value])
+      .sort((a, b) => cmp(a[0], b[0]) || cmp(a[1], b[1]));
+  return { set: tuples(changes?.set), add: tuples(changes?.add), remove: sortedUnique((changes?.remove ?? []).map((n) => n.toLowerCase())) };
+}
+
+const VALUE_TYPE = { Exact: 'exact', Regex: 'regex', Present: 'present' } as const;
+
+/** Sorted, so matchers written in a different order compile (and compare, for conflicts) the same. */
+function valueMatches(list: RouteMatch['headers'] | RouteMatch['query'], name: (n: string) => string): TableValueMatch[] {
+  return (list ?? [])
+    .map((m): TableValueMatch => (m.type === 'Present' ? { name: name(m.name), type: 'present' } : { name: name(m.name), type: VALUE_TYPE[m.type], value: m.value ?? '' }))
+    .sort((a, b) => cmp(a.name, b.name) || cmp(a.type, b.type) || cmp(a.value ?? '', b.value ?? ''));
+}
+
+function sortedUnique(items: string[]): string[] {
+  return [...new Set(items)].sort(cmp);
+}
