@@ -23,7 +23,9 @@ export function withRules<S extends z.ZodType>(schema: S, rules: CrossFieldRule<
   }));
   const refined = schema.superRefine((value, ctx) => {
     for (const r of rules) {
-      if (!r.check(value)) ctx.addIssue({ code: 'custom', message: r.message, path: r.path ?? [] });
+      // A fresh array each time: zod prefixes the parent path onto the issue's path in place, which would
+      // otherwise grow the shared rule path on every parse ("key[0][0][0].name").
+      if (!r.check(value)) ctx.addIssue({ code: 'custom', message: r.message, path: [...(r.path ?? [])] });
     }
   });
   return refined.meta({ 'x-kubernetes-validations': validations }) as unknown as S;
