@@ -1,6 +1,7 @@
-// Two matches conflict when they claim the same request: the same host, the same path (type and value,
-// template parameter names ignored), an overlapping method (no methods means every method) and identical
-// header and query matchers. Matches differing in any matcher do not conflict: the router tells them apart.
+// Two matches conflict when they claim the same request: the same host, the same path (type and value, as the
+// router compares them: template parameter names ignored, a prefix's trailing "/" ignored), an overlapping method
+// (no methods means every method; a later HEAD loses to an earlier GET, which the router lets answer HEAD) and
+// identical header and query matchers. Matches differing in any matcher do not conflict: the router tells them apart.
 //
 // Hosts are compared as written: "a.example.com" and "*.example.com" do not conflict (the exact host is more
 // specific), and a route without hosts ("any host") is a separate catch-all bucket that only conflicts with other
@@ -63,7 +64,8 @@ interface ClaimKey {
 }
 
 function claimKeys(route: TableRoute): ClaimKey[] {
-  const path = route.path.type === 'template' ? templateShape(route.path.value) : route.path.value;
+  const { type, value } = route.path;
+  const path = type === 'template' ? templateShape(value) : type === 'prefix' ? value.replace(/\/+$/, '') : value;
   const rest = stableJson([route.path.type, path, route.headers, route.query]);
   const hosts = route.hosts.length > 0 ? route.hosts : [''];
   return hosts.map((host) => ({ host, key: `${host}\n${rest}` }));
@@ -79,7 +81,7 @@ function findClash(claims: Map<string, Claim[]>, keys: ClaimKey[], methods: stri
   for (const { key, host } of keys) {
     for (const claim of claims.get(key) ?? []) {
       for (const method of methods) {
-        if (method === claim.method || method === ANY_METHOD || claim.method === ANY_METHOD) {
+        if (method === claim.method || method === ANY_METHOD || claim.method === ANY_METHOD || (method === 'HEAD' && claim.method === 'GET')) {
           return { host, method: method === ANY_METHOD ? claim.method : method, winner: claim.winner };
         }
       }

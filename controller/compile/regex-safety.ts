@@ -8,7 +8,8 @@ export function regexProblem(pattern: string): string | undefined {
   try {
     new RegExp(pattern);
   } catch (err) {
-    return `is not a valid regular expression: ${(err as Error).message}`;
+    // V8 repeats the pattern ("Invalid regular expression: /(/: Unterminated group"); keep only the reason.
+    return `is not a valid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '')}`;
   }
   return nestedQuantifier(pattern)
     ? 'is not allowed: a repeated group contains a repeated part (nested quantifiers backtrack catastrophically)'
