@@ -93,7 +93,12 @@ function checkHeaderChanges(changes: HeaderChanges, at: string): FieldProblem[] 
   };
   for (const name of Object.keys(changes.set ?? {})) claim(name, `${at}.set[${JSON.stringify(name)}]`);
   for (const name of Object.keys(changes.add ?? {})) claim(name, `${at}.add[${JSON.stringify(name)}]`);
-  changes.remove?.forEach((name, k) => claim(name, `${at}.remove[${k}]`));
+  // Removing a header twice is harmless; removing one that is also set or added is a contradiction.
+  const removed = new Set<string>();
+  changes.remove?.forEach((name, k) => {
+    if (!removed.has(name.toLowerCase())) claim(name, `${at}.remove[${k}]`);
+    removed.add(name.toLowerCase());
+  });
   return problems;
 }
 

@@ -45,7 +45,7 @@ function serviceBackend(ref: NonNullable<Backend['service']>, namespace: string,
   if (!service) return unresolved('BackendNotFound', `${who} not found`);
   const port = service.ports.find((p) => (typeof ref.port === 'number' ? p.port === ref.port : p.name === ref.port));
   if (!port) {
-    const what = typeof ref.port === 'number' ? `port ${ref.port}` : `a port named ${JSON.stringify(ref.port)}`;
+    const what = typeof ref.port === 'number' ? `port ${ref.port}` : `port named ${JSON.stringify(ref.port)}`;
     return unresolved('BackendNotFound', `${who} has no ${what}`);
   }
   const endpoints = readyEndpoints(service, port, cluster);
