@@ -1,0 +1,88 @@
+// The routing tables the gateway is measured with, built by hand to the table contract
+// (proxy/table/table-schema.ts): one catch-all route, and 10,000 routes of mixed shapes.
+import { createHash } from 'node:crypto';
+import { ROUTE_DEFAULTS, routingTableSchema, type RoutingTable, type TableBackend, type TableRoute, type TablePathMatch, type TableValueMatch } from '../proxy/table/table-schema.ts';
+import { LOOPBACK } from './ports.ts';
+
+/** The one request every case is measured with: a template route of a host in the middle of the 10k table. */
+export const MEASURED_HOST = 'api-125.bench.example.com';
+export const MEASURED_PATH = '/v1/users/42/items-22/7';
+
+const API_ROUTES = 250;
+const ROUTES_PER_API_ROUTE = 40;
+
+const NO_HEADER_CHANGES = { set: [], add: [], remove: [] };
+
+function route(id: string, source: TableRoute['source'], hosts: string[], path: TablePathMatch, backend: string, extra: Partial<TableRoute> = {}): TableRoute {
+  return {
+    id,
+    source,
+    hosts,
+    path,
+    methods: [],
+    headers: [],
+    query: [],
+    requestHeaders: NO_HEADER_CHANGES,
+    responseHeaders: NO_HEADER_CHANGES,
+    backends: [{ backend, weight: 1 }],
+    timeouts: { connectMs: ROUTE_DEFAULTS.connectMs, requestMs: ROUTE_DEFAULTS.requestMs, idleMs: ROUTE_DEFAULTS.idleMs },
+    retries: { attempts: ROUTE_DEFAULTS.retryAttempts },
+    maxBodyBytes: ROUTE_DEFAULTS.maxBodyBytes,
+    ...extra,
+  };
+}
+
+function backend(upstreamPort: number, pathPrefix: string): TableBackend {
+  return { id: `url:http://${LOOPBACK}:${upstreamPort}${pathPrefix}`, protocol: 'http', pathPrefix, endpoints: [{ host: LOOPBACK, port: upstreamPort }] };
+}
+
+/** Finishes a table: sorted backends, a content hash as version, and a check against the contract. */
+function seal(routes: TableRoute[], backends: TableBackend[]): RoutingTable {
+  const sorted = [...backends].sort((a, b) => a.id.localeCompare(b.id));
+  const version = createHash('sha256').update(JSON.stringify({ routes, backends: sorted })).digest('hex').slice(0, 16);
+  return routingTableSchema.parse({ schema: 1, version, routes, backends: sorted });
+}
+
+export function oneRouteTable(upstreamPort: number): RoutingTable {
+  const b = backend(upstreamPort, '');
+  return seal([route('bench/catch-all/r0/m0', { namespace: 'bench', name: 'catch-all', rule: 0, match: 0 }, [], { type: 'prefix', value: '/' }, b.id)], [b]);
+}
+
+/** Hosts of ApiRoute i: mostly two exact hosts, every 10th a wildcard, every 25th any host under a base path. */
+function hostsOf(i: number): { hosts: string[]; basePath: string } {
+  if (i % 25 === 24) return { hosts: [], basePath: `/shared-${i}` };
+  if (i % 10 === 9) return { hosts: [`*.tenant-${i}.bench.example.com`], basePath: '' };
+  return { hosts: [`api-${i}.bench.example.com`, `api-${i}.internal.example.com`], basePath: '' };
+}
+
+/** Rule k of an ApiRoute: a rotation of exact, prefix and template paths, a few regexes and header matches. */
+function pathOf(k: number, basePath: string): { path: TablePathMatch; methods: string[]; headers: TableValueMatch[] } {
+  const headers: TableValueMatch[] = k % 8 === 5 ? [{ name: 'x-tenant', type: 'present' }] : [];
+  if (k === ROUTES_PER_API_ROUTE - 1) return { path: { type: 'regex', value: `${basePath}/legacy/[0-9]+/report-${k}` }, methods: ['GET'], headers };
+  switch (k % 4) {
+    case 0:
+      return { path: { type: 'exact', value: `${basePath}/v1/resource-${k}` }, methods: ['GET'], headers };
+    case 1:
+      return { path: { type: 'prefix', value: `${basePath}/v1/collection-${k}` }, methods: [], headers };
+    case 2:
+      return { path: { type: 'template', value: `${basePath}/v1/users/{userId}/items-${k}/{itemId}` }, methods: ['GET', 'POST'], headers };
+    default:
+      return { path: { type: 'template', value: `${basePath}/v2/orders-${k}/{orderId}` }, methods: ['GET', 'PUT', 'DELETE'], headers };
+  }
+}
+
+export function tenThousandRouteTable(upstreamPort: number): RoutingTable {
+  const routes: TableRoute[] = [];
+  const backends: TableBackend[] = [];
+  for (let i = 0; i < API_ROUTES; i++) {
+    const name = `api-${i}`;
+    const { hosts, basePath } = hostsOf(i);
+    const b = backend(upstreamPort, `/svc-${i}`);
+    backends.push(b);
+    for (let k = 0; k < ROUTES_PER_API_ROUTE; k++) {
+      const { path, methods, headers } = pathOf(k, basePath);
+      routes.push(route(`bench/${name}/r${k}/m0`, { namespace: 'bench', name, rule: k, match: 0 }, hosts, path, b.id, { methods, headers }));
+    }
+  }
+  return seal(routes, backends);
+}
