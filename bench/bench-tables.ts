@@ -2,11 +2,14 @@
 // (proxy/table/table-schema.ts): one catch-all route, and 10,000 routes of mixed shapes.
 import { createHash } from 'node:crypto';
 import { ROUTE_DEFAULTS, routingTableSchema, type RoutingTable, type TableBackend, type TableRoute, type TablePathMatch, type TableValueMatch } from '../proxy/table/table-schema.ts';
+import { buildRouteIndex } from '../proxy/router/route-index.ts';
 import { LOOPBACK } from './ports.ts';
 
 /** The one request every case is measured with: a template route of a host in the middle of the 10k table. */
 export const MEASURED_HOST = 'api-125.bench.example.com';
 export const MEASURED_PATH = '/v1/users/42/items-22/7';
+/** The route that request must hit in the 10k table (a template route with two params). */
+export const MEASURED_ROUTE_ID = 'bench/api-125/r22/m0';
 
 const API_ROUTES = 250;
 const ROUTES_PER_API_ROUTE = 40;
@@ -85,4 +88,14 @@ export function tenThousandRouteTable(upstreamPort: number): RoutingTable {
     }
   }
   return seal(routes, backends);
+}
+
+/**
+ * The upstream answers 200 to any path, so a 200 alone does not prove the intended route served
+ * the request; the proxy's own router must pick `routeId` for the measured request.
+ */
+export function assertMeasuredRoute(table: RoutingTable, routeId: string): void {
+  const result = buildRouteIndex(table.routes).match({ host: MEASURED_HOST, method: 'GET', path: MEASURED_PATH, query: '', headers: { host: MEASURED_HOST } });
+  const got = result.kind === 'route' ? result.route.id : result.kind;
+  if (got !== routeId) throw new Error(`the measured request matches ${got} in table ${table.version}, expected ${routeId}`);
 }

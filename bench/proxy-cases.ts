@@ -5,7 +5,7 @@ import type { RoutingTable } from '../proxy/table/table-schema.ts';
 import { startProcess, type Started } from './child-processes.ts';
 import { freePort, waitForPort, LOOPBACK } from './ports.ts';
 import { proxyConf, startNginx } from './nginx.ts';
-import { oneRouteTable, tenThousandRouteTable } from './bench-tables.ts';
+import { assertMeasuredRoute, oneRouteTable, tenThousandRouteTable, MEASURED_ROUTE_ID } from './bench-tables.ts';
 
 export type CaseName = 'gateway-1' | 'gateway-10k' | 'bare-undici' | 'nginx';
 export const ALL_CASES: CaseName[] = ['gateway-1', 'gateway-10k', 'bare-undici', 'nginx'];
@@ -52,6 +52,7 @@ export async function startCase(name: CaseName, ctx: CaseContext): Promise<Runni
     case 'gateway-1':
     case 'gateway-10k': {
       const table = name === 'gateway-1' ? oneRouteTable(ctx.upstreamPort) : tenThousandRouteTable(ctx.upstreamPort);
+      assertMeasuredRoute(table, name === 'gateway-1' ? table.routes[0]?.id ?? '' : MEASURED_ROUTE_ID);
       routes = table.routes.length;
       started = startGatewayCase(name, table, ctx, port, await freePort());
       break;

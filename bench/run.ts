@@ -21,7 +21,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
-    rounds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     cases: { type: 'string', default: ALL_CASES.join(',') },
     out: { type: 'string', default: join(import.meta.dirname, 'results') },
     'no-save': { type: 'boolean', default: false },
