@@ -39,7 +39,7 @@ const serviceSchema = z.object({
 });
 
 const endpointSliceSchema = z.object({
-  metadata: metadataSchema.extend({ labels: z.record(z.string(), z.string()).refine((l) => l[SERVICE_NAME_LABEL] !== undefined, `needs the label ${SERVICE_NAME_LABEL}`) }),
+  metadata: metadataSchema,
   // Kubernetes writes null for "no ports" and leaves port unset for "all ports"; neither can be routed to.
   ports: z.array(z.object({ name: z.string().nullish(), port: z.number().int().nullish() })).nullish(),
   endpoints: z
@@ -113,7 +113,8 @@ function convert(object: unknown, origin: string, visit: (object: unknown, origi
       const ports = (r.data.ports ?? []).flatMap((p) => (typeof p.port === 'number' ? [{ ...(p.name ? { name: p.name } : {}), port: p.port }] : []));
       // A missing ready condition means "unknown", which Kubernetes tells consumers to treat as ready.
       const endpoints = (r.data.endpoints ?? []).map((e) => ({ addresses: e.addresses, ready: e.conditions?.ready ?? true }));
-      const serviceName = r.data.metadata.labels[SERVICE_NAME_LABEL] as string;
+      const serviceName = r.data.metadata.labels?.[SERVICE_NAME_LABEL];
+      if (serviceName === undefined) return { kind: 'error', message: `${what}: metadata.labels["${SERVICE_NAME_LABEL}"] is required (it names the Service)` };
       return { kind: 'slice', value: { namespace: r.data.metadata.namespace ?? 'default', serviceName, ports, endpoints } };
     }
     case 'Secret': {
