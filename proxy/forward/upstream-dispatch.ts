@@ -1,0 +1,224 @@
+// One request forwarded upstream with undici's dispatch API: the response streams straight into the client
+// socket with backpressure both ways, and every way it can end (upstream done, upstream error, timeout,
+// client gone) ends it exactly once and releases the upstream connection.
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
+import type { BackendTarget } from '../runtime/backend-target.ts';
+import type { EjectionPolicy } from '../runtime/endpoint-health.ts';
+import type { UpstreamEndpoint } from '../runtime/endpoint-pool.ts';
+import type { RuntimeRoute } from '../runtime/runtime-types.ts';
+import { sendError } from '../server/error-response.ts';
+import { logRequest, wantsLog } from '../server/request-log.ts';
+import { clientResponseHeaders } from './upstream-response-headers.ts';
+import { ExchangeAbortedError, ejectsEndpoint, errorCode, isBodyTooLarge, isConnectFailure, isUpstreamTimeout } from './upstream-errors.ts';
+
+/** What every exchange of one gateway shares. */
+export interface ExchangeSettings {
+  logger: Logger;
+  ejection: EjectionPolicy;
+}
+
+export interface ExchangeInit {
+  req: IncomingMessage;
+  res: ServerResponse;
+  route: RuntimeRoute;
+  backend: BackendTarget;
+  endpoint: UpstreamEndpoint;
+  requestId: string;
+  /** The client's path (no query), for the log. */
+  path: string;
+  /** Retries left for connect failures; 0 unless the request is idempotent and has no body. */
+  retries: number;
+  dispatch: Dispatcher.DispatchOptions;
+  startedAt: number;
+}
+
+const WAITING = 0; // dispatched, no response headers yet: an error can still become a status
+const STREAMING = 1; // headers sent to the client: an error can only cut the connection
+const DONE = 2;
+
+const CLIENT_GONE = new ExchangeAbortedError('client closed the connection');
+const REQUEST_TIMEOUT = new ExchangeAbortedError('request timeout');
+
+export class ProxyExchange implements Dispatcher.DispatchHandler {
+  private readonly init: ExchangeInit;
+  private readonly settings: ExchangeSettings;
+  private endpoint: UpstreamEndpoint;
+  private retries: number;
+  private controller: Dispatcher.DispatchController | null = null;
+  private state = WAITING;
+  private status = 0;
+  private dispatchedAt = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private drainPending = false;
+
+  constructor(init: ExchangeInit, settings: ExchangeSettings) {
+    this.init = init;
+    this.settings = settings;
+    this.endpoint = init.endpoint;
+    this.retries = init.retries;
+  }
+
+  start(): void {
+    this.init.res.on('close', this.onClientClose);
+    this.timer = setTimeout(requestTimedOut, this.init.route.route.timeouts.requestMs, this);
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    this.controller = null;
+    this.dispatchedAt = performance.now();
+    this.endpoint.pool.dispatch(this.init.dispatch, this);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    // Ended while queued for a connection (client gone, timeout): do not send it at all.
+    if (this.state === DONE) controller.abort(CLIENT_GONE);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (this.state !== WAITING) {
+      controller.abort(CLIENT_GONE);
+      return;
+    }
+    this.endpoint.health.succeeded();
+    this.init.route.metrics.upstreamResponded((performance.now() - this.dispatchedAt) / 1000);
+    const res = this.init.res;
+    try {
+      res.writeHead(statusCode, clientResponseHeaders(headers, this.init.requestId, this.init.route.responseHeaders));
+    } catch (err) {
+      // A header value Node refuses to send (the upstream's or the route's): nothing has been written yet.
+      controller.abort(err as Error);
+      this.fail(502, 'invalid upstream response', err as Error);
+      return;
+    }
+    this.state = STREAMING;
+    this.status = statusCode;
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.state !== STREAMING) return;
+    // Backpressure: stop reading the upstream while the client's socket is full.
+    if (!this.init.res.write(chunk)) {
+      controller.pause();
+      if (!this.drainPending) {
+        this.drainPending = true;
+        this.init.res.once('drain', this.onDrain);
+      }
+    }
+  }
+
+  onResponseEnd(): void {
+    if (this.state !== STREAMING) return;
+    this.state = DONE;
+    this.clearTimer();
+    this.init.res.end();
+    this.finish(this.status, undefined);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
+    if (this.state === DONE) return; // we ended it (client gone, timeout) and already answered
+    if (this.state === STREAMING) {
+      this.state = DONE;
+      this.clearTimer();
+      this.init.res.destroy();
+      this.finish(this.status, err);
+      return;
+    }
+    if (isConnectFailure(err)) {
+      const now = performance.now();
+      if (ejectsEndpoint(err)) this.endpoint.health.connectFailed(now, this.settings.ejection);
+      if (this.retries > 0) {
+        const next = this.init.backend.next(now);
+        if (next !== undefined) {
+          this.retries--;
+          this.endpoint = next;
+          this.dispatch();
+          return;
+        }
+      }
+      this.fail(502, 'upstream unreachable', err);
+    } else if (isUpstreamTimeout(err)) {
+      this.fail(504, 'upstream timeout', err);
+    } else if (isBodyTooLarge(err)) {
+      // The client may still be sending; closing is cheaper than reading the rest of its body.
+      this.fail(413, 'request body too large', err, CLOSE);
+    } else if (this.init.req.destroyed) {
+      // The request body broke because the client went away mid-upload: nobody to answer.
+      this.state = DONE;
+      this.clearTimer();
+      this.finish(499, err);
+    } else {
+      this.fail(502, 'upstream connection failed', err);
+    }
+  }
+
+  private readonly onDrain = (): void => {
+    this.drainPending = false;
+    this.controller?.resume();
+  };
+
+  /** The client socket closed: before we finished, it means the client went away, so stop the upstream too. */
+  private readonly onClientClose = (): void => {
+    if (this.state === DONE) return;
+    this.state = DONE;
+    this.clearTimer();
+    this.abortUpstream(CLIENT_GONE);
+    this.finish(499, CLIENT_GONE);
+  };
+
+  timedOut(): void {
+    this.timer = null;
+    if (this.state === DONE) return;
+    if (this.state === WAITING) this.fail(504, 'upstream timeout', REQUEST_TIMEOUT);
+    else {
+      this.state = DONE;
+      this.init.res.destroy();
+      this.finish(this.status, REQUEST_TIMEOUT);
+    }
+    this.abortUpstream(REQUEST_TIMEOUT);
+  }
+
+  private fail(status: number, error: string, cause: Error, extra?: Record<string, string>): void {
+    this.state = DONE;
+    this.clearTimer();
+    sendError(this.init.res, status, error, this.init.requestId, extra);
+    this.finish(status, cause);
+  }
+
+  private abortUpstream(reason: Error): void {
+    const controller = this.controller;
+    if (controller !== null && !controller.aborted) controller.abort(reason);
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
+  private finish(status: number, err: Error | undefined): void {
+    const init = this.init;
+    init.route.metrics.requestDone(status);
+    if (!wantsLog(this.settings.logger, status)) return;
+    logRequest(this.settings.logger, {
+      requestId: init.requestId,
+      method: init.dispatch.method,
+      path: init.path,
+      route: init.route.route.id,
+      status,
+      ms: Math.round((performance.now() - init.startedAt) * 1000) / 1000,
+      upstream: this.endpoint.address,
+      ...(err === undefined ? {} : { error: errorCode(err) }),
+    });
+  }
+}
+
+const CLOSE = { connection: 'close' };
+
+function requestTimedOut(exchange: ProxyExchange): void {
+  exchange.timedOut();
+}

@@ -1,0 +1,26 @@
+// The headers sent upstream: the client's, minus hop-by-hop ones, plus forwarding headers, the request id,
+// the backend's Host, and finally the route's own changes (so a route can override any of them).
+import type { IncomingMessage } from 'node:http';
+import type { TableHeaderChanges } from '../table/table-schema.ts';
+import { connectionNamed, isHopByHop } from './hop-by-hop.ts';
+import { applyHeaderChanges, type HeaderBag } from './header-changes.ts';
+import { setForwardedHeaders } from './forwarded-headers.ts';
+
+/** Set by the gateway itself below; `expect` because Node answers 100-continue and undici refuses to send it. */
+const REPLACED = new Set(['host', 'expect', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+
+export function upstreamRequestHeaders(req: IncomingMessage, requestId: string, hostHeader: string | undefined, changes: TableHeaderChanges | null): HeaderBag {
+  const incoming = req.headers;
+  const named = connectionNamed(incoming.connection);
+  const out: HeaderBag = {};
+  for (const name in incoming) {
+    if (isHopByHop(name) || REPLACED.has(name) || (named !== null && named.has(name))) continue;
+    out[name] = incoming[name];
+  }
+  setForwardedHeaders(out, req);
+  out['x-request-id'] = requestId;
+  const host = hostHeader ?? incoming.host;
+  if (host !== undefined) out.host = host;
+  if (changes !== null) applyHeaderChanges(out, changes);
+  return out;
+}

@@ -1,0 +1,17 @@
+// The headers returned to the client: the upstream's minus hop-by-hop ones, the route's changes, the request id.
+import type { IncomingHttpHeaders } from 'node:http';
+import type { TableHeaderChanges } from '../table/table-schema.ts';
+import { connectionNamed, isHopByHop } from './hop-by-hop.ts';
+import { applyHeaderChanges, type HeaderBag } from './header-changes.ts';
+
+export function clientResponseHeaders(upstream: IncomingHttpHeaders, requestId: string, changes: TableHeaderChanges | null): HeaderBag {
+  const named = connectionNamed(upstream.connection);
+  const out: HeaderBag = {};
+  for (const name in upstream) {
+    if (isHopByHop(name) || (named !== null && named.has(name))) continue;
+    out[name] = upstream[name];
+  }
+  if (changes !== null) applyHeaderChanges(out, changes);
+  out['x-request-id'] = requestId;
+  return out;
+}

@@ -1,0 +1,103 @@
+// Table → Runtime, off the hot path: validate, build the router index, pools, pickers and rewriters.
+// Pools of endpoints the previous runtime already had are reused; the ones it had and this one lacks are
+// returned as `retired`, to be closed once the swap has happened (never before: the old table still serves).
+import { buildRouteIndex } from '../router/route-index.ts';
+import { routingTableSchema, type RoutingTable, type TableBackend, type WeightedBackend } from '../table/table-schema.ts';
+import { compileRewrite } from '../forward/rewrite-path.ts';
+import { compactChanges } from '../forward/header-changes.ts';
+import { BackendTarget } from './backend-target.ts';
+import { EndpointHealth } from './endpoint-health.ts';
+import { UpstreamEndpoint, originOf, servernameOf } from './endpoint-pool.ts';
+import { tableReferenceProblem } from './table-references.ts';
+import { WeightedPicker } from './weighted-picker.ts';
+import type { Runtime, RuntimeOptions, RuntimeRoute } from './runtime-types.ts';
+
+export type BuildResult = { ok: true; runtime: Runtime; retired: UpstreamEndpoint[] } | { ok: false; error: string };
+
+export function buildRuntime(input: unknown, previous: Runtime | undefined, options: RuntimeOptions): BuildResult {
+  const parsed = routingTableSchema.safeParse(input);
+  if (!parsed.success) return { ok: false, error: `invalid routing table: ${formatIssues(parsed.error.issues)}` };
+  const table = parsed.data;
+  const problem = tableReferenceProblem(table);
+  if (problem !== null) return { ok: false, error: `invalid routing table: ${problem}` };
+  let index;
+  try {
+    index = buildRouteIndex(table.routes);
+  } catch (err) {
+    return { ok: false, error: `invalid routing table: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  // Nothing below can fail, so no pool is created for a table that is then refused.
+  const endpoints = new EndpointCollector(previous, options);
+  const backendsById = new Map(table.backends.map((b) => [b.id, b]));
+  const routes = new Map<string, RuntimeRoute>();
+  for (const route of table.routes) {
+    const connectMs = route.timeouts.connectMs;
+    const picker = (refs: WeightedBackend[]): WeightedPicker<BackendTarget> =>
+      new WeightedPicker(refs.map((ref) => ({ item: endpoints.target(backendsById.get(ref.backend) as TableBackend, connectMs), weight: ref.weight })));
+    const canary = route.canary;
+    routes.set(route.id, {
+      route,
+      primary: picker(route.backends),
+      canary: canary === undefined ? null : { trigger: { header: canary.header, cookie: canary.cookie }, picker: picker(canary.backends) },
+      rewrite: compileRewrite(route.rewrite),
+      requestHeaders: compactChanges(route.requestHeaders),
+      responseHeaders: compactChanges(route.responseHeaders),
+      metrics: options.routeMetrics(route.id),
+    });
+  }
+  const runtime: Runtime = { version: table.version, table: table as RoutingTable, index, routes, endpoints: endpoints.all, options };
+  const retired = previous === undefined ? [] : [...previous.endpoints.values()].filter((e) => !endpoints.all.has(e.key));
+  return { ok: true, runtime, retired };
+}
+
+/** Builds targets and endpoints once per distinct key, reusing the previous runtime's pools and health. */
+class EndpointCollector {
+  readonly all = new Map<string, UpstreamEndpoint>();
+  private readonly targets = new Map<string, BackendTarget>();
+  private readonly health = new Map<string, EndpointHealth>();
+  private readonly previous: Runtime | undefined;
+  private readonly options: RuntimeOptions;
+
+  constructor(previous: Runtime | undefined, options: RuntimeOptions) {
+    this.previous = previous;
+    this.options = options;
+    // Health is per address, shared by every pool to it; carry it over so an ejected endpoint stays ejected.
+    for (const e of previous?.endpoints.values() ?? []) this.health.set(e.address, e.health);
+  }
+
+  target(backend: TableBackend, connectMs: number): BackendTarget {
+    const key = `${backend.id}|${connectMs}`;
+    let target = this.targets.get(key);
+    if (target === undefined) {
+      const servername = servernameOf(backend);
+      target = new BackendTarget(backend, backend.endpoints.map((e) => this.endpoint(originOf(backend.protocol, e), servername, connectMs)));
+      this.targets.set(key, target);
+    }
+    return target;
+  }
+
+  private endpoint(origin: string, servername: string | undefined, connectMs: number): UpstreamEndpoint {
+    const key = `${origin}|${connectMs}|${servername ?? ''}`;
+    const existing = this.all.get(key) ?? this.previous?.endpoints.get(key);
+    if (existing !== undefined) {
+      this.all.set(key, existing);
+      return existing;
+    }
+    const address = origin.slice(origin.indexOf('//') + 2);
+    let health = this.health.get(address);
+    if (health === undefined) {
+      health = new EndpointHealth();
+      this.health.set(address, health);
+    }
+    const created = new UpstreamEndpoint(key, origin, address, health, connectMs, servername, this.options.pools);
+    this.all.set(key, created);
+    return created;
+  }
+}
+
+function formatIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
+  return issues
+    .slice(0, 5)
+    .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
+}

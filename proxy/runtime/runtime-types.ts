@@ -1,0 +1,44 @@
+// What one routing table becomes once built for serving: everything a request needs, precomputed.
+import type { RouteIndex } from '../router/route-index-types.ts';
+import type { RoutingTable, TableHeaderChanges, TableRoute } from '../table/table-schema.ts';
+import type { PathRewriter } from '../forward/rewrite-path.ts';
+import type { BackendTarget } from './backend-target.ts';
+import type { CanaryTrigger } from './canary-match.ts';
+import type { EjectionPolicy } from './endpoint-health.ts';
+import type { PoolSettings, UpstreamEndpoint } from './endpoint-pool.ts';
+import type { WeightedPicker } from './weighted-picker.ts';
+
+/** Per-route instruments, resolved once per table so a request does no label lookups. */
+export interface RouteMetrics {
+  /** Counts a finished request by its status. */
+  requestDone(status: number): void;
+  /** Seconds from dispatch to the upstream's response headers. */
+  upstreamResponded(seconds: number): void;
+}
+
+export interface RuntimeRoute {
+  route: TableRoute;
+  primary: WeightedPicker<BackendTarget>;
+  canary: { trigger: CanaryTrigger; picker: WeightedPicker<BackendTarget> } | null;
+  rewrite: PathRewriter | null;
+  requestHeaders: TableHeaderChanges | null;
+  responseHeaders: TableHeaderChanges | null;
+  metrics: RouteMetrics;
+}
+
+export interface Runtime {
+  version: string;
+  table: RoutingTable;
+  index: RouteIndex;
+  /** By route id. */
+  routes: ReadonlyMap<string, RuntimeRoute>;
+  /** Every pool this runtime may dispatch to, by endpoint key; handed on to the next runtime. */
+  endpoints: ReadonlyMap<string, UpstreamEndpoint>;
+  options: RuntimeOptions;
+}
+
+export interface RuntimeOptions {
+  ejection: EjectionPolicy;
+  pools: PoolSettings;
+  routeMetrics: (routeId: string) => RouteMetrics;
+}

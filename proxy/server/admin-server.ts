@@ -1,0 +1,42 @@
+// The admin port, apart from traffic: liveness, readiness (a table is loaded) and Prometheus metrics.
+import { createServer, type Server } from 'node:http';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+
+export interface AdminDeps {
+  registry: Registry;
+  /** The version being served, undefined until a table is loaded. */
+  servedVersion: () => string | undefined;
+  logger: Logger;
+}
+
+export function createAdminServer(deps: AdminDeps): Server {
+  const server = createServer((req, res) => {
+    req.on('error', () => {});
+    res.on('error', () => {});
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+      return;
+    }
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (path === '/readyz') {
+      const version = deps.servedVersion();
+      if (version === undefined) res.writeHead(503, { 'content-type': 'text/plain' }).end('no routing table loaded\n');
+      else res.writeHead(200, { 'content-type': 'text/plain' }).end(`ok ${version}\n`);
+    } else if (path === '/metrics') {
+      deps.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': deps.registry.contentType }).end(text),
+        (err: unknown) => {
+          deps.logger.error({ err }, 'collecting metrics failed');
+          res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n');
+        },
+      );
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    }
+  });
+  server.on('clientError', (_err, socket) => socket.destroy());
+  return server;
+}

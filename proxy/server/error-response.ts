@@ -1,0 +1,29 @@
+// Every error the gateway itself answers with: a small JSON body naming the error and the request id.
+import type { ServerResponse } from 'node:http';
+
+export function sendError(res: ServerResponse, status: number, error: string, requestId: string, extra?: Record<string, string>): void {
+  if (res.headersSent) {
+    // Too late for a status: cutting the connection is the only way to tell the client the body is incomplete.
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify({ error, requestId });
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'x-request-id': requestId,
+    'cache-control': 'no-store',
+  };
+  if (extra !== undefined) Object.assign(headers, extra);
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+/** The raw HTTP/1.1 bytes of an error response, for sockets the HTTP server has given up on (parse errors). */
+export function rawErrorResponse(status: number, reason: string, error: string, requestId: string): string {
+  const body = JSON.stringify({ error, requestId });
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+    `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`
+  );
+}

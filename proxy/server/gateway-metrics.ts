@@ -1,0 +1,66 @@
+// Prometheus metrics of one gateway, in its own registry (several gateways can share a process in tests).
+// Labels are the route id and a status class, never a path: cardinality is bounded by the table.
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RouteMetrics } from '../runtime/runtime-types.ts';
+
+/** Requests that matched no route (404/405/400) are counted under this route label. */
+export const NO_ROUTE = '(none)';
+
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'route' | 'status_class'>;
+  private readonly upstream: Histogram<'route'>;
+  private readonly tableApplies: Counter<'result'>;
+  private readonly byRoute = new Map<string, RouteMetrics>();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    this.requests = new Counter({
+      name: 'gatehouse_requests_total',
+      help: 'Requests answered, by route id and status class',
+      labelNames: ['route', 'status_class'],
+      registers: [this.registry],
+    });
+    this.upstream = new Histogram({
+      name: 'gatehouse_upstream_response_seconds',
+      help: 'Time from dispatching a request upstream to its response headers, by route id',
+      labelNames: ['route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [this.registry],
+    });
+    this.tableApplies = new Counter({
+      name: 'gatehouse_table_applies_total',
+      help: 'Routing tables offered to the proxy, by result (applied or refused)',
+      labelNames: ['result'],
+      registers: [this.registry],
+    });
+  }
+
+  /** The instruments of one route, bound to their labels once and shared by every table that has the route. */
+  forRoute(routeId: string): RouteMetrics {
+    let metrics = this.byRoute.get(routeId);
+    if (metrics === undefined) {
+      // Children are bound lazily: a route that only ever answers 2xx exports one series, not five.
+      const counters: Array<{ inc: () => void } | undefined> = [undefined, undefined, undefined, undefined, undefined];
+      const latency = this.upstream.labels(routeId);
+      metrics = {
+        requestDone: (status) => {
+          let cls = Math.floor(status / 100) - 1;
+          if (cls < 0 || cls > 4) cls = 4;
+          let counter = counters[cls];
+          if (counter === undefined) counters[cls] = counter = this.requests.labels(routeId, STATUS_CLASSES[cls] as string);
+          counter.inc();
+        },
+        upstreamResponded: (seconds) => latency.observe(seconds),
+      };
+      this.byRoute.set(routeId, metrics);
+    }
+    return metrics;
+  }
+
+  tableApplied(ok: boolean): void {
+    this.tableApplies.inc({ result: ok ? 'applied' : 'refused' });
+  }
+}

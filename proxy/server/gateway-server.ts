@@ -1,0 +1,114 @@
+// The traffic server: request → route → backend → endpoint → upstream exchange, or a JSON error.
+// The runtime is read once per request, so a table swap never changes a request in flight.
+import type { Readable } from 'node:stream';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { RouteMetrics } from '../runtime/runtime-types.ts';
+import type { RuntimeHolder } from '../runtime/runtime-holder.ts';
+import { wantsCanary } from '../runtime/canary-match.ts';
+import { limitedBody, hasRequestBody } from '../forward/body-limit.ts';
+import { upstreamRequestHeaders } from '../forward/upstream-request-headers.ts';
+import { ProxyExchange, type ExchangeSettings } from '../forward/upstream-dispatch.ts';
+import { handleClientError } from './client-error.ts';
+import { sendError } from './error-response.ts';
+import { hostOf, parseRequestTarget } from './request-target.ts';
+import { requestIdFor } from './request-id.ts';
+import { logRequest, wantsLog, type RequestLogEntry } from './request-log.ts';
+import { NO_ROUTE } from './gateway-metrics.ts';
+
+export interface GatewayServerDeps {
+  holder: RuntimeHolder;
+  settings: ExchangeSettings;
+  /** Instruments for requests answered before a route was found. */
+  noRoute: RouteMetrics;
+}
+
+/** Safe to replay on another endpoint when the first never accepted the connection (RFC 9110 §9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+const CLOSE = { connection: 'close' };
+
+export function createGatewayServer(deps: GatewayServerDeps): Server {
+  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 60_000, requestTimeout: 0 }, (req, res) => handleRequest(req, res, deps));
+  server.on('clientError', (err: Error & { code?: string }, socket) => handleClientError(err, socket, deps.settings.logger));
+  return server;
+}
+
+function ignore(): void {}
+
+export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: GatewayServerDeps): void {
+  const startedAt = performance.now();
+  const runtime = deps.holder.current;
+  // A client resetting mid-request makes these emit 'error'; the exchange learns of it through 'close'.
+  req.on('error', ignore);
+  res.on('error', ignore);
+  const requestId = requestIdFor(req.headers['x-request-id']);
+  const method = req.method ?? 'GET';
+  const reject = (metrics: RouteMetrics, routeId: string, path: string, status: number, error: string, extra?: Record<string, string>): void =>
+    rejectRequest(res, deps, { requestId, method, path, route: routeId, status, ms: 0 }, metrics, startedAt, error, extra);
+
+  if (runtime === undefined) return reject(deps.noRoute, NO_ROUTE, '', 503, 'no routing table loaded');
+  const target = parseRequestTarget(req.url ?? '');
+  if (target === null) return reject(deps.noRoute, NO_ROUTE, '', 400, 'malformed request target');
+  const match = runtime.index.match({ host: hostOf(req.headers.host), method, path: target.path, query: target.query, headers: req.headers });
+  if (match.kind === 'not-found') return reject(deps.noRoute, NO_ROUTE, target.path, 404, 'no route');
+  if (match.kind === 'method-not-allowed') return reject(deps.noRoute, NO_ROUTE, target.path, 405, 'method not allowed', { allow: match.allow.join(', ') });
+
+  const rr = runtime.routes.get(match.route.id);
+  if (rr === undefined) return reject(deps.noRoute, NO_ROUTE, target.path, 404, 'no route'); // index and routes come from one table
+  const route = rr.route;
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > route.maxBodyBytes) {
+    // Refuse before reading a byte of it, and close rather than drain a body we will not use.
+    return reject(rr.metrics, route.id, target.path, 413, 'request body too large', CLOSE);
+  }
+  const picker = rr.canary !== null && wantsCanary(req.headers, rr.canary.trigger) ? rr.canary.picker : rr.primary;
+  const backend = picker.pick();
+  const endpoint = backend?.next(performance.now());
+  if (backend === undefined || endpoint === undefined) return reject(rr.metrics, route.id, target.path, 503, 'no healthy endpoint');
+
+  let upstreamPath = rr.rewrite === null ? target.path : rr.rewrite(target.path, match.params);
+  if (backend.pathPrefix !== '') upstreamPath = backend.pathPrefix + upstreamPath;
+  if (target.query !== '') upstreamPath = `${upstreamPath}?${target.query}`;
+  const hasBody = hasRequestBody(req);
+  const idleMs = route.timeouts.idleMs;
+  const exchange = new ProxyExchange(
+    {
+      req,
+      res,
+      route: rr,
+      backend,
+      endpoint,
+      requestId,
+      path: target.path,
+      retries: !hasBody && IDEMPOTENT.has(method) ? route.retries.attempts : 0,
+      dispatch: {
+        method,
+        path: upstreamPath,
+        headers: upstreamRequestHeaders(req, requestId, backend.hostHeader, rr.requestHeaders),
+        // undici streams any async iterable; its option type lists only Readable among the streaming kinds.
+        body: hasBody ? (limitedBody(req, route.maxBodyBytes) as unknown as Readable) : null,
+        headersTimeout: idleMs,
+        bodyTimeout: idleMs,
+      },
+      startedAt,
+    },
+    deps.settings,
+  );
+  exchange.start();
+}
+
+function rejectRequest(
+  res: ServerResponse,
+  deps: GatewayServerDeps,
+  entry: RequestLogEntry,
+  metrics: RouteMetrics,
+  startedAt: number,
+  error: string,
+  extra: Record<string, string> | undefined,
+): void {
+  sendError(res, entry.status, error, entry.requestId, extra);
+  metrics.requestDone(entry.status);
+  const logger = deps.settings.logger;
+  if (!wantsLog(logger, entry.status)) return;
+  entry.ms = Math.round((performance.now() - startedAt) * 1000) / 1000;
+  logRequest(logger, entry);
+}
