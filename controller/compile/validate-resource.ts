@@ -1,7 +1,8 @@
 // Validation of one raw resource: its zod schema (which carries the CRD's structural and CEL rules), that its
 // metadata agrees with where the source found it, then the checks a schema cannot express (per kind).
 import type { z } from 'zod';
-import { apiRouteSchema, authorizerSchema, ratePolicySchema } from '../../crds/schemas/index.ts';
+import { apiRouteSchema, apiRouteSpecSchema, authorizerSchema, authorizerSpecSchema, ratePolicySchema, ratePolicySpecSchema } from '../../crds/schemas/index.ts';
+import { unknownFields } from './unknown-fields.ts';
 import type { ResourceId } from './resource-key.ts';
 import { formatFieldPath, type FieldProblem } from './field-path.ts';
 import type { ValidatedResource } from './validated-resource.ts';
@@ -11,11 +12,15 @@ import { checkRatePolicy } from './rate-policy-checks.ts';
 
 export type ValidationResult = { ok: true; resource: ValidatedResource } | { ok: false; problems: FieldProblem[] };
 
+const SPEC_SCHEMAS = { ApiRoute: apiRouteSpecSchema, Authorizer: authorizerSpecSchema, RatePolicy: ratePolicySpecSchema } as const;
+
 export function validateResource(id: ResourceId, object: unknown): ValidationResult {
   const parsed = parseByKind(id, object);
-  if (!parsed.ok) return parsed;
+  const spec = typeof object === 'object' && object !== null ? (object as { spec?: unknown }).spec : undefined;
+  const unknown = unknownFields(SPEC_SCHEMAS[id.kind], spec, ['spec']);
+  if (!parsed.ok) return { ok: false, problems: [...parsed.problems, ...unknown] };
   const { metadata } = parsed.resource.object;
-  const problems: FieldProblem[] = [];
+  const problems: FieldProblem[] = [...unknown];
   if (metadata.name !== id.name) problems.push({ path: 'metadata.name', message: `is ${JSON.stringify(metadata.name)} but the resource was listed as ${JSON.stringify(id.name)}` });
   if (metadata.namespace !== id.namespace) {
     problems.push({ path: 'metadata.namespace', message: `is ${JSON.stringify(metadata.namespace)} but the resource was listed in ${JSON.stringify(id.namespace)}` });
