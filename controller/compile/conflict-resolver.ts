@@ -13,7 +13,6 @@
 import type { TableRoute } from '../../proxy/table/table-schema.ts';
 import type { RouteCandidate } from './route-compiler.ts';
 import { templateShape } from './path-template.ts';
-import { stableJson } from './stable-json.ts';
 
 export interface OwnedCandidate extends RouteCandidate {
   owner: { namespace: string; name: string };
@@ -66,7 +65,8 @@ interface ClaimKey {
 function claimKeys(route: TableRoute): ClaimKey[] {
   const { type, value } = route.path;
   const path = type === 'template' ? templateShape(value) : type === 'prefix' ? value.replace(/\/+$/, '') : value;
-  const rest = stableJson([route.path.type, path, route.headers, route.query]);
+  // Matchers are built with a fixed key order and sorted by the route compiler, so plain JSON is canonical here.
+  const rest = JSON.stringify([type, path, route.headers, route.query]);
   const hosts = route.hosts.length > 0 ? route.hosts : [''];
   return hosts.map((host) => ({ host, key: `${host}\n${rest}` }));
 }

@@ -3,7 +3,22 @@
 
 /** Serialise `value` with sorted keys; `indent` as in JSON.stringify. Undefined properties are dropped. */
 export function stableJson(value: unknown, indent?: number): string {
+  if (indent === undefined) return compact(value) ?? 'null';
   return JSON.stringify(sortKeys(value), null, indent);
+}
+
+/** The compact form, written directly: the table hash runs it over every route on every compile. */
+function compact(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map((v) => compact(v) ?? 'null').join(',')}]`;
+  if (value instanceof Map) return compact(Object.fromEntries(value));
+  const record = value as Record<string, unknown>;
+  const parts: string[] = [];
+  for (const key of Object.keys(record).sort()) {
+    const v = compact(record[key]);
+    if (v !== undefined) parts.push(`${JSON.stringify(key)}:${v}`);
+  }
+  return `{${parts.join(',')}}`;
 }
 
 function sortKeys(value: unknown): unknown {
