@@ -43,7 +43,7 @@ async function standalone(args: string[]): Promise<number> {
     process.stderr.write(`gatehouse standalone: --config DIR is required\n\n${USAGE}`);
     return 2;
   }
-  const logger = pino({ level: values['log-level'] ?? process.env.LOG_LEVEL ?? 'info', base: { component: 'standalone' } });
+  const logger = pino({ level: values['log-level'] ?? process.env.LOG_LEVEL ?? 'info' });
   const { runStandalone } = await import('./commands/standalone.ts');
   const demo = values['demo-upstream'] ? await (await import('../examples/demo-upstream.ts')).startDemoUpstreams() : undefined;
   const gw = await runStandalone({

@@ -1,6 +1,6 @@
 // The demo backends `npm start` runs beside the gateway, so the examples answer at once.
 // Each replies with what it received, which makes routing, rewrites and header changes visible.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 
 export interface DemoUpstream {
   name: string;
@@ -11,6 +11,17 @@ export const DEMO_UPSTREAMS: DemoUpstream[] = [
   { name: 'pets-v1', port: 9101 },
   { name: 'pets-v2', port: 9102 },
 ];
+
+const SHOWN_HEADERS = ['x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-api-stage', 'x-gateway', 'cookie'];
+
+function pickHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const shown: Record<string, string> = {};
+  for (const name of SHOWN_HEADERS) {
+    const value = headers[name];
+    if (value !== undefined) shown[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return shown;
+}
 
 export async function startDemoUpstreams(host = '127.0.0.1'): Promise<{ close: () => Promise<void> }> {
   const servers: Server[] = [];
@@ -24,8 +35,8 @@ export async function startDemoUpstreams(host = '127.0.0.1'): Promise<{ close: (
           method: req.method,
           path: req.url,
           host: req.headers.host,
-          requestId: req.headers['x-request-id'],
-          forwardedFor: req.headers['x-forwarded-for'],
+          // Only the headers the gateway adds or changes, so the demo output stays readable.
+          headers: pickHeaders(req.headers),
           bodyBytes: size,
         });
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });

@@ -24,6 +24,7 @@ export interface Standalone {
 
 export async function runStandalone(opts: StandaloneOptions): Promise<Standalone> {
   const problemsOut = opts.problems ?? process.stderr;
+  const log = opts.logger.child({ component: 'standalone' });
   const gateway = await startGateway({ host: opts.host, port: opts.port, adminPort: opts.adminPort, logger: opts.logger });
   let lastAccepted = new Map<string, unknown>();
   let servedVersion: string | undefined;
@@ -52,9 +53,9 @@ export async function runStandalone(opts: StandaloneOptions): Promise<Standalone
     const applied = gateway.applyTable(out.table);
     if (applied.ok) {
       servedVersion = out.table.version;
-      opts.logger.info({ version: out.table.version, routes: out.table.routes.length }, 'serving table');
+      log.info({ version: out.table.version, routes: out.table.routes.length }, 'serving table');
     } else {
-      opts.logger.error({ version: out.table.version, err: applied.error }, 'table refused; previous table keeps serving');
+      log.error({ version: out.table.version, err: applied.error }, 'table refused; previous table keeps serving');
     }
   };
 
