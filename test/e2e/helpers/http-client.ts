@@ -20,7 +20,10 @@ export function send(port: number, path: string, opts: SendOptions = {}): Promis
     const req = request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
+      res.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
       res.on('end', () => {
         clearTimeout(timer);
         const body = Buffer.concat(chunks).toString('utf8');
