@@ -15,6 +15,7 @@ import { runWrk } from './wrk.ts';
 import { MEASURED_HOST, MEASURED_PATH } from './bench-tables.ts';
 import { formatReport, ratios, summarizeCase, summarizeRun, writeReport, TARGET_RATIO, type BenchReport, type RunSummary } from './report.ts';
 import { describeEnvironment } from './environment.ts';
+import { cpuSeconds, machineBusy } from './cpu-time.ts';
 
 const { values } = parseArgs({
   options: {
@@ -63,6 +64,9 @@ process.once('exit', () => rmSync(tmpDir, { recursive: true, force: true }));
 const skipped: BenchReport['skipped'] = [];
 
 async function main(): Promise<BenchReport> {
+  // Other work on the machine competes for both cores; say so rather than publish skewed numbers.
+  const busyBefore = await machineBusy(1000);
+  if (busyBefore > 0.1) console.warn(`bench: the machine is already ${Math.round(busyBefore * 100)}% busy; req/s will be low and noisy (req/cpu-s less so)`);
   const upstreamPort = await freePort();
   const upstreamDir = join(tmpDir, 'nginx-upstream');
   const upstream = startNginx('upstream', upstreamDir, upstreamConf(upstreamDir, upstreamPort), LOAD_CPU);
@@ -87,23 +91,27 @@ async function main(): Promise<BenchReport> {
     for (const c of order) {
       const wrk = { url: `http://${LOOPBACK}:${c.port}${MEASURED_PATH}`, host: MEASURED_HOST, threads: params.threads, connections: params.connections, cpu: LOAD_CPU };
       if (params.warmupSec > 0) await runWrk({ ...wrk, durationSec: params.warmupSec });
-      const result = summarizeRun(await runWrk({ ...wrk, durationSec: params.durationSec }));
+      const pid = c.process.child.pid ?? 0;
+      const cpuBefore = cpuSeconds(pid);
+      const measured = await runWrk({ ...wrk, durationSec: params.durationSec });
+      const result = summarizeRun(measured, cpuSeconds(pid) - cpuBefore);
       runs.get(c.name)?.push(result);
-      console.log(`round ${round + 1}/${params.rounds} ${c.name.padEnd(12)} ${Math.round(result.rps).toString().padStart(7)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}`);
+      console.log(`round ${round + 1}/${params.rounds} ${c.name.padEnd(12)} ${Math.round(result.rps).toString().padStart(7)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}  cpu ${Math.round(result.proxyCpuShare * 100)}%  ${Math.round(result.requestsPerCpuSecond)} req/cpu-s`);
     }
   }
 
   const cases: BenchReport['cases'] = {};
   for (const c of running) cases[c.name] = summarizeCase(c.name, runs.get(c.name) ?? [], c.routes);
-  const r = ratios(cases);
+  const r = ratios(cases, 'rps');
   const targetValue = r['gateway-10k / bare-undici'] ?? null;
   return {
     date: new Date().toISOString(),
-    environment: describeEnvironment(),
+    environment: { ...describeEnvironment(), machineBusyBeforeStart: Math.round(busyBefore * 100) / 100 },
     params: { ...params, proxyCpu: PROXY_CPU ?? 'unpinned', loadCpu: LOAD_CPU ?? 'unpinned', upstream: 'nginx return 200 (1 worker)' },
     request: { host: MEASURED_HOST, path: MEASURED_PATH },
     cases,
     ratios: r,
+    ratiosPerCpu: ratios(cases, 'requestsPerCpuSecond'),
     target: { metric: 'gateway-10k / bare-undici', min: TARGET_RATIO, value: targetValue, met: targetValue === null ? null : targetValue >= TARGET_RATIO },
     skipped,
   };
