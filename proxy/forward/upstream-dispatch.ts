@@ -90,8 +90,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       res.writeHead(statusCode, clientResponseHeaders(headers, this.init.requestId, this.init.route.responseHeaders));
     } catch (err) {
       // A header value Node refuses to send (the upstream's or the route's): nothing has been written yet.
-      controller.abort(err as Error);
+      // Answer first: the abort reports back through onResponseError, which must find the exchange done.
       this.fail(502, 'invalid upstream response', err as Error);
+      controller.abort(err as Error);
       return;
     }
     this.state = STREAMING;
@@ -143,8 +144,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     } else if (isUpstreamTimeout(err)) {
       this.fail(504, 'upstream timeout', err);
     } else if (isBodyTooLarge(err)) {
-      // The client may still be sending; closing is cheaper than reading the rest of its body.
-      this.fail(413, 'request body too large', err, CLOSE);
+      this.fail(413, 'request body too large', err);
     } else if (this.init.req.destroyed) {
       // The request body broke because the client went away mid-upload: nobody to answer.
       this.state = DONE;
@@ -181,10 +181,11 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.abortUpstream(REQUEST_TIMEOUT);
   }
 
-  private fail(status: number, error: string, cause: Error, extra?: Record<string, string>): void {
+  private fail(status: number, error: string, cause: Error): void {
     this.state = DONE;
     this.clearTimer();
-    sendError(this.init.res, status, error, this.init.requestId, extra);
+    // If the client may still be sending its body, close after the answer rather than read and discard the rest.
+    sendError(this.init.res, status, error, this.init.requestId, this.init.req.complete ? undefined : CLOSE);
     this.finish(status, cause);
   }
 

@@ -51,6 +51,11 @@ test('routes by host and path, rewrites the path, keeps the query, changes heade
   assert.equal(e2.path, '/people/j%C3%B6rg%2F1/profile');
   assert.equal(e2.headers.host, 'other.example.com', 'client Host kept when the backend sets none');
 
+  const head = await send(gw.port, '/api/items', { method: 'HEAD', headers: { host: 'api.example.com' } });
+  assert.equal(head.status, 200);
+  assert.equal(head.body, '');
+  assert.equal(head.headers['x-served-by'], 'gatehouse');
+
   const r3 = await send(gw.port, '/api/items', { headers: { host: 'other.example.com' } });
   assert.equal(r3.json<EchoReply>().upstream, 'b', 'the host-bound route does not match another host');
 });
