@@ -6,15 +6,20 @@ import { routingTableSchema, type RoutingTable, type TableBackend, type Weighted
 import { compileRewrite } from '../forward/rewrite-path.ts';
 import { compactChanges } from '../forward/header-changes.ts';
 import { BackendTarget } from './backend-target.ts';
-import { EndpointHealth } from './endpoint-health.ts';
-import { UpstreamEndpoint, originOf, servernameOf } from './endpoint-pool.ts';
+import { DEFAULT_EJECTION, EndpointHealth } from './endpoint-health.ts';
+import { DEFAULT_POOL_SETTINGS, UpstreamEndpoint, originOf, servernameOf } from './endpoint-pool.ts';
 import { tableReferenceProblem } from './table-references.ts';
 import { WeightedPicker } from './weighted-picker.ts';
 import type { Runtime, RuntimeOptions, RuntimeRoute } from './runtime-types.ts';
 
 export type BuildResult = { ok: true; runtime: Runtime; retired: UpstreamEndpoint[] } | { ok: false; error: string };
 
-export function buildRuntime(input: unknown, previous: Runtime | undefined, options: RuntimeOptions): BuildResult {
+const NO_METRICS = { requestDone: () => {}, upstreamResponded: () => {} };
+
+/** Defaults for a runtime built without options (and without a previous runtime to inherit them from). */
+export const DEFAULT_RUNTIME_OPTIONS: RuntimeOptions = { ejection: DEFAULT_EJECTION, pools: DEFAULT_POOL_SETTINGS, routeMetrics: () => NO_METRICS };
+
+export function buildRuntime(input: unknown, previous?: Runtime, options: RuntimeOptions = previous?.options ?? DEFAULT_RUNTIME_OPTIONS): BuildResult {
   const parsed = routingTableSchema.safeParse(input);
   if (!parsed.success) return { ok: false, error: `invalid routing table: ${formatIssues(parsed.error.issues)}` };
   const table = parsed.data;
