@@ -1,4 +1,5 @@
 // The admin port, apart from traffic: liveness, readiness (a table is loaded) and Prometheus metrics.
+// The controller serves the same port with its own readiness and a few read-only extra pages.
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -8,6 +9,16 @@ export interface AdminDeps {
   /** The version being served, undefined until a table is loaded. */
   servedVersion: () => string | undefined;
   logger: Logger;
+  /** Overrides the default readiness (a table is loaded), e.g. the controller's "informers synced and compiled". */
+  readiness?: () => { ready: boolean; detail: string };
+  /** Read-only pages by exact path (GET/HEAD only), e.g. the controller's /debug/table. */
+  extraRoutes?: Record<string, () => AdminPage>;
+}
+
+export interface AdminPage {
+  status: number;
+  contentType: string;
+  body: string;
 }
 
 export function createAdminServer(deps: AdminDeps): Server {
@@ -21,6 +32,12 @@ export function createAdminServer(deps: AdminDeps): Server {
     }
     if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (path === '/readyz' && deps.readiness) {
+      const { ready, detail } = deps.readiness();
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(`${ready ? 'ok' : 'not ready'}: ${detail}\n`);
+    } else if (path !== undefined && deps.extraRoutes && Object.hasOwn(deps.extraRoutes, path)) {
+      const page = (deps.extraRoutes[path] as () => AdminPage)();
+      res.writeHead(page.status, { 'content-type': page.contentType }).end(page.body);
     } else if (path === '/readyz') {
       const version = deps.servedVersion();
       if (version === undefined) res.writeHead(503, { 'content-type': 'text/plain' }).end('no routing table loaded\n');
