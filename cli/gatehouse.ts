@@ -10,7 +10,9 @@ commands:
   standalone --config DIR [--port 8080] [--admin-port 9090] [--host 127.0.0.1] [--demo-upstream]
                      serve the manifests in DIR (watched, hot-reloaded) without a cluster
   validate FILE|DIR…  compile offline, print each resource's conditions, exit 1 on problems
-  controller         the Kubernetes controller (not yet: see the issues)
+  controller [--kubeconfig PATH] [--namespaces a,b] [--admin-port 9091] [--lease-namespace default]
+             [--lease-name gatehouse-controller] [--identity NAME] [--secret-selector SEL] [--lease-duration 15s]
+                     the Kubernetes controller: watch the cluster, compile, write statuses (leader only)
   proxy              one proxy of the fleet (not yet: see the issues)
   version            print the version
 `;
@@ -74,7 +76,10 @@ async function main(argv: string[]): Promise<number> {
       const { validateCommand } = await import('./commands/validate.ts');
       return validateCommand(rest);
     }
-    case 'controller':
+    case 'controller': {
+      const { controllerCommand } = await import('./commands/controller.ts');
+      return controllerCommand(rest);
+    }
     case 'proxy':
       process.stderr.write(`gatehouse ${command}: not yet implemented in this version (use standalone)\n`);
       return 3;

@@ -1,0 +1,170 @@
+// `gatehouse controller`: kube source → compile (feeding back what was accepted) → the latest table, on every
+// replica, so any replica can serve proxies. Only the Lease holder writes statuses (and Events). The admin port
+// shows health, readiness, metrics and the current table.
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { RoutingTable } from '../proxy/table/table-schema.ts';
+import { compile } from './compile/compile.ts';
+import type { ResourceStatus } from './compile/compile-types.ts';
+import { createControllerAdmin } from './admin/controller-admin.ts';
+import { createControllerMetrics } from './admin/controller-metrics.ts';
+import { LeaseElector } from './leader/lease-elector.ts';
+import { KubeSource, type KubeSnapshot } from './sources/kube-source.ts';
+import { EventRecorder } from './status/event-recorder.ts';
+import { StatusWriter } from './status/status-writer.ts';
+import { StatusSync } from './status-sync.ts';
+
+export interface ControllerOptions {
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  /** Empty or undefined: all namespaces. */
+  namespaces?: readonly string[];
+  secretSelector?: string;
+  adminHost?: string;
+  adminPort: number;
+  lease: {
+    namespace: string;
+    name: string;
+    identity: string;
+    leaseDurationMs?: number;
+    renewDeadlineMs?: number;
+    retryPeriodMs?: number;
+  };
+  /** Coalescing of change bursts into compiles. */
+  quietMs?: number;
+  maxDelayMs?: number;
+  /** In-process hook after every compile (benchmarks, tests). */
+  onCompiled?: (state: CompiledState, snapshot: KubeSnapshot) => void;
+}
+
+export interface CompiledState {
+  table: RoutingTable;
+  statuses: ResourceStatus[];
+  /** Counts compiles since start. */
+  sequence: number;
+  compiledAt: number;
+  compileMs: number;
+}
+
+export interface RunningController {
+  adminPort: number;
+  current(): CompiledState | undefined;
+  isLeader(): boolean;
+  compiles(): number;
+  close(): Promise<void>;
+}
+
+export async function runController(opts: ControllerOptions): Promise<RunningController> {
+  const log = opts.logger.child({ component: 'controller' });
+  const metrics = createControllerMetrics();
+  let current: CompiledState | undefined;
+  let lastAccepted = new Map<string, unknown>();
+  let lastProblems = '';
+  let sequence = 0;
+
+  const writer = new StatusWriter({
+    kubeConfig: opts.kubeConfig,
+    logger: opts.logger.child({ component: 'status-writer' }),
+    events: new EventRecorder({ kubeConfig: opts.kubeConfig, logger: opts.logger.child({ component: 'events' }), instance: opts.lease.identity }),
+  });
+  const statusSync = new StatusSync(writer, log, (r) => {
+    metrics.statusPatches.inc(r.patched);
+    metrics.statusFailures.inc(r.failed);
+  });
+  let latestSnapshot: KubeSnapshot | undefined;
+
+  const onSnapshot = (snapshot: KubeSnapshot): void => {
+    const started = performance.now();
+    const out = compile({ ...snapshot.input, lastAccepted });
+    const compileMs = performance.now() - started;
+    lastAccepted = out.accepted;
+    const previousVersion = current?.table.version;
+    current = { table: out.table, statuses: out.statuses, sequence: ++sequence, compiledAt: Date.now(), compileMs };
+    latestSnapshot = snapshot;
+
+    metrics.compiles.inc();
+    metrics.compileSeconds.observe(compileMs / 1000);
+    if (snapshot.firstChangeAt > 0) metrics.propagationSeconds.observe((current.compiledAt - snapshot.firstChangeAt) / 1000);
+    metrics.tableRoutes.set(out.table.routes.length);
+    for (const kind of ['ApiRoute', 'Authorizer', 'RatePolicy'] as const) {
+      metrics.resources.set({ kind }, snapshot.input.resources.filter((r) => r.kind === kind).length);
+    }
+    if (out.table.version !== previousVersion) {
+      log.info({ version: out.table.version, routes: out.table.routes.length, compileMs: Math.round(compileMs) }, 'table compiled');
+    }
+    const problems = snapshot.problems.join('\n');
+    if (problems !== lastProblems) {
+      if (snapshot.problems.length > 0) log.warn({ problems: snapshot.problems }, 'objects the compiler cannot read');
+      lastProblems = problems;
+    }
+    opts.onCompiled?.(current, snapshot);
+    statusSync.push(out.statuses, snapshot.live);
+  };
+
+  const source = new KubeSource({
+    kubeConfig: opts.kubeConfig,
+    logger: opts.logger,
+    ...(opts.namespaces && { namespaces: opts.namespaces }),
+    ...(opts.secretSelector && { secretSelector: opts.secretSelector }),
+    ...(opts.quietMs !== undefined && { quietMs: opts.quietMs }),
+    ...(opts.maxDelayMs !== undefined && { maxDelayMs: opts.maxDelayMs }),
+    onSnapshot,
+    onInformerRestart: (kind) => metrics.informerRestarts.inc({ kind }),
+  });
+
+  const elector = new LeaseElector({
+    kubeConfig: opts.kubeConfig,
+    namespace: opts.lease.namespace,
+    name: opts.lease.name,
+    identity: opts.lease.identity,
+    leaseDurationMs: opts.lease.leaseDurationMs ?? 15_000,
+    renewDeadlineMs: opts.lease.renewDeadlineMs ?? 10_000,
+    retryPeriodMs: opts.lease.retryPeriodMs ?? 2_000,
+    logger: opts.logger.child({ component: 'leader' }),
+    onStartedLeading: () => {
+      log.info({ identity: opts.lease.identity }, 'leading: writing statuses');
+      metrics.leader.set(1);
+      statusSync.setEnabled(true);
+      // Catch up at once: the statuses of the latest compile may never have been written by anyone.
+      if (current && latestSnapshot) statusSync.push(current.statuses, latestSnapshot.live);
+    },
+    onStoppedLeading: () => {
+      log.info({ identity: opts.lease.identity }, 'no longer leading: statuses left to the new leader');
+      metrics.leader.set(0);
+      statusSync.setEnabled(false);
+    },
+  });
+
+  const admin = createControllerAdmin({
+    registry: metrics.registry,
+    logger: log,
+    informersSynced: () => source.synced,
+    current: () => current,
+    isLeader: () => elector.isLeader(),
+    informerStates: () => source.informerStates(),
+  });
+  admin.listen(opts.adminPort, opts.adminHost ?? '0.0.0.0');
+  await once(admin, 'listening');
+  const adminPort = (admin.address() as AddressInfo).port;
+  const syncedGauge = setInterval(() => metrics.informersSynced.set(source.synced ? 1 : 0), 1000);
+  syncedGauge.unref();
+
+  source.start();
+  elector.start();
+
+  return {
+    adminPort,
+    current: () => current,
+    isLeader: () => elector.isLeader(),
+    compiles: () => sequence,
+    close: async () => {
+      clearInterval(syncedGauge);
+      statusSync.close();
+      await Promise.allSettled([source.stop(), elector.stop()]);
+      admin.closeAllConnections();
+      await new Promise<void>((resolve) => admin.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,128 @@
+// Keeps one client-node informer running. The library's informer stops for good on any error other than 410
+// (which it handles by relisting), so this restarts it with jittered backoff; a restart resumes the watch from
+// the last resourceVersion, and when that is too old the API server answers 410 and the informer relists.
+// `synced` turns true once a list has succeeded and the watch is open, and stays true across restarts
+// (the cache keeps serving what it had).
+import type { Informer, KubernetesListObject, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { JitteredBackoff } from './jittered-backoff.ts';
+
+export interface InformerSupervisorOptions<T extends KubernetesObject> {
+  /** For logs and metrics, e.g. "ApiRoute (all namespaces)". */
+  name: string;
+  /** Builds the informer around the (wrapped) list function; called once. */
+  create: (list: () => Promise<KubernetesListObject<T>>) => Informer<T> & ObjectCache<T>;
+  list: () => Promise<KubernetesListObject<T>>;
+  onChange: (obj: T) => void;
+  onRestart?: () => void;
+  logger: Logger;
+  backoff?: { initialMs: number; maxMs: number };
+  /** A run this long without errors resets the backoff. */
+  healthyAfterMs?: number;
+}
+
+export class InformerSupervisor<T extends KubernetesObject> {
+  readonly name: string;
+  readonly #opts: InformerSupervisorOptions<T>;
+  readonly #informer: Informer<T> & ObjectCache<T>;
+  readonly #backoff: JitteredBackoff;
+  readonly #log: Logger;
+  #synced = false;
+  #listedSinceStart = false;
+  #failedSinceStart = false;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #startedAt = 0;
+  #stopped = false;
+  #restarts = 0;
+  #syncWaiters: (() => void)[] = [];
+
+  constructor(opts: InformerSupervisorOptions<T>) {
+    this.name = opts.name;
+    this.#opts = opts;
+    this.#log = opts.logger.child({ informer: opts.name });
+    this.#backoff = new JitteredBackoff(opts.backoff ?? { initialMs: 500, maxMs: 30_000 });
+    this.#informer = opts.create(async () => {
+      const result = await opts.list();
+      this.#listedSinceStart = true;
+      return result;
+    });
+    const changed = (obj: T): void => opts.onChange(obj);
+    this.#informer.on('add', changed);
+    this.#informer.on('update', changed);
+    this.#informer.on('delete', changed);
+    this.#informer.on('error', (err: unknown) => this.#failed(err));
+  }
+
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  list(): readonly T[] {
+    return this.#informer.list();
+  }
+
+  start(): void {
+    this.#stopped = false;
+    void this.#run();
+  }
+
+  /** Resolves once the first list has succeeded (or never, if it never does: callers bound the wait). */
+  whenSynced(): Promise<void> {
+    if (this.#synced) return Promise.resolve();
+    return new Promise((resolve) => this.#syncWaiters.push(resolve));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
+    await this.#informer.stop();
+  }
+
+  async #run(): Promise<void> {
+    this.#listedSinceStart = false;
+    this.#failedSinceStart = false;
+    this.#startedAt = Date.now();
+    try {
+      await this.#informer.start();
+    } catch (err) {
+      this.#failed(err);
+      return;
+    }
+    if (this.#stopped || this.#failedSinceStart) return;
+    if (this.#listedSinceStart || this.#synced) {
+      // Resumed without a relist counts too: the cache was already complete.
+      if (!this.#synced) this.#log.info('synced');
+      this.#synced = true;
+      for (const resolve of this.#syncWaiters.splice(0)) resolve();
+    }
+  }
+
+  #failed(err: unknown): void {
+    this.#failedSinceStart = true;
+    if (this.#stopped || this.#restartTimer !== undefined) return;
+    if (Date.now() - this.#startedAt > (this.#opts.healthyAfterMs ?? 60_000)) this.#backoff.reset();
+    const delay = this.#backoff.next();
+    this.#log.warn({ err: describe(err), retryInMs: delay }, 'informer stopped; restarting');
+    this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = undefined;
+      if (this.#stopped) return;
+      this.#restarts++;
+      this.#opts.onRestart?.();
+      void this.#run();
+    }, delay);
+  }
+}
+
+/** Errors from the client carry whole responses; log only what helps. */
+function describe(err: unknown): { message: string; code?: number } {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown; statusCode?: unknown }).code ?? (err as { statusCode?: unknown }).statusCode;
+    return { message: err.message.slice(0, 500), ...(typeof code === 'number' && { code }) };
+  }
+  return { message: String(err).slice(0, 500) };
+}

@@ -1,0 +1,153 @@
+// The production source: informers on the gateway's kinds and on the Services, EndpointSlices and (label-selected)
+// Secrets they reference, in all namespaces or a configured list. Once every informer has listed once, each burst
+// of changes becomes one CompileInput snapshot built from the informer caches.
+import { makeInformer, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { CompileInput } from '../compile/compile-types.ts';
+import { resourceKey } from '../compile/resource-key.ts';
+import { BurstCoalescer } from './burst-coalescer.ts';
+import { InformerSupervisor } from './informer-supervisor.ts';
+import { isGatewayKind, toEndpointSliceInfo, toRawResource, toSecretInfo, toServiceInfo, type Conversion } from './kube-object-converters.ts';
+import { slimObject } from './kube-slim-object.ts';
+import { WATCHED_KINDS, watchTarget, type WatchedKind } from './kube-watched-kinds.ts';
+
+export const DEFAULT_SECRET_SELECTOR = 'gatehouse.dev/secret';
+
+export interface KubeSourceOptions {
+  kubeConfig: KubeConfig;
+  /** undefined or empty: all namespaces (one informer per kind); else one informer per namespace per kind. */
+  namespaces?: readonly string[];
+  /** Only Secrets matching this label selector are watched. */
+  secretSelector?: string;
+  logger: Logger;
+  /** Called with each coalesced snapshot; runs never overlap. */
+  onSnapshot: (snapshot: KubeSnapshot) => void | Promise<void>;
+  quietMs?: number;
+  maxDelayMs?: number;
+  onInformerRestart?: (kind: WatchedKind) => void;
+}
+
+export interface KubeSnapshot {
+  input: CompileInput;
+  /** "Kind/ns/name" → what the API server has now (for the status writer's change detection). */
+  live: Map<string, LiveState>;
+  /** Objects the compiler cannot read at all (e.g. an EndpointSlice without its service-name label). */
+  problems: string[];
+  /** When the oldest change folded into this snapshot was seen (ms since epoch). */
+  firstChangeAt: number;
+}
+
+export interface LiveState {
+  generation?: number;
+  status?: unknown;
+  uid?: string;
+  resourceVersion?: string;
+}
+
+interface Watched {
+  kind: WatchedKind;
+  supervisor: InformerSupervisor<KubernetesObject>;
+}
+
+export class KubeSource {
+  readonly #opts: KubeSourceOptions;
+  readonly #log: Logger;
+  readonly #watched: Watched[] = [];
+  readonly #coalescer: BurstCoalescer;
+  #allSynced = false;
+  #firstChangeAt = 0;
+
+  constructor(opts: KubeSourceOptions) {
+    this.#opts = opts;
+    this.#log = opts.logger.child({ component: 'kube-source' });
+    this.#coalescer = new BurstCoalescer({
+      quietMs: opts.quietMs ?? 50,
+      maxDelayMs: opts.maxDelayMs ?? 250,
+      run: () => this.#emit(),
+      onError: (err) => this.#log.error({ err }, 'snapshot handler failed'),
+    });
+    const namespaces = opts.namespaces && opts.namespaces.length > 0 ? [...new Set(opts.namespaces)] : [undefined];
+    const selector = opts.secretSelector ?? DEFAULT_SECRET_SELECTOR;
+    for (const kind of WATCHED_KINDS) {
+      for (const namespace of namespaces) {
+        const target = watchTarget(opts.kubeConfig, kind, namespace, selector);
+        const supervisor = new InformerSupervisor<KubernetesObject>({
+          name: `${kind} (${namespace ?? 'all namespaces'})`,
+          create: (list) => makeInformer(opts.kubeConfig, target.path, list, target.labelSelector),
+          list: target.list,
+          onChange: (obj) => this.#changed(obj),
+          onRestart: () => opts.onInformerRestart?.(kind),
+          logger: this.#log,
+        });
+        this.#watched.push({ kind, supervisor });
+      }
+    }
+  }
+
+  /** Starts every informer; the first snapshot follows once all have synced. */
+  start(): void {
+    for (const w of this.#watched) w.supervisor.start();
+    void Promise.all(this.#watched.map((w) => w.supervisor.whenSynced())).then(() => {
+      this.#allSynced = true;
+      this.#log.info({ informers: this.#watched.length }, 'all informers synced');
+      this.#changed(undefined);
+    });
+  }
+
+  /** Every informer has listed at least once. */
+  get synced(): boolean {
+    return this.#allSynced;
+  }
+
+  informerStates(): { name: string; synced: boolean; restarts: number }[] {
+    return this.#watched.map((w) => ({ name: w.supervisor.name, synced: w.supervisor.synced, restarts: w.supervisor.restarts }));
+  }
+
+  async stop(): Promise<void> {
+    this.#coalescer.close();
+    await Promise.all(this.#watched.map((w) => w.supervisor.stop()));
+  }
+
+  #changed(obj: KubernetesObject | undefined): void {
+    if (obj) slimObject(obj);
+    if (this.#firstChangeAt === 0) this.#firstChangeAt = Date.now();
+    if (this.#allSynced) this.#coalescer.poke();
+  }
+
+  async #emit(): Promise<void> {
+    const firstChangeAt = this.#firstChangeAt;
+    this.#firstChangeAt = 0;
+    await this.#opts.onSnapshot({ ...this.snapshot(), firstChangeAt });
+  }
+
+  /** The caches as compiler input, now. */
+  snapshot(): Omit<KubeSnapshot, 'firstChangeAt'> {
+    const input: Required<Omit<CompileInput, 'lastAccepted'>> = { resources: [], services: [], endpointSlices: [], secrets: [] };
+    const live: KubeSnapshot['live'] = new Map();
+    const problems: string[] = [];
+    const take = <T>(result: Conversion<T>, into: T[], namespace: string | undefined): void => {
+      if (result.ok) into.push(result.value);
+      else problems.push(`${namespace ?? ''}: ${result.message}`);
+    };
+    for (const { kind, supervisor } of this.#watched) {
+      for (const obj of supervisor.list()) {
+        const namespace = obj.metadata?.namespace;
+        const name = obj.metadata?.name;
+        if (namespace === undefined || name === undefined) continue;
+        if (isGatewayKind(kind)) {
+          take(toRawResource(kind, obj as unknown as Record<string, unknown>, name, namespace), input.resources, namespace);
+          const { generation, uid, resourceVersion } = obj.metadata ?? {};
+          live.set(resourceKey({ kind, namespace, name }), {
+            ...(generation !== undefined && { generation }),
+            ...(uid !== undefined && { uid }),
+            ...(resourceVersion !== undefined && { resourceVersion }),
+            status: (obj as { status?: unknown }).status,
+          });
+        } else if (kind === 'Service') take(toServiceInfo(obj, namespace), input.services, namespace);
+        else if (kind === 'EndpointSlice') take(toEndpointSliceInfo(obj, namespace), input.endpointSlices, namespace);
+        else take(toSecretInfo(obj, namespace), input.secrets, namespace);
+      }
+    }
+    return { input, live, problems };
+  }
+}

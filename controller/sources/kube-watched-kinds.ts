@@ -1,0 +1,75 @@
+// What the kube source watches: for each kind, the watch path and the matching list call, per namespace or
+// cluster-wide. Secrets are only ever watched through a label selector (the gateway never caches every Secret).
+import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { GROUP, VERSION } from '../../crds/schemas/metadata.ts';
+import type { ResourceKind } from '../compile/compile-types.ts';
+
+export type WatchedKind = ResourceKind | 'Service' | 'EndpointSlice' | 'Secret';
+export const WATCHED_KINDS: readonly WatchedKind[] = ['ApiRoute', 'Authorizer', 'RatePolicy', 'Service', 'EndpointSlice', 'Secret'];
+
+const PLURALS: Record<ResourceKind, string> = { ApiRoute: 'apiroutes', Authorizer: 'authorizers', RatePolicy: 'ratepolicies' };
+
+export interface WatchTarget {
+  kind: WatchedKind;
+  /** undefined: all namespaces. */
+  namespace: string | undefined;
+  path: string;
+  labelSelector: string | undefined;
+  list: () => Promise<KubernetesListObject<KubernetesObject>>;
+}
+
+export function watchTarget(kc: KubeConfig, kind: WatchedKind, namespace: string | undefined, secretSelector: string): WatchTarget {
+  const ns = namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`;
+  const asList = (p: Promise<unknown>): Promise<KubernetesListObject<KubernetesObject>> => p as Promise<KubernetesListObject<KubernetesObject>>;
+  switch (kind) {
+    case 'ApiRoute':
+    case 'Authorizer':
+    case 'RatePolicy': {
+      const api = kc.makeApiClient(CustomObjectsApi);
+      const plural = PLURALS[kind];
+      return {
+        kind,
+        namespace,
+        path: `/apis/${GROUP}/${VERSION}${ns}/${plural}`,
+        labelSelector: undefined,
+        list: () =>
+          asList(
+            namespace === undefined
+              ? api.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, resourcePlural: plural })
+              : api.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural }),
+          ),
+      };
+    }
+    case 'Service': {
+      const api = kc.makeApiClient(CoreV1Api);
+      return {
+        kind,
+        namespace,
+        path: `/api/v1${ns}/services`,
+        labelSelector: undefined,
+        list: () => asList(namespace === undefined ? api.listServiceForAllNamespaces() : api.listNamespacedService({ namespace })),
+      };
+    }
+    case 'EndpointSlice': {
+      const api = kc.makeApiClient(DiscoveryV1Api);
+      return {
+        kind,
+        namespace,
+        path: `/apis/discovery.k8s.io/v1${ns}/endpointslices`,
+        labelSelector: undefined,
+        list: () => asList(namespace === undefined ? api.listEndpointSliceForAllNamespaces() : api.listNamespacedEndpointSlice({ namespace })),
+      };
+    }
+    case 'Secret': {
+      const api = kc.makeApiClient(CoreV1Api);
+      const labelSelector = secretSelector;
+      return {
+        kind,
+        namespace,
+        path: `/api/v1${ns}/secrets`,
+        labelSelector,
+        list: () => asList(namespace === undefined ? api.listSecretForAllNamespaces({ labelSelector }) : api.listNamespacedSecret({ namespace, labelSelector })),
+      };
+    }
+  }
+}

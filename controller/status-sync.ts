@@ -1,0 +1,88 @@
+// Hands the leader's latest statuses to the status writer, one write at a time, newest wins: a compile that
+// lands during a write replaces whatever was waiting. A write with failures is retried (with the same statuses,
+// unless newer ones arrive) after a backoff, so a transient API error does not leave statuses stale until the
+// next change.
+import type { Logger } from 'pino';
+import type { ResourceStatus } from './compile/compile-types.ts';
+import type { LiveState } from './sources/kube-source.ts';
+import { JitteredBackoff } from './sources/jittered-backoff.ts';
+
+export interface StatusSink {
+  write(statuses: ResourceStatus[], live: Map<string, LiveState>): Promise<{ patched: string[]; failed: string[] }>;
+}
+
+interface Batch {
+  statuses: ResourceStatus[];
+  live: Map<string, LiveState>;
+}
+
+export class StatusSync {
+  readonly #sink: StatusSink;
+  readonly #log: Logger;
+  readonly #backoff = new JitteredBackoff({ initialMs: 500, maxMs: 30_000 });
+  readonly #onResult: ((r: { patched: number; failed: number }) => void) | undefined;
+  #pending: Batch | undefined;
+  #writing: Promise<void> | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #enabled = false;
+
+  constructor(sink: StatusSink, logger: Logger, onResult?: (r: { patched: number; failed: number }) => void) {
+    this.#sink = sink;
+    this.#log = logger;
+    this.#onResult = onResult;
+  }
+
+  /** Only the leader writes; disabling drops anything queued. */
+  setEnabled(enabled: boolean): void {
+    this.#enabled = enabled;
+    if (!enabled) {
+      this.#pending = undefined;
+      if (this.#retryTimer) clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
+    }
+  }
+
+  push(statuses: ResourceStatus[], live: Map<string, LiveState>): void {
+    if (!this.#enabled) return;
+    this.#pending = { statuses, live };
+    if (this.#retryTimer) {
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
+    }
+    this.#writing ??= this.#drain().finally(() => (this.#writing = undefined));
+  }
+
+  /** Resolves when nothing is being written (for shutdown and tests). */
+  async idle(): Promise<void> {
+    await this.#writing;
+  }
+
+  close(): void {
+    this.setEnabled(false);
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending && this.#enabled) {
+      const batch = this.#pending;
+      this.#pending = undefined;
+      let failed: number;
+      try {
+        const result = await this.#sink.write(batch.statuses, batch.live);
+        failed = result.failed.length;
+        this.#onResult?.({ patched: result.patched.length, failed });
+        if (result.patched.length > 0 || failed > 0) this.#log.info({ patched: result.patched.length, failed }, 'statuses written');
+      } catch (err) {
+        failed = batch.statuses.length;
+        this.#log.error({ err }, 'status write failed');
+      }
+      if (failed === 0) this.#backoff.reset();
+      else if (!this.#pending && this.#enabled) {
+        const delay = this.#backoff.next();
+        this.#retryTimer = setTimeout(() => {
+          this.#retryTimer = undefined;
+          if (!this.#pending) this.push(batch.statuses, batch.live);
+        }, delay);
+      }
+    }
+  }
+}
