@@ -35,7 +35,7 @@ test('passive ejection: a refusing endpoint leaves the rotation, with backoff, a
   closeAfter(t, good);
   const port = await refusedPort();
   const gw = await startTestGateway(t, table([route('r', '/', ['be'], { retries: { attempts: 0 } })], [backend('be', [port, good.port])]), {
-    ejection: { baseMs: 300, maxMs: 1_000 },
+    ejection: { baseMs: 400, maxMs: 2_000 },
   });
   assert.equal((await send(gw.port, '/')).status, 502, 'no retries: the first pick (the dead one) fails');
   for (let i = 0; i < 10; i++) {
@@ -43,12 +43,12 @@ test('passive ejection: a refusing endpoint leaves the rotation, with backoff, a
     assert.equal(r.status, 200, 'while ejected, every request goes to the healthy endpoint');
   }
   // After the backoff it is tried again, fails again, and is ejected for twice as long.
-  await sleep(350);
+  await sleep(450);
   const statuses: number[] = [];
   for (let i = 0; i < 2; i++) statuses.push((await send(gw.port, '/')).status);
   assert.ok(statuses.includes(502), `the endpoint is probed again after its backoff (${statuses})`);
-  await sleep(350);
-  for (let i = 0; i < 4; i++) assert.equal((await send(gw.port, '/')).status, 200, 'second ejection lasts 600 ms, not 300');
+  await sleep(450);
+  for (let i = 0; i < 4; i++) assert.equal((await send(gw.port, '/')).status, 200, 'second ejection lasts 800 ms, not 400');
 
   // Bring the endpoint up: once its backoff runs out it serves again.
   const revived = await startUpstream('revived', (_req, res) => res.writeHead(200, { 'x-upstream': 'revived' }).end('back'));
