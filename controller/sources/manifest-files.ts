@@ -1,7 +1,7 @@
 // Reads YAML manifest files into documents tagged with where they came from ("path:line"),
 // so every later error can point a user at the exact document.
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { LineCounter, parseAllDocuments } from 'yaml';
 
 export interface ManifestDocument {
@@ -35,7 +35,9 @@ export function parseManifestText(text: string, file: string): ManifestFileResul
 }
 
 export async function readManifestFile(path: string, displayRoot = process.cwd()): Promise<ManifestFileResult> {
-  const file = relative(displayRoot, path) || path;
+  // Short paths for files below the working directory, absolute ones for anything else.
+  const rel = relative(displayRoot, path);
+  const file = rel === '' || rel.startsWith('..') || isAbsolute(rel) ? resolve(path) : rel;
   try {
     return parseManifestText(await readFile(path, 'utf8'), file);
   } catch (err) {
