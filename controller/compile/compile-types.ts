@@ -2,6 +2,7 @@
 // Everything here is plain data so the compiler stays pure (no I/O, no clock).
 import type { Condition } from '../../crds/schemas/index.ts';
 import type { RoutingTable } from '../../proxy/table/table-schema.ts';
+import type { CompileCache } from './compile-cache.ts';
 
 export type ResourceKind = 'ApiRoute' | 'Authorizer' | 'RatePolicy';
 
@@ -49,6 +50,11 @@ export interface CompileInput {
    * and its status says so.
    */
   lastAccepted?: Map<string, unknown>;
+  /**
+   * Optional memo across compiles (see compile-cache.ts): the output is the same with or without it. Callers that
+   * pass one must not mutate the objects they hand in.
+   */
+  cache?: CompileCache;
 }
 
 export interface ResourceStatus {

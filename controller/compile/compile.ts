@@ -8,7 +8,7 @@ import type { CompileInput, CompileOutput, RawResource, ResourceStatus } from '.
 import { indexCluster, type ClusterIndex } from './cluster-index.ts';
 import { buildConditions, type Acceptance, type RefResolution } from './conditions.ts';
 import { resolveConflicts, type OwnedCandidate } from './conflict-resolver.ts';
-import { compareResolutionOrder } from './resolution-order.ts';
+import { sortInResolutionOrder } from './resolution-order.ts';
 import { compareResourceIds, resourceKey } from './resource-key.ts';
 import { compileApiRoute, type CompiledApiRoute } from './route-compiler.ts';
 import { checkRouteReferences, type RefLookup } from './route-references.ts';
@@ -20,7 +20,9 @@ import type { ValidatedResource } from './validated-resource.ts';
 
 export function compile(input: CompileInput): CompileOutput {
   const cluster = indexCluster(input);
-  const judged = groupByKey(input.resources).map((group) => judgeResource(group, input.lastAccepted));
+  const cache = input.cache;
+  const validate = cache ? cache.validate.bind(cache) : undefined;
+  const judged = groupByKey(input.resources).map((group) => judgeResource(group, input.lastAccepted, validate));
   const byKey = new Map(judged.map((j) => [resourceKey(j.id), j]));
   const lookup: RefLookup = (kind, namespace, name) => {
     const j = byKey.get(resourceKey({ kind, namespace, name }));
@@ -28,19 +30,20 @@ export function compile(input: CompileInput): CompileOutput {
   };
 
   // Routes claim paths in resolution order; compile each served ApiRoute once.
-  const routes = judged
-    .flatMap((j) => (j.served?.kind === 'ApiRoute' ? [{ judgement: j, object: j.served.object }] : []))
-    .sort((a, b) => compareResolutionOrder(orderOf(a.object.metadata), orderOf(b.object.metadata)));
+  const routes = sortInResolutionOrder(
+    judged.flatMap((j) => (j.served?.kind === 'ApiRoute' ? [{ judgement: j, object: j.served.object }] : [])),
+    (r) => orderOf(r.object.metadata),
+  );
   const compiled = new Map<string, CompiledApiRoute>();
   const candidates: OwnedCandidate[] = [];
   for (const { judgement, object } of routes) {
-    const c = compileApiRoute(object, cluster);
+    const c = cache ? cache.compileApiRoute(object, cluster) : compileApiRoute(object, cluster);
     compiled.set(resourceKey(judgement.id), c);
     for (const candidate of c.candidates) candidates.push({ ...candidate, owner: { namespace: judgement.id.namespace, name: judgement.id.name } });
   }
-  const { kept, lost } = resolveConflicts(candidates);
+  const { kept, lost } = resolveConflicts(candidates, cache ? cache.claimKeys.bind(cache) : undefined);
 
-  const table = assembleTable(kept, [...compiled.values()].flatMap((c) => c.backends));
+  const table = assembleTable(kept, [...compiled.values()].flatMap((c) => c.backends), cache ? cache.routeJson.bind(cache) : undefined);
   const statuses: ResourceStatus[] = judged
     .map((j) => {
       const key = resourceKey(j.id);
@@ -77,12 +80,16 @@ function orderOf(metadata: { namespace: string; name: string; creationTimestamp?
 }
 
 /** Only backends some served route uses; each id once, sorted by id. */
-function assembleTable(routes: RoutingTable['routes'], backends: TableBackend[]): RoutingTable {
-  const used = new Set(routes.flatMap((r) => [...r.backends, ...(r.canary?.backends ?? [])].map((b) => b.backend)));
+function assembleTable(routes: RoutingTable['routes'], backends: TableBackend[], routeJson?: (route: RoutingTable['routes'][number]) => string): RoutingTable {
+  const used = new Set<string>();
+  for (const r of routes) {
+    for (const b of r.backends) used.add(b.backend);
+    for (const b of r.canary?.backends ?? []) used.add(b.backend);
+  }
   const byId = new Map<string, TableBackend>();
   for (const b of backends) if (used.has(b.id) && !byId.has(b.id)) byId.set(b.id, b);
   const content: Omit<RoutingTable, 'version'> = { schema: TABLE_SCHEMA_VERSION, routes, backends: [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) };
-  return { schema: content.schema, version: tableVersion(content), routes: content.routes, backends: content.backends };
+  return { schema: content.schema, version: tableVersion(content, routeJson), routes: content.routes, backends: content.backends };
 }
 
 function acceptance(j: Judgement): Acceptance {

@@ -31,13 +31,14 @@ interface Claim {
 
 const ANY_METHOD = '*';
 
-export function resolveConflicts(ordered: readonly OwnedCandidate[]): ConflictOutcome {
+/** `keysOf` may supply a route's claim keys from a cache (they depend on the route alone). */
+export function resolveConflicts(ordered: readonly OwnedCandidate[], keysOf: (route: TableRoute) => readonly ClaimKey[] = claimKeys): ConflictOutcome {
   const claims = new Map<string, Claim[]>();
   const kept: TableRoute[] = [];
   const lost = new Map<string, string[]>();
   for (const candidate of ordered) {
     const { route } = candidate;
-    const keys = claimKeys(route);
+    const keys = keysOf(route);
     const methods = route.methods.length > 0 ? route.methods : [ANY_METHOD];
     const clash = findClash(claims, keys, methods);
     if (clash) {
@@ -57,12 +58,12 @@ export function resolveConflicts(ordered: readonly OwnedCandidate[]): ConflictOu
   return { kept, lost };
 }
 
-interface ClaimKey {
+export interface ClaimKey {
   key: string;
   host: string;
 }
 
-function claimKeys(route: TableRoute): ClaimKey[] {
+export function claimKeys(route: TableRoute): ClaimKey[] {
   const { type, value } = route.path;
   const path = type === 'template' ? templateShape(value) : type === 'prefix' ? value.replace(/\/+$/, '') : value;
   // Matchers are built with a fixed key order and sorted by the route compiler, so plain JSON is canonical here.
@@ -77,7 +78,7 @@ interface Clash {
   winner: OwnedCandidate;
 }
 
-function findClash(claims: Map<string, Claim[]>, keys: ClaimKey[], methods: string[]): Clash | undefined {
+function findClash(claims: Map<string, Claim[]>, keys: readonly ClaimKey[], methods: string[]): Clash | undefined {
   for (const { key, host } of keys) {
     for (const claim of claims.get(key) ?? []) {
       for (const method of methods) {

@@ -4,7 +4,7 @@
 import type { RawResource } from './compile-types.ts';
 import type { FieldProblem } from './field-path.ts';
 import { resourceKey, type ResourceId } from './resource-key.ts';
-import { validateResource } from './validate-resource.ts';
+import { validateResource, type ValidationResult } from './validate-resource.ts';
 import type { ValidatedResource } from './validated-resource.ts';
 
 export interface Judgement {
@@ -18,7 +18,11 @@ export interface Judgement {
 }
 
 /** `group`: every RawResource with the same key (normally one). */
-export function judgeResource(group: readonly RawResource[], lastAccepted: ReadonlyMap<string, unknown> | undefined): Judgement {
+export function judgeResource(
+  group: readonly RawResource[],
+  lastAccepted: ReadonlyMap<string, unknown> | undefined,
+  validate: (id: ResourceId, object: unknown) => ValidationResult = validateResource,
+): Judgement {
   const first = group[0] as RawResource;
   const id: ResourceId = { kind: first.kind, namespace: first.namespace, name: first.name };
   const generations = new Set(group.map((r) => readGeneration(r.object)));
@@ -29,18 +33,22 @@ export function judgeResource(group: readonly RawResource[], lastAccepted: Reado
     const where = origins.length === group.length ? ` (${origins.join(', ')})` : '';
     problems = [{ path: '', message: `${id.kind} ${id.namespace}/${id.name} is defined ${group.length} times${where}` }];
   } else {
-    const result = validateResource(id, first.object);
+    const result = validate(id, first.object);
     if (result.ok) return { id, generation, problems: [], served: result.resource };
     problems = result.problems;
   }
-  return { id, generation, problems, served: fallback(id, lastAccepted) };
+  return { id, generation, problems, served: fallback(id, lastAccepted, validate) };
 }
 
-function fallback(id: ResourceId, lastAccepted: ReadonlyMap<string, unknown> | undefined): ValidatedResource | undefined {
+function fallback(
+  id: ResourceId,
+  lastAccepted: ReadonlyMap<string, unknown> | undefined,
+  validate: (id: ResourceId, object: unknown) => ValidationResult,
+): ValidatedResource | undefined {
   const previous = lastAccepted?.get(resourceKey(id));
   if (previous === undefined) return undefined;
   // Re-validated: it was accepted by an earlier compile, but the caller may hand in anything.
-  const result = validateResource(id, previous);
+  const result = validate(id, previous);
   return result.ok ? result.resource : undefined;
 }
 

@@ -1,0 +1,59 @@
+// The compile cache must never change what compile returns: the same bytes with or without it, across a
+// sequence of snapshots where routes, Services and EndpointSlices change, break and come back.
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { compile } from '../../controller/compile/compile.ts';
+import { CompileCache } from '../../controller/compile/compile-cache.ts';
+import type { CompileInput, EndpointSliceInfo, RawResource, ServiceInfo } from '../../controller/compile/compile-types.ts';
+import { stableJson } from '../../controller/compile/stable-json.ts';
+import { benchApiRoute } from '../../bench/controller-fixtures.ts';
+
+function route(i: number, marker: string, generation: number, extra?: (spec: Record<string, unknown>) => void): RawResource {
+  const object = benchApiRoute(i, marker) as { metadata: Record<string, unknown>; spec: Record<string, unknown> };
+  object.metadata = { ...object.metadata, generation, creationTimestamp: `2026-01-01T00:00:${String(i % 60).padStart(2, '0')}Z` };
+  extra?.(object.spec);
+  return { kind: 'ApiRoute', namespace: 'bench', name: `route-${i}`, object };
+}
+
+const service = (port: number): ServiceInfo => ({ namespace: 'bench', name: 'bench-backend', ports: [{ name: 'http', port, targetPort: 8080 }] });
+const slice = (addresses: string[], ready = true): EndpointSliceInfo => ({
+  namespace: 'bench',
+  serviceName: 'bench-backend',
+  ports: [{ name: 'http', port: 8080 }],
+  endpoints: addresses.map((a) => ({ addresses: [a], ready })),
+});
+
+test('compile with a cache gives the same table, statuses and accepted objects as without, snapshot after snapshot', () => {
+  const routes = Array.from({ length: 30 }, (_, i) => route(i, 'v0', 1));
+  const svc = service(80);
+  const sl = slice(['10.0.0.1']);
+  const snapshots: Omit<CompileInput, 'lastAccepted' | 'cache'>[] = [];
+  snapshots.push({ resources: [...routes], services: [svc], endpointSlices: [sl] });
+  snapshots.push({ resources: [...routes], services: [svc], endpointSlices: [sl] }); // nothing changed
+  routes[3] = route(3, 'v1', 2);
+  snapshots.push({ resources: [...routes], services: [svc], endpointSlices: [sl] }); // one route updated
+  snapshots.push({ resources: [...routes], services: [svc], endpointSlices: [slice(['10.0.0.1', '10.0.0.2'])] }); // endpoints changed
+  snapshots.push({ resources: [...routes], services: [svc], endpointSlices: [slice(['10.0.0.1'], false)] }); // none ready
+  snapshots.push({ resources: [...routes], services: [], endpointSlices: [] }); // Service gone
+  routes[4] = route(4, 'v1', 2, (spec) => ((spec['rules'] as { matches: { path: { type: string; value: string } }[] }[])[0]!.matches[0]!.path = { type: 'Regex', value: '([' }));
+  snapshots.push({ resources: [...routes], services: [service(80)], endpointSlices: [sl] }); // invalid update keeps its last good version
+  routes[5] = route(4, 'v2', 1); // a conflicting duplicate of route-4's hosts under route-5's slot
+  routes[5] = { ...routes[5], name: 'route-5', object: { ...(routes[5].object as object), metadata: { name: 'route-5', namespace: 'bench', generation: 3 } } };
+  snapshots.push({ resources: [...routes], services: [service(80)], endpointSlices: [sl] });
+  routes.splice(10, 5);
+  snapshots.push({ resources: [...routes], services: [service(80)], endpointSlices: [sl] }); // deletions
+
+  const cache = new CompileCache();
+  let cachedAccepted: Map<string, unknown> | undefined;
+  let plainAccepted: Map<string, unknown> | undefined;
+  snapshots.forEach((snapshot, n) => {
+    const cached = compile({ ...snapshot, lastAccepted: cachedAccepted, cache });
+    const plain = compile({ ...snapshot, lastAccepted: plainAccepted });
+    cachedAccepted = cached.accepted;
+    plainAccepted = plain.accepted;
+    assert.equal(stableJson(cached.table), stableJson(plain.table), `table of snapshot ${n}`);
+    assert.equal(stableJson(cached.statuses), stableJson(plain.statuses), `statuses of snapshot ${n}`);
+    assert.equal(stableJson(cached.accepted), stableJson(plain.accepted), `accepted of snapshot ${n}`);
+  });
+  assert.ok(cache.stats.routeHits > 0 && cache.stats.validationHits > 0, JSON.stringify(cache.stats));
+});
