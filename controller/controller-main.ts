@@ -11,6 +11,8 @@ import type { ResourceStatus } from './compile/compile-types.ts';
 import { createControllerAdmin } from './admin/controller-admin.ts';
 import { createControllerMetrics } from './admin/controller-metrics.ts';
 import { LeaseElector } from './leader/lease-elector.ts';
+import { resourceKey } from './compile/resource-key.ts';
+import { BurstCoalescer } from './sources/burst-coalescer.ts';
 import { KubeSource, type KubeSnapshot } from './sources/kube-source.ts';
 import { EventRecorder } from './status/event-recorder.ts';
 import { StatusWriter } from './status/status-writer.ts';
@@ -103,6 +105,25 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
     statusSync.push(out.statuses, snapshot.live);
   };
 
+  // Status-only changes (most often our own writes) need no compile; the leader re-checks just those resources,
+  // so a status someone else overwrote is put back.
+  const liveChanged = new Set<string>();
+  const recheck = new BurstCoalescer({
+    quietMs: 100,
+    maxDelayMs: 1000,
+    run: () => {
+      const keys = [...liveChanged];
+      liveChanged.clear();
+      if (!current || !elector.isLeader()) return;
+      const wanted = new Set(keys);
+      statusSync.push(
+        current.statuses.filter((s) => wanted.has(resourceKey(s))),
+        source.liveStates(keys),
+      );
+    },
+    onError: (err) => log.error({ err }, 'status re-check failed'),
+  });
+
   const source = new KubeSource({
     kubeConfig: opts.kubeConfig,
     logger: opts.logger,
@@ -112,6 +133,10 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
     ...(opts.maxDelayMs !== undefined && { maxDelayMs: opts.maxDelayMs }),
     onSnapshot,
     onInformerRestart: (kind) => metrics.informerRestarts.inc({ kind }),
+    onLiveChange: (key) => {
+      liveChanged.add(key);
+      recheck.poke();
+    },
   });
 
   const elector = new LeaseElector({
@@ -161,6 +186,7 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
     compiles: () => sequence,
     close: async () => {
       clearInterval(syncedGauge);
+      recheck.close();
       statusSync.close();
       await Promise.allSettled([source.stop(), elector.stop()]);
       admin.closeAllConnections();

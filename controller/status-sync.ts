@@ -1,9 +1,10 @@
-// Hands the leader's latest statuses to the status writer, one write at a time, newest wins: a compile that
-// lands during a write replaces whatever was waiting. A write with failures is retried (with the same statuses,
-// unless newer ones arrive) after a backoff, so a transient API error does not leave statuses stale until the
-// next change.
+// Hands the leader's latest statuses to the status writer, one write at a time. What waits is merged per
+// resource, newest wins, so a full compile and a re-check of a few resources can both be queued without one
+// dropping the other. A write with failures is retried after a backoff (unless newer statuses arrive first), so a
+// transient API error does not leave statuses stale until the next change.
 import type { Logger } from 'pino';
 import type { ResourceStatus } from './compile/compile-types.ts';
+import { resourceKey } from './compile/resource-key.ts';
 import type { LiveState } from './sources/kube-source.ts';
 import { JitteredBackoff } from './sources/jittered-backoff.ts';
 
@@ -11,8 +12,8 @@ export interface StatusSink {
   write(statuses: ResourceStatus[], live: Map<string, LiveState>): Promise<{ patched: string[]; failed: string[] }>;
 }
 
-interface Batch {
-  statuses: ResourceStatus[];
+interface Pending {
+  statuses: Map<string, ResourceStatus>;
   live: Map<string, LiveState>;
 }
 
@@ -21,7 +22,7 @@ export class StatusSync {
   readonly #log: Logger;
   readonly #backoff = new JitteredBackoff({ initialMs: 500, maxMs: 30_000 });
   readonly #onResult: ((r: { patched: number; failed: number }) => void) | undefined;
-  #pending: Batch | undefined;
+  #pending: Pending | undefined;
   #writing: Promise<void> | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #enabled = false;
@@ -44,7 +45,14 @@ export class StatusSync {
 
   push(statuses: ResourceStatus[], live: Map<string, LiveState>): void {
     if (!this.#enabled) return;
-    this.#pending = { statuses, live };
+    const pending = (this.#pending ??= { statuses: new Map(), live: new Map() });
+    for (const status of statuses) {
+      const key = resourceKey(status);
+      pending.statuses.set(key, status);
+      const state = live.get(key);
+      if (state) pending.live.set(key, state);
+      else pending.live.delete(key);
+    }
     if (this.#retryTimer) {
       clearTimeout(this.#retryTimer);
       this.#retryTimer = undefined;
@@ -63,7 +71,7 @@ export class StatusSync {
 
   async #drain(): Promise<void> {
     while (this.#pending && this.#enabled) {
-      const batch = this.#pending;
+      const batch = { statuses: [...(this.#pending.statuses.values())], live: this.#pending.live };
       this.#pending = undefined;
       let failed: number;
       try {

@@ -13,7 +13,7 @@ export interface InformerSupervisorOptions<T extends KubernetesObject> {
   /** Builds the informer around the (wrapped) list function; called once. */
   create: (list: () => Promise<KubernetesListObject<T>>) => Informer<T> & ObjectCache<T>;
   list: () => Promise<KubernetesListObject<T>>;
-  onChange: (obj: T) => void;
+  onChange: (verb: 'add' | 'update' | 'delete', obj: T) => void;
   onRestart?: () => void;
   logger: Logger;
   backoff?: { initialMs: number; maxMs: number };
@@ -46,10 +46,9 @@ export class InformerSupervisor<T extends KubernetesObject> {
       this.#listedSinceStart = true;
       return result;
     });
-    const changed = (obj: T): void => opts.onChange(obj);
-    this.#informer.on('add', changed);
-    this.#informer.on('update', changed);
-    this.#informer.on('delete', changed);
+    this.#informer.on('add', (obj: T) => opts.onChange('add', obj));
+    this.#informer.on('update', (obj: T) => opts.onChange('update', obj));
+    this.#informer.on('delete', (obj: T) => opts.onChange('delete', obj));
     this.#informer.on('error', (err: unknown) => this.#failed(err));
   }
 
@@ -63,6 +62,10 @@ export class InformerSupervisor<T extends KubernetesObject> {
 
   list(): readonly T[] {
     return this.#informer.list();
+  }
+
+  get(namespace: string, name: string): T | undefined {
+    return this.#informer.get(name, namespace);
   }
 
   start(): void {

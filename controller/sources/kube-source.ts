@@ -3,6 +3,7 @@
 // of changes becomes one CompileInput snapshot built from the informer caches.
 import { makeInformer, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { CompileCache } from '../compile/compile-cache.ts';
 import type { CompileInput } from '../compile/compile-types.ts';
 import { resourceKey } from '../compile/resource-key.ts';
 import { BurstCoalescer } from './burst-coalescer.ts';
@@ -25,6 +26,11 @@ export interface KubeSourceOptions {
   quietMs?: number;
   maxDelayMs?: number;
   onInformerRestart?: (kind: WatchedKind) => void;
+  /**
+   * A gateway resource changed without a new generation (its status, labels or annotations: nothing the compiler
+   * reads), so no compile is needed; the leader may want to re-check its status. Key: "Kind/ns/name".
+   */
+  onLiveChange?: (key: string) => void;
 }
 
 export interface KubeSnapshot {
@@ -56,6 +62,11 @@ export class KubeSource {
   readonly #coalescer: BurstCoalescer;
   #allSynced = false;
   #firstChangeAt = 0;
+  /** metadata.generation last seen per gateway resource, to tell spec changes from status-only ones. */
+  readonly #generations = new Map<string, number | undefined>();
+  /** Conversions per cached object: unchanged objects convert to the same (identical) value, which the compile cache relies on. */
+  readonly #converted = new WeakMap<KubernetesObject, Conversion<unknown>>();
+  readonly #compileCache = new CompileCache();
 
   constructor(opts: KubeSourceOptions) {
     this.#opts = opts;
@@ -75,7 +86,7 @@ export class KubeSource {
           name: `${kind} (${namespace ?? 'all namespaces'})`,
           create: (list) => makeInformer(opts.kubeConfig, target.path, list, target.labelSelector),
           list: target.list,
-          onChange: (obj) => this.#changed(obj),
+          onChange: (verb, obj) => this.#changed(kind, verb, obj),
           onRestart: () => opts.onInformerRestart?.(kind),
           logger: this.#log,
         });
@@ -90,7 +101,7 @@ export class KubeSource {
     void Promise.all(this.#watched.map((w) => w.supervisor.whenSynced())).then(() => {
       this.#allSynced = true;
       this.#log.info({ informers: this.#watched.length }, 'all informers synced');
-      this.#changed(undefined);
+      this.#changed(undefined, 'add', undefined);
     });
   }
 
@@ -108,8 +119,18 @@ export class KubeSource {
     await Promise.all(this.#watched.map((w) => w.supervisor.stop()));
   }
 
-  #changed(obj: KubernetesObject | undefined): void {
-    if (obj) slimObject(obj);
+  #changed(kind: WatchedKind | undefined, verb: 'add' | 'update' | 'delete', obj: KubernetesObject | undefined): void {
+    if (obj && kind && isGatewayKind(kind)) {
+      const key = resourceKey({ kind, namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' });
+      const generation = obj.metadata?.generation;
+      if (verb === 'delete') this.#generations.delete(key);
+      else if (verb === 'update' && generation !== undefined && this.#generations.get(key) === generation) {
+        slimObject(obj);
+        if (this.#allSynced) this.#opts.onLiveChange?.(key);
+        return;
+      } else this.#generations.set(key, generation);
+    }
+    if (obj && verb !== 'delete') slimObject(obj);
     if (this.#firstChangeAt === 0) this.#firstChangeAt = Date.now();
     if (this.#allSynced) this.#coalescer.poke();
   }
@@ -120,12 +141,31 @@ export class KubeSource {
     await this.#opts.onSnapshot({ ...this.snapshot(), firstChangeAt });
   }
 
+  /** What the API server has now for these gateway resources ("Kind/ns/name"). */
+  liveStates(keys: Iterable<string>): Map<string, LiveState> {
+    const out = new Map<string, LiveState>();
+    for (const key of keys) {
+      const [kind, namespace, name] = key.split('/') as [WatchedKind, string, string];
+      for (const w of this.#watched) {
+        if (w.kind !== kind) continue;
+        const obj = w.supervisor.get(namespace, name);
+        if (obj) out.set(key, liveState(obj));
+      }
+    }
+    return out;
+  }
+
   /** The caches as compiler input, now. */
   snapshot(): Omit<KubeSnapshot, 'firstChangeAt'> {
-    const input: Required<Omit<CompileInput, 'lastAccepted'>> = { resources: [], services: [], endpointSlices: [], secrets: [] };
+    const input: Required<Omit<CompileInput, 'lastAccepted' | 'cache'>> = { resources: [], services: [], endpointSlices: [], secrets: [] };
     const live: KubeSnapshot['live'] = new Map();
     const problems: string[] = [];
-    const take = <T>(result: Conversion<T>, into: T[], namespace: string | undefined): void => {
+    const take = <T>(obj: KubernetesObject, convert: () => Conversion<T>, into: T[], namespace: string | undefined): void => {
+      let result = this.#converted.get(obj) as Conversion<T> | undefined;
+      if (result === undefined) {
+        result = convert();
+        this.#converted.set(obj, result);
+      }
       if (result.ok) into.push(result.value);
       else problems.push(`${namespace ?? ''}: ${result.message}`);
     };
@@ -135,19 +175,23 @@ export class KubeSource {
         const name = obj.metadata?.name;
         if (namespace === undefined || name === undefined) continue;
         if (isGatewayKind(kind)) {
-          take(toRawResource(kind, obj as unknown as Record<string, unknown>, name, namespace), input.resources, namespace);
-          const { generation, uid, resourceVersion } = obj.metadata ?? {};
-          live.set(resourceKey({ kind, namespace, name }), {
-            ...(generation !== undefined && { generation }),
-            ...(uid !== undefined && { uid }),
-            ...(resourceVersion !== undefined && { resourceVersion }),
-            status: (obj as { status?: unknown }).status,
-          });
-        } else if (kind === 'Service') take(toServiceInfo(obj, namespace), input.services, namespace);
-        else if (kind === 'EndpointSlice') take(toEndpointSliceInfo(obj, namespace), input.endpointSlices, namespace);
-        else take(toSecretInfo(obj, namespace), input.secrets, namespace);
+          take(obj, () => toRawResource(kind, obj as unknown as Record<string, unknown>, name, namespace), input.resources, namespace);
+          live.set(resourceKey({ kind, namespace, name }), liveState(obj));
+        } else if (kind === 'Service') take(obj, () => toServiceInfo(obj, namespace), input.services, namespace);
+        else if (kind === 'EndpointSlice') take(obj, () => toEndpointSliceInfo(obj, namespace), input.endpointSlices, namespace);
+        else take(obj, () => toSecretInfo(obj, namespace), input.secrets, namespace);
       }
     }
-    return { input, live, problems };
+    return { input: { ...input, cache: this.#compileCache }, live, problems };
   }
+}
+
+function liveState(obj: KubernetesObject): LiveState {
+  const { generation, uid, resourceVersion } = obj.metadata ?? {};
+  return {
+    ...(generation !== undefined && { generation }),
+    ...(uid !== undefined && { uid }),
+    ...(resourceVersion !== undefined && { resourceVersion }),
+    status: (obj as { status?: unknown }).status,
+  };
 }

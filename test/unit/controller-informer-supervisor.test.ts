@@ -55,7 +55,7 @@ test('an informer that fails is restarted until it lists; then it is synced and 
     name: 'test',
     list: async () => ({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '1' }, items: [{ metadata: { name: 'a', namespace: 'n' } }] }),
     create: (list) => (informer = fakeInformer(list, script)),
-    onChange: (o) => changes.push(o.metadata?.name ?? ''),
+    onChange: (_verb, o) => changes.push(o.metadata?.name ?? ''),
     onRestart: () => restarts++,
     logger: pino({ level: 'silent' }),
     backoff: { initialMs: 10, maxMs: 40 },
