@@ -38,6 +38,8 @@ export class LeaseElector {
   private loop: Promise<void> | undefined;
   private stopping = false;
   private wake: (() => void) | undefined;
+  /** Set by an attempt that found someone else holding a valid lease: a leader steps down at once. */
+  private lostTo: string | undefined;
 
   constructor(options: LeaseElectorOptions) {
     this.options = options;
@@ -104,9 +106,6 @@ export class LeaseElector {
       await this.sleep(this.leading ? this.retryPeriodMs : this.retryPeriodMs * (1 + Math.random() * (JITTER - 1)));
     }
   }
-
-  /** Set by an attempt that found someone else holding a valid lease. */
-  private lostTo: string | undefined;
 
   private async tryAcquireOrRenew(): Promise<boolean> {
     this.lostTo = undefined;

@@ -2,6 +2,7 @@
 // show why. The status diff only reports new problems; repeats of an event we already sent bump its count
 // (as client-go's event correlator does) instead of creating another object.
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { API_VERSION } from '../../crds/schemas/index.ts';
 import { describeApiError, httpStatusOf } from './kube-errors.ts';
@@ -85,6 +86,15 @@ export class EventRecorder {
   private async create(key: string, object: InvolvedObject, reason: string, message: string, now: Date): Promise<void> {
     // client-go names events "<object>.<unix nanos in hex>"; the object part is trimmed to keep within 253 characters.
     const name = `${object.name.slice(0, 230)}.${(BigInt(now.getTime()) * 1_000_000n + process.hrtime.bigint() % 1_000_000n).toString(16)}`;
+    try {
+      await this.createNamed(name, key, object, reason, message, now);
+    } catch (err) {
+      if (httpStatusOf(err) !== 409) throw err;
+      await this.createNamed(`${name}${randomBytes(2).toString('hex')}`, key, object, reason, message, now); // same nanosecond as another event
+    }
+  }
+
+  private async createNamed(name: string, key: string, object: InvolvedObject, reason: string, message: string, now: Date): Promise<void> {
     const body: CoreV1Event = {
       metadata: { name, namespace: object.namespace },
       involvedObject: {

@@ -10,7 +10,10 @@ import { describeApiError, httpStatusOf, isRetryable } from './kube-errors.ts';
 import { COMPILER_CONDITION_TYPES, planStatus } from './status-diff.ts';
 import { resourceKey } from './status-report.ts';
 
-/** What the caller (an informer cache) knows about the object; uid and resourceVersion are optional extras. */
+/**
+ * What the caller (an informer cache) knows about the object. With resourceVersion the patch is conditional
+ * (a stale cache costs one 409 and a re-read instead of overwriting someone else's condition); uid goes into Events.
+ */
 export interface LiveObject {
   generation?: number;
   status?: unknown;
