@@ -13,20 +13,16 @@ export class HostBuckets {
   private readonly wildcardLength: Uint8Array;
   private readonly any: PathBucket | null;
 
-  constructor(candidates: readonly Candidate[]) {
-    const exact = new Map<string, Candidate[]>();
-    const wildcard = new Map<string, Candidate[]>();
-    const any: Candidate[] = [];
-    for (const c of candidates) {
-      const hosts = new Set(c.route.hosts.map((h) => h.toLowerCase()));
-      if (hosts.size === 0 || hosts.has('*')) any.push(c);
-      for (const host of hosts) {
-        if (host === '*') continue;
-        if (host.startsWith('*.') && host.length > 2 && !host.includes('*', 1)) push(wildcard, host.slice(1), c);
-        else if (!host.includes('*')) push(exact, host, c);
-        else throw new Error(`route ${c.route.id}: host ${JSON.stringify(host)} is neither exact nor "*.suffix"`);
-      }
+  /** `prebuilt` comes from HostBuckets.build (the time-sliced path); without it everything is built here at once. */
+  constructor(candidates: readonly Candidate[], prebuilt?: PrebuiltBuckets) {
+    if (prebuilt !== undefined) {
+      this.exact = prebuilt.exact;
+      this.wildcard = prebuilt.wildcard;
+      this.wildcardLength = wildcardLengths(prebuilt.wildcard);
+      this.any = prebuilt.any;
+      return;
     }
+    const { exact, wildcard, any } = groupByHost(candidates);
     for (const [host, list] of exact) this.exact.set(host, new PathBucket(list));
     this.wildcardLength = new Uint8Array([...wildcard.keys()].reduce((max, s) => Math.max(max, s.length), 0) + 1);
     for (const [suffix, list] of wildcard) {
@@ -34,6 +30,26 @@ export class HostBuckets {
       this.wildcardLength[suffix.length] = 1;
     }
     this.any = any.length > 0 ? new PathBucket(any) : null;
+  }
+
+  /**
+   * The same index built one host bucket at a time, pausing when `slicer` says the time slice is used up, so a
+   * 10k-route table does not hold the event loop in one go. One huge bucket is still built at once.
+   */
+  static async build(candidates: readonly Candidate[], slicer: Slicer): Promise<HostBuckets> {
+    const groups = groupByHost(candidates);
+    const exact = new Map<string, PathBucket>();
+    const wildcard = new Map<string, PathBucket>();
+    for (const [host, list] of groups.exact) {
+      exact.set(host, new PathBucket(list));
+      if (slicer.due()) await slicer.pause();
+    }
+    for (const [suffix, list] of groups.wildcard) {
+      wildcard.set(suffix, new PathBucket(list));
+      if (slicer.due()) await slicer.pause();
+    }
+    const any = groups.any.length > 0 ? new PathBucket(groups.any) : null;
+    return new HostBuckets(candidates, { exact, wildcard, any });
   }
 
   find(input: MatchInput): MatchResult | null {
@@ -69,6 +85,41 @@ export class HostBuckets {
   private wildcardAt(host: string, dot: number): PathBucket | undefined {
     return this.wildcardLength[host.length - dot] === 1 ? this.wildcard.get(host.slice(dot)) : undefined;
   }
+}
+
+/** Tells a long build when to yield the event loop. */
+export interface Slicer {
+  due(): boolean;
+  pause(): Promise<void>;
+}
+
+interface PrebuiltBuckets {
+  exact: Map<string, PathBucket>;
+  wildcard: Map<string, PathBucket>;
+  any: PathBucket | null;
+}
+
+function groupByHost(candidates: readonly Candidate[]): { exact: Map<string, Candidate[]>; wildcard: Map<string, Candidate[]>; any: Candidate[] } {
+  const exact = new Map<string, Candidate[]>();
+  const wildcard = new Map<string, Candidate[]>();
+  const any: Candidate[] = [];
+  for (const c of candidates) {
+    const hosts = new Set(c.route.hosts.map((h) => h.toLowerCase()));
+    if (hosts.size === 0 || hosts.has('*')) any.push(c);
+    for (const host of hosts) {
+      if (host === '*') continue;
+      if (host.startsWith('*.') && host.length > 2 && !host.includes('*', 1)) push(wildcard, host.slice(1), c);
+      else if (!host.includes('*')) push(exact, host, c);
+      else throw new Error(`route ${c.route.id}: host ${JSON.stringify(host)} is neither exact nor "*.suffix"`);
+    }
+  }
+  return { exact, wildcard, any };
+}
+
+function wildcardLengths(wildcard: ReadonlyMap<string, unknown>): Uint8Array {
+  const lengths = new Uint8Array([...wildcard.keys()].reduce((max, s) => Math.max(max, s.length), 0) + 1);
+  for (const suffix of wildcard.keys()) lengths[suffix.length] = 1;
+  return lengths;
 }
 
 function push(map: Map<string, Candidate[]>, key: string, c: Candidate): void {

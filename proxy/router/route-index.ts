@@ -32,7 +32,7 @@
 //   buildRouteIndex throw an Error naming the route id.
 import type { TableRoute } from '../table/table-schema.ts';
 import { compileCandidate } from './candidate.ts';
-import { HostBuckets } from './host-buckets.ts';
+import { HostBuckets, type Slicer } from './host-buckets.ts';
 import type { MatchInput, MatchResult, RouteIndex } from './route-index-types.ts';
 
 const NOT_FOUND: MatchResult = Object.freeze({ kind: 'not-found' });
@@ -57,4 +57,14 @@ class CompiledRouteIndex implements RouteIndex {
 
 export function buildRouteIndex(routes: readonly TableRoute[]): RouteIndex {
   return new CompiledRouteIndex(new HostBuckets(routes.map((route, order) => compileCandidate(route, order))));
+}
+
+/** The same index as buildRouteIndex, built in time slices (see HostBuckets.build); throws the same errors. */
+export async function buildRouteIndexSliced(routes: readonly TableRoute[], slicer: Slicer): Promise<RouteIndex> {
+  const candidates: ReturnType<typeof compileCandidate>[] = [];
+  for (let order = 0; order < routes.length; order++) {
+    candidates.push(compileCandidate(routes[order] as TableRoute, order));
+    if (slicer.due()) await slicer.pause();
+  }
+  return new CompiledRouteIndex(await HostBuckets.build(candidates, slicer));
 }

@@ -1,8 +1,10 @@
 // Table → Runtime, off the hot path: validate, build the router index, pools, pickers and rewriters.
 // Pools of endpoints the previous runtime already had are reused; the ones it had and this one lacks are
 // returned as `retired`, to be closed once the swap has happened (never before: the old table still serves).
-import { buildRouteIndex } from '../router/route-index.ts';
-import { routingTableSchema, type RoutingTable, type TableBackend, type WeightedBackend } from '../table/table-schema.ts';
+import type { Slicer } from '../router/host-buckets.ts';
+import { buildRouteIndex, buildRouteIndexSliced } from '../router/route-index.ts';
+import type { RouteIndex } from '../router/route-index-types.ts';
+import { routingTableSchema, type RoutingTable, type TableBackend, type TableEndpoint, type TableRoute, type WeightedBackend } from '../table/table-schema.ts';
 import { compileRewrite } from '../forward/rewrite-path.ts';
 import { compactChanges } from '../forward/header-changes.ts';
 import { BackendTarget } from './backend-target.ts';
@@ -35,22 +37,84 @@ export function buildRuntime(input: unknown, previous?: Runtime, options: Runtim
   const endpoints = new EndpointCollector(previous, options);
   const backendsById = new Map(table.backends.map((b) => [b.id, b]));
   const routes = new Map<string, RuntimeRoute>();
-  for (const route of table.routes) {
-    const connectMs = route.timeouts.connectMs;
-    const picker = (refs: WeightedBackend[]): WeightedPicker<BackendTarget> =>
-      new WeightedPicker(refs.map((ref) => ({ item: endpoints.target(backendsById.get(ref.backend) as TableBackend, connectMs), weight: ref.weight })));
-    const canary = route.canary;
-    routes.set(route.id, {
-      route,
-      primary: picker(route.backends),
-      canary: canary === undefined ? null : { trigger: { header: canary.header, cookie: canary.cookie }, picker: picker(canary.backends) },
-      rewrite: compileRewrite(route.rewrite),
-      requestHeaders: compactChanges(route.requestHeaders),
-      responseHeaders: compactChanges(route.responseHeaders),
-      metrics: options.routeMetrics(route.id),
-    });
+  for (const route of table.routes) routes.set(route.id, runtimeRoute(route, backendsById, endpoints, options));
+  return finish(table, index, routes, endpoints, previous, options);
+}
+
+/**
+ * buildRuntime for a table already validated against the schema (the stream validates it part by part), built in
+ * time slices so applying 10k routes never holds the event loop for long. Swap the result in once, as usual.
+ */
+export async function buildRuntimeSliced(table: RoutingTable, slicer: Slicer, previous?: Runtime, options: RuntimeOptions = previous?.options ?? DEFAULT_RUNTIME_OPTIONS): Promise<BuildResult> {
+  const problem = tableReferenceProblem(table);
+  if (problem !== null) return { ok: false, error: `invalid routing table: ${problem}` };
+  if (slicer.due()) await slicer.pause();
+  let index;
+  try {
+    index = await buildRouteIndexSliced(table.routes, slicer);
+  } catch (err) {
+    return { ok: false, error: `invalid routing table: ${err instanceof Error ? err.message : String(err)}` };
   }
-  const runtime: Runtime = { version: table.version, table: table as RoutingTable, index, routes, endpoints: endpoints.all, options };
+  const endpoints = new EndpointCollector(previous, options);
+  const backendsById = new Map(table.backends.map((b) => [b.id, b]));
+  const routes = new Map<string, RuntimeRoute>();
+  for (const route of table.routes) {
+    routes.set(route.id, runtimeRoute(route, backendsById, endpoints, options));
+    if (slicer.due()) await slicer.pause();
+  }
+  return finish(table, index, routes, endpoints, previous, options);
+}
+
+/**
+ * New endpoints for existing backends without touching routes or the router: the backends' targets (shared by every
+ * route that sends to them) get their new endpoint lists; pools of endpoints that stay are kept warm. The result is
+ * the previous table with those backends' endpoints replaced, under `version`.
+ */
+export function updateEndpoints(previous: Runtime, version: string, updates: ReadonlyArray<{ id: string; endpoints: TableEndpoint[] }>): BuildResult {
+  const byId = new Map(updates.map((u) => [u.id, u.endpoints]));
+  for (const id of byId.keys()) {
+    if (!previous.backendTargets.has(id) && !previous.table.backends.some((b) => b.id === id)) return { ok: false, error: `endpoint update for unknown backend ${JSON.stringify(id)}` };
+  }
+  const backends = previous.table.backends.map((b) => {
+    const endpoints = byId.get(b.id);
+    return endpoints === undefined ? b : { ...b, endpoints };
+  });
+  const backendsById = new Map(backends.map((b) => [b.id, b]));
+  const collector = new EndpointCollector(previous, previous.options);
+  const replaced: Array<{ target: BackendTarget; endpoints: UpstreamEndpoint[] }> = [];
+  for (const [id, targets] of previous.backendTargets) {
+    const backend = backendsById.get(id) as TableBackend;
+    for (const { target, connectMs } of targets) {
+      if (byId.has(id)) replaced.push({ target, endpoints: collector.endpointsOf(backend, connectMs) });
+      else for (const e of target.endpoints) collector.keep(e);
+    }
+  }
+  // Everything above only collected; from here on the change happens at once.
+  for (const { target, endpoints } of replaced) target.replaceEndpoints(endpoints);
+  const table: RoutingTable = { ...previous.table, version, backends };
+  const runtime: Runtime = { ...previous, version, table, endpoints: collector.all };
+  const retired = [...previous.endpoints.values()].filter((e) => !collector.all.has(e.key));
+  return { ok: true, runtime, retired };
+}
+
+function runtimeRoute(route: TableRoute, backendsById: ReadonlyMap<string, TableBackend>, endpoints: EndpointCollector, options: RuntimeOptions): RuntimeRoute {
+  const connectMs = route.timeouts.connectMs;
+  const picker = (refs: WeightedBackend[]): WeightedPicker<BackendTarget> =>
+    new WeightedPicker(refs.map((ref) => ({ item: endpoints.target(backendsById.get(ref.backend) as TableBackend, connectMs), weight: ref.weight })));
+  const canary = route.canary;
+  return {
+    route,
+    primary: picker(route.backends),
+    canary: canary === undefined ? null : { trigger: { header: canary.header, cookie: canary.cookie }, picker: picker(canary.backends) },
+    rewrite: compileRewrite(route.rewrite),
+    requestHeaders: compactChanges(route.requestHeaders),
+    responseHeaders: compactChanges(route.responseHeaders),
+    metrics: options.routeMetrics(route.id),
+  };
+}
+
+function finish(table: RoutingTable, index: RouteIndex, routes: Map<string, RuntimeRoute>, endpoints: EndpointCollector, previous: Runtime | undefined, options: RuntimeOptions): BuildResult {
+  const runtime: Runtime = { version: table.version, table, index, routes, endpoints: endpoints.all, backendTargets: endpoints.targetsByBackend(), options };
   const retired = previous === undefined ? [] : [...previous.endpoints.values()].filter((e) => !endpoints.all.has(e.key));
   return { ok: true, runtime, retired };
 }
@@ -59,6 +123,7 @@ export function buildRuntime(input: unknown, previous?: Runtime, options: Runtim
 class EndpointCollector {
   readonly all = new Map<string, UpstreamEndpoint>();
   private readonly targets = new Map<string, BackendTarget>();
+  private readonly byBackend = new Map<string, Array<{ target: BackendTarget; connectMs: number }>>();
   private readonly health = new Map<string, EndpointHealth>();
   private readonly previous: Runtime | undefined;
   private readonly options: RuntimeOptions;
@@ -74,11 +139,27 @@ class EndpointCollector {
     const key = `${backend.id}|${connectMs}`;
     let target = this.targets.get(key);
     if (target === undefined) {
-      const servername = servernameOf(backend);
-      target = new BackendTarget(backend, backend.endpoints.map((e) => this.endpoint(originOf(backend.protocol, e), servername, connectMs)));
+      target = new BackendTarget(backend, this.endpointsOf(backend, connectMs));
       this.targets.set(key, target);
+      let list = this.byBackend.get(backend.id);
+      if (list === undefined) this.byBackend.set(backend.id, (list = []));
+      list.push({ target, connectMs });
     }
     return target;
+  }
+
+  endpointsOf(backend: TableBackend, connectMs: number): UpstreamEndpoint[] {
+    const servername = servernameOf(backend);
+    return backend.endpoints.map((e) => this.endpoint(originOf(backend.protocol, e), servername, connectMs));
+  }
+
+  /** Carries an endpoint over unchanged (endpoint updates of other backends). */
+  keep(endpoint: UpstreamEndpoint): void {
+    this.all.set(endpoint.key, endpoint);
+  }
+
+  targetsByBackend(): ReadonlyMap<string, ReadonlyArray<{ target: BackendTarget; connectMs: number }>> {
+    return this.byBackend;
   }
 
   private endpoint(origin: string, servername: string | undefined, connectMs: number): UpstreamEndpoint {

@@ -34,6 +34,8 @@ export interface Runtime {
   routes: ReadonlyMap<string, RuntimeRoute>;
   /** Every pool this runtime may dispatch to, by endpoint key; handed on to the next runtime. */
   endpoints: ReadonlyMap<string, UpstreamEndpoint>;
+  /** Targets by backend id (one per connect timeout): what an endpoint update changes in place. */
+  backendTargets: ReadonlyMap<string, ReadonlyArray<{ target: BackendTarget; connectMs: number }>>;
   options: RuntimeOptions;
 }
 

@@ -13,6 +13,7 @@ export class GatewayMetrics {
   private readonly requests: Counter<'route' | 'status_class'>;
   private readonly upstream: Histogram<'route'>;
   private readonly tableApplies: Counter<'result'>;
+  private readonly tableUpdates: Counter<'kind'>;
   private readonly byRoute = new Map<string, RouteMetrics>();
 
   constructor() {
@@ -36,6 +37,19 @@ export class GatewayMetrics {
       labelNames: ['result'],
       registers: [this.registry],
     });
+    this.tableUpdates = new Counter({
+      name: 'gatehouse_table_updates_total',
+      help: 'Applied table changes by kind: full (routes and router rebuilt) or endpoints (backend endpoints only)',
+      labelNames: ['kind'],
+      registers: [this.registry],
+    });
+    this.tableUpdates.inc({ kind: 'full' }, 0);
+    this.tableUpdates.inc({ kind: 'endpoints' }, 0);
+  }
+
+  /** A change that was applied: `full` rebuilt the router, `endpoints` only replaced backends' endpoints. */
+  tableUpdated(kind: 'full' | 'endpoints'): void {
+    this.tableUpdates.inc({ kind });
   }
 
   /** The instruments of one route, bound to their labels once and shared by every table that has the route. */

@@ -4,7 +4,9 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
-import { buildRuntime } from '../runtime/build-runtime.ts';
+import { buildRuntime, buildRuntimeSliced, updateEndpoints, type BuildResult } from '../runtime/build-runtime.ts';
+import { TimeSlicer } from '../runtime/time-slicer.ts';
+import type { RoutingTable, TableEndpoint } from '../table/table-schema.ts';
 import { DEFAULT_EJECTION, type EjectionPolicy } from '../runtime/endpoint-health.ts';
 import { DEFAULT_POOL_SETTINGS, type PoolSettings } from '../runtime/endpoint-pool.ts';
 import { RuntimeHolder } from '../runtime/runtime-holder.ts';
@@ -27,6 +29,8 @@ export interface GatewayOptions {
   pools?: Partial<PoolSettings>;
   /** How long close() lets in-flight requests finish before cutting them. Default 5 s. */
   shutdownGraceMs?: number;
+  /** Refuse tables with more routes than this (a capacity guard for small proxies). */
+  maxRoutes?: number;
 }
 
 export type ApplyResult = { ok: true; version: string } | { ok: false; error: string };
@@ -39,8 +43,17 @@ export interface Gateway {
   adminPort: number;
   /** Validate and build `table`, then swap it in atomically. A refused table leaves the current one serving. */
   applyTable(table: unknown): ApplyResult;
+  /**
+   * applyTable for a table already validated against the schema, built in time slices (no long event-loop stall
+   * at 10k routes); the swap still happens at once. Applies run one at a time, in call order.
+   */
+  applyTableSliced(table: RoutingTable): Promise<ApplyResult>;
+  /** New endpoints for existing backends, without rebuilding routes or the router. */
+  applyEndpoints(baseVersion: string, version: string, backends: ReadonlyArray<{ id: string; endpoints: TableEndpoint[] }>): ApplyResult;
   /** The table version being served, undefined before the first table. */
   version(): string | undefined;
+  /** The table being served (what a proxy persists), undefined before the first table. */
+  table(): RoutingTable | undefined;
   metrics: GatewayMetrics;
   close(): Promise<void>;
 }
@@ -67,16 +80,45 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     throw err;
   }
 
-  const applyTable = (table: unknown): ApplyResult => {
-    const built = buildRuntime(table, holder.current, runtimeOptions);
+  const tooBig = (routes: number): string | null =>
+    opts.maxRoutes !== undefined && routes > opts.maxRoutes ? `table has ${routes} routes; this proxy accepts at most ${opts.maxRoutes} (--max-routes)` : null;
+
+  const settle = (built: BuildResult, kind: 'full' | 'endpoints'): ApplyResult => {
     metrics.tableApplied(built.ok);
     if (!built.ok) {
       logger.error({ err: built.error, serving: holder.current?.version ?? null }, 'routing table refused');
       return { ok: false, error: built.error };
     }
     holder.swap(built.runtime, built.retired);
-    logger.info({ version: built.runtime.version, routes: built.runtime.routes.size, endpoints: built.runtime.endpoints.size, retired: built.retired.length }, 'routing table applied');
+    metrics.tableUpdated(kind);
+    logger.info({ version: built.runtime.version, kind, routes: built.runtime.routes.size, endpoints: built.runtime.endpoints.size, retired: built.retired.length }, 'routing table applied');
     return { ok: true, version: built.runtime.version };
+  };
+
+  const applyTable = (table: unknown): ApplyResult => {
+    const routes = (table as { routes?: unknown } | null)?.routes;
+    const big = Array.isArray(routes) ? tooBig(routes.length) : null;
+    return settle(big === null ? buildRuntime(table, holder.current, runtimeOptions) : { ok: false, error: big }, 'full');
+  };
+
+  let applying: Promise<unknown> = Promise.resolve();
+  const applyTableSliced = (table: RoutingTable): Promise<ApplyResult> => {
+    const run = async (): Promise<ApplyResult> => {
+      const big = tooBig(table.routes.length);
+      // The previous runtime is read when this build starts, after any earlier apply has swapped.
+      return settle(big === null ? await buildRuntimeSliced(table, new TimeSlicer(), holder.current, runtimeOptions) : { ok: false, error: big }, 'full');
+    };
+    const result = applying.then(run, run);
+    applying = result;
+    return result;
+  };
+
+  const applyEndpoints = (baseVersion: string, version: string, backends: ReadonlyArray<{ id: string; endpoints: TableEndpoint[] }>): ApplyResult => {
+    const current = holder.current;
+    if (current === undefined || current.version !== baseVersion) {
+      return { ok: false, error: `endpoint update for version ${baseVersion}, but serving ${current?.version ?? 'nothing'}` };
+    }
+    return settle(updateEndpoints(current, version, backends), 'endpoints');
   };
 
   let closing: Promise<void> | undefined;
@@ -101,7 +143,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     port: (server.address() as AddressInfo).port,
     adminPort: (admin.address() as AddressInfo).port,
     applyTable,
+    applyTableSliced,
+    applyEndpoints,
     version: () => holder.current?.version,
+    table: () => holder.current?.table,
     metrics,
     close,
   };
