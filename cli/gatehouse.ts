@@ -13,7 +13,9 @@ commands:
   controller [--kubeconfig PATH] [--namespaces a,b] [--admin-port 9091] [--lease-namespace default]
              [--lease-name gatehouse-controller] [--identity NAME] [--secret-selector SEL] [--lease-duration 15s]
                      the Kubernetes controller: watch the cluster, compile, write statuses (leader only)
-  proxy              one proxy of the fleet (not yet: see the issues)
+  proxy --controller ws(s)://HOST:PORT --token-file FILE [--table-file PATH] [--port 8080] [--admin-port 9090]
+        [--name NAME] [--ca-file FILE] [--max-routes N]
+                     one proxy of the fleet: subscribes to the controller, serves its table (kept in --table-file)
   version            print the version
 `;
 
@@ -80,9 +82,10 @@ async function main(argv: string[]): Promise<number> {
       const { controllerCommand } = await import('./commands/controller.ts');
       return controllerCommand(rest);
     }
-    case 'proxy':
-      process.stderr.write(`gatehouse ${command}: not yet implemented in this version (use standalone)\n`);
-      return 3;
+    case 'proxy': {
+      const { proxyCommand } = await import('./commands/proxy.ts');
+      return proxyCommand(rest);
+    }
     case 'version':
     case '--version':
       process.stdout.write(`gatehouse ${packageVersion()} (node ${process.version})\n`);
