@@ -10,6 +10,7 @@ import { compile } from './compile/compile.ts';
 import type { ResourceStatus } from './compile/compile-types.ts';
 import { createControllerAdmin } from './admin/controller-admin.ts';
 import { createControllerMetrics } from './admin/controller-metrics.ts';
+import { startDistribution, type DistributionOptions } from './distribute/distribution.ts';
 import { LeaseElector } from './leader/lease-elector.ts';
 import { resourceKey } from './compile/resource-key.ts';
 import { BurstCoalescer } from './sources/burst-coalescer.ts';
@@ -37,6 +38,8 @@ export interface ControllerOptions {
   /** Coalescing of change bursts into compiles. */
   quietMs?: number;
   maxDelayMs?: number;
+  /** Serve tables to proxies on a stream port and report Programmed conditions; off when undefined. */
+  distribution?: DistributionOptions;
   /** In-process hook after every compile (benchmarks, tests). */
   onCompiled?: (state: CompiledState, snapshot: KubeSnapshot) => void;
 }
@@ -55,6 +58,8 @@ export interface RunningController {
   current(): CompiledState | undefined;
   isLeader(): boolean;
   compiles(): number;
+  /** The proxies' stream port, when distribution is on. */
+  streamPort?: number;
   close(): Promise<void>;
 }
 
@@ -84,6 +89,7 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
     lastAccepted = out.accepted;
     const previousVersion = current?.table.version;
     current = { table: out.table, statuses: out.statuses, sequence: ++sequence, compiledAt: Date.now(), compileMs };
+    distribution?.publish(out.table, out.statuses, current.sequence);
     latestSnapshot = snapshot;
 
     metrics.compiles.inc();
@@ -102,7 +108,7 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
       lastProblems = problems;
     }
     opts.onCompiled?.(current, snapshot);
-    statusSync.push(out.statuses, snapshot.live);
+    statusSync.push(withProgrammed(out.statuses), snapshot.live);
   };
 
   // Status-only changes (most often our own writes) need no compile; the leader re-checks just those resources,
@@ -117,7 +123,7 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
       if (!current || !elector.isLeader()) return;
       const wanted = new Set(keys);
       statusSync.push(
-        current.statuses.filter((s) => wanted.has(resourceKey(s))),
+        withProgrammed(current.statuses.filter((s) => wanted.has(resourceKey(s)))),
         source.liveStates(keys),
       );
     },
@@ -153,7 +159,7 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
       metrics.leader.set(1);
       statusSync.setEnabled(true);
       // Catch up at once: the statuses of the latest compile may never have been written by anyone.
-      if (current && latestSnapshot) statusSync.push(current.statuses, latestSnapshot.live);
+      if (current && latestSnapshot) statusSync.push(withProgrammed(current.statuses), latestSnapshot.live);
     },
     onStoppedLeading: () => {
       log.info({ identity: opts.lease.identity }, 'no longer leading: statuses left to the new leader');
@@ -162,7 +168,23 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
     },
   });
 
+  // Distribute: every replica serves the stream; the Programmed conditions it computes are written by the leader,
+  // refreshed (coalesced) whenever a proxy connects, ACKs, NACKs or leaves.
+  const fleetChanged = new BurstCoalescer({
+    quietMs: 200,
+    maxDelayMs: 1000,
+    run: () => {
+      if (current && latestSnapshot && elector.isLeader()) statusSync.push(withProgrammed(current.statuses), latestSnapshot.live);
+    },
+    onError: (err) => log.error({ err }, 'Programmed refresh failed'),
+  });
+  const distribution = opts.distribution ? await startDistribution(opts.distribution, opts.logger, () => fleetChanged.poke()) : undefined;
+  function withProgrammed(statuses: ResourceStatus[]): ResourceStatus[] {
+    return distribution ? distribution.withProgrammed(statuses) : statuses;
+  }
+
   const admin = createControllerAdmin({
+    ...(distribution && { fleet: () => distribution.fleetReport(opts.lease.identity, elector.isLeader()) }),
     registry: metrics.registry,
     logger: log,
     informersSynced: () => source.synced,
@@ -184,9 +206,12 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
     current: () => current,
     isLeader: () => elector.isLeader(),
     compiles: () => sequence,
+    ...(distribution && { streamPort: distribution.port }),
     close: async () => {
       clearInterval(syncedGauge);
       recheck.close();
+      fleetChanged.close();
+      await distribution?.close();
       statusSync.close();
       await Promise.allSettled([source.stop(), elector.stop()]);
       admin.closeAllConnections();

@@ -11,6 +11,7 @@ import { DEFAULT_SECRET_SELECTOR } from '../../controller/sources/kube-source.ts
 export const CONTROLLER_USAGE = `  controller [--kubeconfig PATH] [--namespaces a,b] [--admin-port 9091] [--admin-host 0.0.0.0]
              [--lease-namespace default] [--lease-name gatehouse-controller] [--identity NAME]
              [--secret-selector gatehouse.dev/secret] [--lease-duration 15s]
+             [--stream-port 9443 --stream-token-file FILE [--stream-host 0.0.0.0] [--stream-tls-cert F --stream-tls-key F]]
                      the Kubernetes controller: watch the cluster, compile, write statuses (leader only)`;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -33,8 +34,15 @@ const flagsSchema = z.object({
     .regex(/^[1-9]\d*s$/, 'must be whole seconds, like 15s')
     .default('15s')
     .transform((s) => Number(s.slice(0, -1)) * 1000),
+  'stream-port': z.coerce.number().int().min(0).max(65535).optional(),
+  'stream-host': z.string().default('0.0.0.0'),
+  'stream-token-file': z.string().min(1).optional(),
+  'stream-tls-cert': z.string().min(1).optional(),
+  'stream-tls-key': z.string().min(1).optional(),
   'log-level': z.string().optional(),
-});
+})
+  .refine((f) => f['stream-port'] === undefined || f['stream-token-file'] !== undefined, { path: ['stream-token-file'], message: 'required with --stream-port' })
+  .refine((f) => (f['stream-tls-cert'] === undefined) === (f['stream-tls-key'] === undefined), { path: ['stream-tls-key'], message: '--stream-tls-cert and --stream-tls-key go together' });
 
 export async function controllerCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -49,6 +57,11 @@ export async function controllerCommand(args: string[]): Promise<number> {
       identity: { type: 'string' },
       'secret-selector': { type: 'string' },
       'lease-duration': { type: 'string' },
+      'stream-port': { type: 'string' },
+      'stream-host': { type: 'string' },
+      'stream-token-file': { type: 'string' },
+      'stream-tls-cert': { type: 'string' },
+      'stream-tls-key': { type: 'string' },
       'log-level': { type: 'string' },
     },
   });
@@ -78,6 +91,16 @@ export async function controllerCommand(args: string[]): Promise<number> {
     secretSelector: flags['secret-selector'],
     adminHost: flags['admin-host'],
     adminPort: flags['admin-port'],
+    ...(flags['stream-port'] !== undefined &&
+      flags['stream-token-file'] !== undefined && {
+        distribution: {
+          port: flags['stream-port'],
+          host: flags['stream-host'],
+          tokenFile: flags['stream-token-file'],
+          ...(flags['stream-tls-cert'] && { tlsCertFile: flags['stream-tls-cert'] }),
+          ...(flags['stream-tls-key'] && { tlsKeyFile: flags['stream-tls-key'] }),
+        },
+      }),
     lease: {
       namespace: flags['lease-namespace'],
       name: flags['lease-name'],
@@ -88,7 +111,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
     },
   });
   logger.info(
-    { adminPort: controller.adminPort, server: cluster.server, namespaces: flags.namespaces.length > 0 ? flags.namespaces : 'all', identity },
+    { adminPort: controller.adminPort, streamPort: controller.streamPort ?? null, server: cluster.server, namespaces: flags.namespaces.length > 0 ? flags.namespaces : 'all', identity },
     'gatehouse controller started',
   );
   const stop = async (signal: string): Promise<void> => {

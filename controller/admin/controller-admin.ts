@@ -13,6 +13,8 @@ export interface ControllerAdminDeps {
   current: () => CompiledState | undefined;
   isLeader: () => boolean;
   informerStates: () => { name: string; synced: boolean; restarts: number }[];
+  /** The proxies connected to this replica (/debug/fleet), when distribution is on. */
+  fleet?: () => unknown;
 }
 
 export function createControllerAdmin(deps: ControllerAdminDeps): Server {
@@ -44,6 +46,9 @@ export function createControllerAdmin(deps: ControllerAdminDeps): Server {
         return { status: 200, contentType: 'application/json', body: `${JSON.stringify(body)}\n` };
       },
       '/debug/informers': () => ({ status: 200, contentType: 'application/json', body: `${JSON.stringify(deps.informerStates())}\n` }),
+      ...(deps.fleet && {
+        '/debug/fleet': () => ({ status: 200, contentType: 'application/json', body: `${JSON.stringify((deps.fleet as () => unknown)())}\n` }),
+      }),
     },
   });
 }

@@ -1,0 +1,214 @@
+// The controller's stream port: proxies connect over a WebSocket with the bearer token (401 at the upgrade
+// without it), say which version they serve, get the current table at once when theirs differs, then every new
+// version. Endpoint-only changes go out as endpoint updates against the version the proxy serves; a version equal to
+// what a proxy already has is never sent. Every replica serves the stream, leader or not.
+import { once } from 'node:events';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { RoutingTable } from '../../proxy/table/table-schema.ts';
+import { decodeFrame, encodeText } from '../../proxy/table/stream-frames.ts';
+import { proxyMessage, STREAM_SUBPROTOCOL, type ControllerMessage } from '../../proxy/table/stream-protocol.ts';
+import type { FleetTracker } from './fleet-tracker.ts';
+import type { StreamToken } from './stream-token.ts';
+import { encodeTable, endpointChanges, type EncodedTable } from './table-encoding.ts';
+
+export interface SnapshotStreamOptions {
+  port: number;
+  host?: string;
+  token: StreamToken;
+  /** PEM certificate and key: the stream is served over TLS (wss). */
+  tls?: { cert: Buffer; key: Buffer };
+  fleet: FleetTracker;
+  logger: Logger;
+  /** Ping period; a proxy that has not answered the previous ping by the next one is dropped. */
+  pingMs?: number;
+}
+
+/** Tables kept encoded, so proxies a few versions behind can still get endpoint updates. */
+const KEPT_VERSIONS = 8;
+
+interface Peer {
+  id: number;
+  socket: WebSocket;
+  remote: string;
+  name: string | null;
+  /** The version the proxy will serve once it has processed everything sent (null: unknown or none). */
+  expected: string | null;
+  /** The version it last confirmed serving. */
+  serving: string | null;
+  alive: boolean;
+}
+
+export class SnapshotStream {
+  readonly #opts: SnapshotStreamOptions;
+  readonly #log: Logger;
+  readonly #server: Server;
+  readonly #wss: WebSocketServer;
+  readonly #peers = new Set<Peer>();
+  readonly #encoded = new Map<string, EncodedTable>();
+  #latest: EncodedTable | undefined;
+  #waiting: RoutingTable | undefined;
+  #encoding: Promise<void> | undefined;
+  #nextId = 1;
+  #pingTimer: NodeJS.Timeout | undefined;
+  /** Messages sent by kind, for tests and metrics. */
+  readonly sentCounts = { full: 0, endpoints: 0, refused: 0 };
+
+  constructor(opts: SnapshotStreamOptions) {
+    this.#opts = opts;
+    this.#log = opts.logger.child({ component: 'stream' });
+    this.#server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }) : createHttpServer();
+    // Plain requests get a hint; only upgrades are served.
+    this.#server.on('request', (_req, res) => res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' }).end('the stream is a WebSocket\n'));
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false, // tables arrive gzip'd already (once per version, not once per proxy)
+      maxPayload: 64 * 1024, // proxies only send hellos, ACKs and NACKs
+      handleProtocols: (protocols) => (protocols.has(STREAM_SUBPROTOCOL) ? STREAM_SUBPROTOCOL : false),
+    });
+    this.#server.on('upgrade', (req, socket, head) => this.#upgrade(req, socket, head));
+    this.#server.on('clientError', (_err, socket) => socket.destroy());
+  }
+
+  async listen(): Promise<number> {
+    this.#server.listen(this.#opts.port, this.#opts.host ?? '0.0.0.0');
+    await once(this.#server, 'listening');
+    this.#pingTimer = setInterval(() => this.#ping(), this.#opts.pingMs ?? 15_000);
+    this.#pingTimer.unref();
+    return (this.#server.address() as AddressInfo).port;
+  }
+
+  /** The newest compiled table. Equal versions are ignored; during an encode only the newest waiting one is kept. */
+  publish(table: RoutingTable): void {
+    if (table.version === (this.#waiting ?? this.#latest)?.version) return;
+    this.#waiting = table;
+    this.#encoding ??= this.#drain().finally(() => (this.#encoding = undefined));
+  }
+
+  /** Resolves when nothing is being encoded (tests, benchmarks). */
+  async idle(): Promise<void> {
+    while (this.#encoding) await this.#encoding;
+  }
+
+  currentVersion(): string | undefined {
+    return this.#latest?.version;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#pingTimer);
+    for (const peer of this.#peers) peer.socket.terminate();
+    this.#wss.close();
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#waiting !== undefined) {
+      const table = this.#waiting;
+      this.#waiting = undefined;
+      const started = performance.now();
+      const encoded = await encodeTable(table);
+      this.#encoded.set(encoded.version, encoded);
+      while (this.#encoded.size > KEPT_VERSIONS) this.#encoded.delete(this.#encoded.keys().next().value as string);
+      this.#latest = encoded;
+      this.#log.debug({ version: encoded.version, parts: encoded.parts.length, bytes: encoded.bytes, encodeMs: Math.round(performance.now() - started) }, 'table encoded');
+      for (const peer of this.#peers) if (peer.name !== null) this.#sync(peer);
+    }
+  }
+
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => {});
+    if (!this.#opts.token.admits(req.headers.authorization)) {
+      this.sentCounts.refused++;
+      this.#log.warn({ remote: req.socket.remoteAddress ?? null, hadToken: req.headers.authorization !== undefined }, 'stream connection refused: bad or missing token');
+      socket.end('HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, req));
+  }
+
+  #connected(socket: WebSocket, req: IncomingMessage): void {
+    const peer: Peer = { id: this.#nextId++, socket, remote: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`, name: null, expected: null, serving: null, alive: true };
+    this.#peers.add(peer);
+    socket.on('pong', () => (peer.alive = true));
+    socket.on('error', (err) => this.#log.debug({ err: err.message, proxy: peer.name }, 'stream error'));
+    socket.on('close', () => {
+      this.#peers.delete(peer);
+      this.#opts.fleet.gone(peer.id);
+      if (peer.name !== null) this.#log.info({ proxy: peer.name, serving: peer.serving }, 'proxy disconnected');
+    });
+    socket.on('message', (data, isBinary) => {
+      decodeFrame(data as Buffer, isBinary).then(
+        (json) => this.#onMessage(peer, json),
+        () => socket.close(1007, 'unreadable message'),
+      );
+    });
+  }
+
+  #onMessage(peer: Peer, json: unknown): void {
+    const parsed = proxyMessage.safeParse(json);
+    if (!parsed.success) {
+      this.#log.warn({ proxy: peer.name, remote: peer.remote, issue: parsed.error.issues[0]?.message }, 'invalid message from a proxy');
+      peer.socket.close(1008, 'invalid message');
+      return;
+    }
+    const m = parsed.data;
+    if (m.type === 'hello') {
+      if (peer.name !== null) return; // one hello per connection
+      // A proxy that reconnected before its old socket was noticed dead: the new connection wins.
+      const stale = this.#opts.fleet.byName(m.name);
+      if (stale) for (const p of this.#peers) if (p.id === stale.id) p.socket.terminate();
+      peer.name = m.name;
+      peer.expected = m.version;
+      peer.serving = m.version;
+      this.#opts.fleet.hello(peer.id, m.name, peer.remote, m.version);
+      this.#log.info({ proxy: m.name, remote: peer.remote, serving: m.version }, 'proxy connected');
+      this.#sync(peer);
+    } else if (peer.name === null) {
+      peer.socket.close(1008, 'hello first');
+    } else if (m.type === 'ack') {
+      peer.serving = m.version;
+      this.#opts.fleet.ack(peer.id, m.version);
+    } else {
+      this.#log.warn({ proxy: peer.name, version: m.version, error: m.error }, 'proxy rejected a table');
+      this.#opts.fleet.nack(peer.id, m.version, m.error);
+      // It still serves what it confirmed last; a resync request means it needs the whole table.
+      peer.expected = m.resync ? null : peer.serving;
+      if (m.resync) this.#sync(peer);
+    }
+  }
+
+  /** Brings one proxy to the latest version: nothing, an endpoint update, or the whole table. */
+  #sync(peer: Peer): void {
+    const target = this.#latest;
+    if (target === undefined || peer.expected === target.version) return;
+    const base = peer.expected === null ? undefined : this.#encoded.get(peer.expected);
+    const changes = base === undefined ? null : endpointChanges(base, target);
+    if (base !== undefined && changes !== null && changes.length > 0) {
+      const message: ControllerMessage = { type: 'endpoints', baseVersion: base.version, version: target.version, backends: changes };
+      peer.socket.send(encodeText(message));
+      this.sentCounts.endpoints++;
+    } else {
+      for (const part of target.parts) peer.socket.send(part, { binary: true });
+      this.sentCounts.full++;
+    }
+    peer.expected = target.version;
+    this.#opts.fleet.sent(peer.id, target.version);
+  }
+
+  #ping(): void {
+    for (const peer of this.#peers) {
+      if (!peer.alive) {
+        this.#log.info({ proxy: peer.name }, 'proxy did not answer a ping: dropping it');
+        peer.socket.terminate();
+        continue;
+      }
+      peer.alive = false;
+      peer.socket.ping();
+    }
+  }
+}
