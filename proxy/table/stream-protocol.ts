@@ -14,7 +14,7 @@ import { tableBackendSchema, tableEndpointSchema, tableRouteSchema } from './tab
 export const STREAM_PROTOCOL_VERSION = 1;
 
 /** The WebSocket subprotocol both sides negotiate, so a mismatched peer fails at the upgrade. */
-export const STREAM_SUBPROTOCOL = `gatehouse.dev/stream.v${STREAM_PROTOCOL_VERSION}`;
+export const STREAM_SUBPROTOCOL = `gatehouse.dev.stream.v${STREAM_PROTOCOL_VERSION}`;
 
 const version = z.string().min(1).max(200);
 
