@@ -60,6 +60,8 @@ export interface RunningController {
   compiles(): number;
   /** The proxies' stream port, when distribution is on. */
   streamPort?: number;
+  /** True when the status writer has been idle for `ms` (nothing written, queued or retrying). */
+  statusIdleFor(ms: number): boolean;
   close(): Promise<void>;
 }
 
@@ -207,6 +209,7 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
     isLeader: () => elector.isLeader(),
     compiles: () => sequence,
     ...(distribution && { streamPort: distribution.port }),
+    statusIdleFor: (ms) => statusSync.idleFor(ms),
     close: async () => {
       clearInterval(syncedGauge);
       recheck.close();

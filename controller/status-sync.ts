@@ -26,6 +26,7 @@ export class StatusSync {
   #writing: Promise<void> | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #enabled = false;
+  #lastActivityAt = 0;
 
   constructor(sink: StatusSink, logger: Logger, onResult?: (r: { patched: number; failed: number }) => void) {
     this.#sink = sink;
@@ -60,9 +61,9 @@ export class StatusSync {
     this.#writing ??= this.#drain().finally(() => (this.#writing = undefined));
   }
 
-  /** Resolves when nothing is being written (for shutdown and tests). */
-  async idle(): Promise<void> {
-    await this.#writing;
+  /** Nothing written, queued or waiting for a retry for at least `ms` (benchmarks wait for this). */
+  idleFor(ms: number): boolean {
+    return this.#writing === undefined && this.#pending === undefined && this.#retryTimer === undefined && Date.now() - this.#lastActivityAt >= ms;
   }
 
   close(): void {
@@ -74,8 +75,10 @@ export class StatusSync {
       const batch = { statuses: [...(this.#pending.statuses.values())], live: this.#pending.live };
       this.#pending = undefined;
       let failed: number;
+      this.#lastActivityAt = Date.now();
       try {
         const result = await this.#sink.write(batch.statuses, batch.live);
+        this.#lastActivityAt = Date.now();
         failed = result.failed.length;
         this.#onResult?.({ patched: result.patched.length, failed });
         if (result.patched.length > 0 || failed > 0) this.#log.info({ patched: result.patched.length, failed }, 'statuses written');

@@ -121,11 +121,10 @@ export class InformerSupervisor<T extends KubernetesObject> {
   }
 }
 
-/** Errors from the client carry whole responses; log only what helps. */
+/** Errors from the client carry whole responses (headers included); log the status and the API's message only. */
 function describe(err: unknown): { message: string; code?: number } {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown; statusCode?: unknown }).code ?? (err as { statusCode?: unknown }).statusCode;
-    return { message: err.message.slice(0, 500), ...(typeof code === 'number' && { code }) };
-  }
-  return { message: String(err).slice(0, 500) };
+  const text = err instanceof Error ? err.message : String(err);
+  const code = typeof err === 'object' && err !== null ? ((err as { code?: unknown }).code ?? (err as { statusCode?: unknown }).statusCode) : undefined;
+  const apiMessage = /\\"message\\":\\"((?:[^"\\]|\\[^"])*)\\"/.exec(text)?.[1];
+  return { message: (apiMessage ?? text.split('\n')[0] ?? '').slice(0, 300), ...(typeof code === 'number' && { code }) };
 }

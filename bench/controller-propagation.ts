@@ -1,0 +1,226 @@
+// Controller propagation: time from an API write (create or update of an ApiRoute) to the compiled table that
+// contains it, with 100, 1k and 10k ApiRoutes in a real API server; and the controller's RSS at 10k.
+//
+//   node bench/controller-propagation.ts [--writes 60] [--sizes 100,1000,10000]
+//
+// Latency is measured in process: the controller runs here (the same runController the CLI runs, leader
+// election and status writes included) and its after-compile hook looks for the written route; the clock
+// starts just before the API call is made. RSS is measured on a separate `gatehouse controller` child process
+// once it has compiled all 10k routes, so this process's own objects are not counted.
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpus, release } from 'node:os';
+import { parseArgs } from 'node:util';
+import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { runController, type CompiledState } from '../controller/controller-main.ts';
+import { startControlPlane } from '../test/kube/control-plane.ts';
+import { debugTable, startController, waitFor } from '../test/kube/controller-process.ts';
+import { BENCH_NAMESPACE, benchApiRoute, benchEndpointSlice, benchService } from './controller-fixtures.ts';
+
+const { values } = parseArgs({ options: { writes: { type: 'string' }, sizes: { type: 'string' } } });
+const WRITES = Number(values.writes ?? 60);
+const SIZES = (values.sizes ?? '100,1000,10000').split(',').map(Number);
+const ROUTES_PER_API_ROUTE = 3;
+
+const say = (msg: string): void => void process.stderr.write(`[controller-bench] ${msg}\n`);
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+const round = (n: number): number => Math.round(n * 10) / 10;
+
+async function createAll(api: CustomObjectsApi, from: number, to: number): Promise<void> {
+  let next = from;
+  const worker = async (): Promise<void> => {
+    while (next < to) {
+      const i = next++;
+      await api.createNamespacedCustomObject({ group: 'gatehouse.dev', version: 'v1alpha1', namespace: BENCH_NAMESPACE, plural: 'apiroutes', body: benchApiRoute(i) });
+    }
+  };
+  await Promise.all(Array.from({ length: 24 }, worker));
+}
+
+/** Resolves with the time (performance.now) of the first compile whose table satisfies `check`. */
+class TableWatcher {
+  #waiting: { check: (s: CompiledState) => boolean; resolve: (at: number) => void } | undefined;
+  compileMs: number[] = [];
+  latest: CompiledState | undefined;
+
+  onCompiled(state: CompiledState): void {
+    this.latest = state;
+    this.compileMs.push(state.compileMs);
+    const w = this.#waiting;
+    if (w && w.check(state)) {
+      this.#waiting = undefined;
+      w.resolve(performance.now());
+    }
+  }
+
+  until(check: (s: CompiledState) => boolean, timeoutMs: number): Promise<number> {
+    if (this.latest && check(this.latest)) return Promise.resolve(performance.now());
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('timed out waiting for the table')), timeoutMs);
+      this.#waiting = {
+        check,
+        resolve: (at) => {
+          clearTimeout(timer);
+          resolve(at);
+        },
+      };
+    });
+  }
+}
+
+const routeById = (s: CompiledState, id: string) => s.table.routes.find((r) => r.id === id);
+const markerOf = (s: CompiledState, i: number): string | undefined =>
+  routeById(s, `${BENCH_NAMESPACE}/route-${i}/r1/m0`)?.requestHeaders.set.find(([name]) => name === 'x-bench-marker')?.[1];
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  say('starting the control plane');
+  const cp = await startControlPlane();
+  const child: { stop?: () => Promise<void> } = {};
+  let controller: Awaited<ReturnType<typeof runController>> | undefined;
+  try {
+    const kc = new KubeConfig();
+    kc.loadFromFile(cp.kubeconfigPath);
+    const api = kc.makeApiClient(CustomObjectsApi);
+    const setup = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: BENCH_NAMESPACE } }, benchService(), benchEndpointSlice()];
+    const applied = await cp.kubectl(['apply', '-f', '-'], { stdin: setup.map((o) => stringify(o)).join('---\n') });
+    if (applied.code !== 0) throw new Error(applied.stderr);
+
+    const results: Record<string, unknown>[] = [];
+    let existing = 0;
+    let extra = 0;
+    for (const size of SIZES) {
+      // Filled while no controller runs, so the fill is not slowed by compiles; a fresh controller per size.
+      say(`filling to ${size} ApiRoutes`);
+      const fillStart = Date.now();
+      await createAll(api, existing, size);
+      existing = size;
+      const fillMs = Date.now() - fillStart;
+      const tableRoutes = (size + extra) * ROUTES_PER_API_ROUTE;
+      const watcher = new TableWatcher();
+      const startMs = Date.now();
+      controller = await runController({
+        kubeConfig: kc,
+        logger: pino({ level: 'warn' }),
+        adminHost: '127.0.0.1',
+        adminPort: 0,
+        lease: { namespace: 'default', name: 'gatehouse-bench', identity: `bench-${size}`, leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 400 },
+        onCompiled: (state) => watcher.onCompiled(state),
+      });
+      await watcher.until((s) => s.table.routes.length === tableRoutes, 300_000);
+      const startToFullTableMs = Date.now() - startMs;
+      // The new leader writes every status once; measure after that settles.
+      await waitFor('status writes settled', async () => (await controller?.statusIdleFor(2000)) || undefined, 300_000, 500);
+      watcher.compileMs = [];
+
+      say(`measuring ${WRITES} writes at ${size}`);
+      const latencies: number[] = [];
+      const kinds = { create: [] as number[], update: [] as number[] };
+      for (let k = 0; k < WRITES; k++) {
+        let ms: number;
+        if (k % 2 === 0) {
+          const name = `extra-${extra++}`;
+          const body = benchApiRoute(0);
+          (body['metadata'] as Record<string, unknown>)['name'] = name;
+          (body['spec'] as Record<string, unknown>)['hosts'] = [`${name}.bench.example.com`];
+          const id = `${BENCH_NAMESPACE}/${name}/r0/m0`;
+          const t0 = performance.now();
+          const seen = watcher.until((s) => routeById(s, id) !== undefined, 30_000);
+          await api.createNamespacedCustomObject({ group: 'gatehouse.dev', version: 'v1alpha1', namespace: BENCH_NAMESPACE, plural: 'apiroutes', body });
+          ms = (await seen) - t0;
+          kinds.create.push(ms);
+        } else {
+          const i = (k * 7919) % size;
+          const marker = `m-${size}-${k}`;
+          const t0 = performance.now();
+          const seen = watcher.until((s) => markerOf(s, i) === marker, 30_000);
+          await api.patchNamespacedCustomObject(
+            {
+              group: 'gatehouse.dev',
+              version: 'v1alpha1',
+              namespace: BENCH_NAMESPACE,
+              plural: 'apiroutes',
+              name: `route-${i}`,
+              body: { spec: (benchApiRoute(i, marker) as { spec: unknown }).spec },
+            },
+            setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+          );
+          ms = (await seen) - t0;
+          kinds.update.push(ms);
+        }
+        latencies.push(ms);
+        await new Promise((r) => setTimeout(r, 20 + (k % 5) * 10));
+      }
+      const sorted = [...latencies].sort((a, b) => a - b);
+      const compile = [...watcher.compileMs].sort((a, b) => a - b);
+      const row = {
+        apiRoutes: size + extra,
+        tableRoutes: watcher.latest?.table.routes.length,
+        fillMs,
+        startToFullTableMs,
+        writes: WRITES,
+        p50Ms: round(percentile(sorted, 50)),
+        p99Ms: round(percentile(sorted, 99)),
+        maxMs: round(sorted.at(-1) ?? Number.NaN),
+        createP50Ms: round(percentile([...kinds.create].sort((a, b) => a - b), 50)),
+        updateP50Ms: round(percentile([...kinds.update].sort((a, b) => a - b), 50)),
+        compileP50Ms: round(percentile(compile, 50)),
+        compileP99Ms: round(percentile(compile, 99)),
+        compiles: compile.length,
+      };
+      say(JSON.stringify(row));
+      results.push(row);
+      await controller.close();
+      controller = undefined;
+    }
+
+    say('RSS: starting `gatehouse controller` as a child process');
+    const proc = await startController(cp.kubeconfigPath, ['--lease-name', 'gatehouse-rss', '--identity', 'rss'], 60_000);
+    child.stop = proc.stop;
+    const total = (existing + extra) * ROUTES_PER_API_ROUTE;
+    const readyMs = Date.now();
+    await waitFor('child compiled everything', async () => ((await debugTable(proc.adminPort))?.table.routes.length === total ? true : undefined), 300_000, 2000);
+    const firstTableMs = Date.now() - readyMs;
+    await new Promise((r) => setTimeout(r, 3000));
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1] ?? Number.NaN);
+    const hwmKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1] ?? Number.NaN);
+    const rss = { apiRoutes: existing + extra, rssMB: Math.round(rssKb / 1024), peakRssMB: Math.round(hwmKb / 1024), startToFullTableMs: firstTableMs };
+    say(JSON.stringify(rss));
+
+    const largest = results.at(-1) as { p99Ms: number } | undefined;
+    const report = {
+      benchmark: 'controller-propagation',
+      date: startedAt.toISOString(),
+      environment: { cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, kernel: release(), node: process.version },
+      method:
+        'in-process runController (leader, status writes on); clock from just before the API call to the after-compile hook seeing the route; half creates, half merge-patch updates; coalescing 50 ms quiet / 250 ms max',
+      sizes: results,
+      rss,
+      targets: { p99MsAt10k: 300, rssMB: 400 },
+      pass: { p99: largest !== undefined && largest.p99Ms < 300, rss: rss.rssMB < 400 },
+    };
+    mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+    const stamp = startedAt.toISOString().replace(/[:.]/g, '').slice(0, 15) + 'Z';
+    const text = `${JSON.stringify(report, null, 2)}\n`;
+    writeFileSync(new URL(`./results/controller-${stamp}.json`, import.meta.url), text);
+    writeFileSync(new URL('./results/controller-latest.json', import.meta.url), text);
+    process.stdout.write(text);
+  } finally {
+    await controller?.close();
+    await child.stop?.();
+    await cp.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`controller bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
