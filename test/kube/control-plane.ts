@@ -36,9 +36,13 @@ export interface KubectlOptions {
   timeoutMs?: number;
 }
 
+/** Milliseconds. etcd and the API server boot in parallel, so etcdMs and apiserverMs both count from the start. */
 export interface StartupTimings {
+  /** Start → etcd /health. */
   etcdMs: number;
+  /** Start → kube-apiserver /readyz. */
   apiserverMs: number;
+  /** Applying crds/ and waiting for Established. */
   crdsMs: number;
   totalMs: number;
 }
@@ -176,20 +180,20 @@ async function terminate(m: Managed, graceMs: number): Promise<void> {
     }
   }
   if (m.child.exitCode !== null || m.child.signalCode !== null || m.child.pid === undefined) return;
-  try {
-    process.kill(m.child.pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const done = await Promise.race([m.exited.then(() => true), delay(graceMs).then(() => false)]);
-  if (!done) {
+  const pid = m.child.pid;
+  const kill = (signal: NodeJS.Signals): boolean => {
     try {
-      process.kill(m.child.pid, 'SIGKILL');
+      process.kill(pid, signal);
+      return true;
     } catch {
-      // already gone
+      return false; // already gone
     }
-    await Promise.race([m.exited, delay(2000)]);
+  };
+  if (graceMs > 0) {
+    if (!kill('SIGTERM')) return;
+    if (await Promise.race([m.exited.then(() => true), delay(graceMs).then(() => false)])) return;
   }
+  if (kill('SIGKILL')) await Promise.race([m.exited, delay(5000)]);
 }
 
 // ---- helpers ----
@@ -243,7 +247,9 @@ async function waitFor(m: Managed, what: string, deadline: number, check: () => 
   void m.exited.then((code) => (exitCode = code));
   for (;;) {
     if (exitCode !== undefined) {
-      throw new Error(`${m.name} exited (code ${exitCode}) before ${what}; log ${m.logPath}:\n${await tail(m.logPath)}`);
+      const log = await tail(m.logPath);
+      const message = `${m.name} exited (code ${exitCode}) before ${what}; log ${m.logPath}:\n${log}`;
+      throw /address already in use/.test(log) ? new PortTakenError(message) : new Error(message);
     }
     if (await check()) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; ${m.name} log ${m.logPath}:\n${await tail(m.logPath)}`);
@@ -278,8 +284,22 @@ export function runBinary(bin: string, args: string[], options: KubectlOptions &
 
 // ---- the control plane ----
 
+/** Thrown when a port picked as free was taken before the process bound it; the start is retried. */
+class PortTakenError extends Error {}
+
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const binDir = requireKubeBinaries();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(binDir, options);
+    } catch (err) {
+      if (!(err instanceof PortTakenError) || attempt >= 3) throw err;
+      console.error(`[control-plane] ${err.message.split('\n')[0]}; retrying with other ports`);
+    }
+  }
+}
+
+async function startOnce(binDir: string, options: ControlPlaneOptions): Promise<ControlPlane> {
   const started = performance.now();
   const deadline = Date.now() + (options.startTimeoutMs ?? 90_000);
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-kube-'));
@@ -298,8 +318,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    // API server first (it holds etcd connections), then etcd.
-    for (const m of [...managed].reverse()) await terminate(m, 5000);
+    // SIGKILL, API server first: a graceful API server shutdown costs over a second and keeps nothing,
+    // since the etcd data dir is deleted right after.
+    for (const m of [...managed].reverse()) await terminate(m, 0);
     live.delete(handle);
     if (process.env.GATEHOUSE_KUBE_KEEP) console.error(`[control-plane] kept ${dir}`);
     else await rm(dir, { recursive: true, force: true });
@@ -335,12 +356,6 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const token = randomBytes(24).toString('hex');
     await writeFile(join(certDir, 'tokens.csv'), `${token},admin,admin,"system:masters"\n`, { mode: 0o600 });
 
-    await waitFor(etcd, 'etcd /health', deadline, async () => {
-      const r = await probe(`${etcdUrl}/health`, {}, 1000);
-      return r.status === 200 && r.body.includes('"health":"true"');
-    });
-    const etcdReady = performance.now();
-
     // kube-apiserver
     const securePort = await freePort();
     const server = `https://127.0.0.1:${securePort}`;
@@ -370,6 +385,13 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       join(dir, 'kube-apiserver.log'),
     );
     managed.push(apiserver);
+    // Started without waiting for etcd: the API server retries its etcd connection, and both boot in parallel.
+    await waitFor(etcd, 'etcd /health', deadline, async () => {
+      const r = await probe(`${etcdUrl}/health`, {}, 1000);
+      return r.status === 200 && r.body.includes('"health":"true"');
+    });
+    const etcdReady = performance.now();
+
     const auth = { Authorization: `Bearer ${token}` };
     await waitFor(apiserver, 'kube-apiserver /readyz', deadline, async () => (await probe(`${server}/readyz`, auth, 2000)).status === 200);
     const apiserverReady = performance.now();
@@ -409,7 +431,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       binDir,
       timings: {
         etcdMs: Math.round(etcdReady - started),
-        apiserverMs: Math.round(apiserverReady - etcdReady),
+        apiserverMs: Math.round(apiserverReady - started),
         crdsMs: Math.round(crdsDone - apiserverReady),
         totalMs: Math.round(crdsDone - started),
       },
