@@ -77,3 +77,24 @@ test('a failing run is reported and does not stop later runs', async () => {
   assert.equal(runs, 2);
   assert.equal(errors.length, 1);
 });
+
+test('during a long stream the maximum delay grows up to its cap; a quiet period resets it', async () => {
+  const runsAt: number[] = [];
+  const start = Date.now();
+  const c = new BurstCoalescer({ quietMs: 20, maxDelayMs: 40, maxDelayCapMs: 320, run: () => void runsAt.push(Date.now() - start) });
+  while (Date.now() - start < 1500) {
+    c.poke();
+    await sleep(5);
+  }
+  const streamRuns = runsAt.length;
+  // 40 + 80 + 160 + 320 + 320 + … ms: about 7 runs in 1.5 s instead of ~37 at a fixed 40 ms.
+  assert.ok(streamRuns >= 3 && streamRuns <= 10, `runs during the stream: ${streamRuns} at ${runsAt.join(', ')}`);
+  const gaps = runsAt.slice(1).map((t, i) => t - (runsAt[i] ?? 0));
+  assert.ok((gaps.at(-1) ?? 0) > (gaps[0] ?? 0), `gaps grow: ${gaps.join(', ')}`);
+  await sleep(60); // quiet: the stream's last changes run, and the next burst starts from the short delay again
+  const quietStart = Date.now();
+  c.poke();
+  await sleep(50);
+  c.close();
+  assert.ok((runsAt.at(-1) ?? 0) >= quietStart - start, 'a lone change after a quiet period runs within quietMs');
+});
