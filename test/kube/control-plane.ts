@@ -96,19 +96,24 @@ export function kubeBinDir(): string {
   return join(cache, hash.digest('hex').slice(0, 16));
 }
 
-/** The binaries' directory, or an error that says how to build them (never a silent skip). */
-export function requireKubeBinaries(): string {
+/** Why the kube tests cannot run — binaries missing, and how to build them — or undefined when they can. */
+export function kubeBinariesProblem(): string | undefined {
   const dir = kubeBinDir();
   const missing = BINARIES.filter((b) => !existsSync(join(dir, b)));
-  if (missing.length > 0) {
-    throw new Error(
-      `kube test binaries missing (${missing.join(', ')}) in ${dir}.\n` +
-        `Build them once (cached outside the work tree, keyed by tools/kube's go.sum; a cold build takes ` +
-        `several minutes, see test/kube/README.md):\n\n    bash ${ENSURE_SCRIPT}\n\n` +
-        `or point GATEHOUSE_KUBE_BIN_DIR at a directory holding kube-apiserver, kubectl and etcd.`,
-    );
-  }
-  return dir;
+  if (missing.length === 0) return undefined;
+  return (
+    `kube test binaries missing (${missing.join(', ')}) in ${dir}.\n` +
+    `Build them once (cached outside the work tree, keyed by tools/kube's go.sum; a cold build takes ` +
+    `about 10 minutes on 2 cores, see test/kube/README.md):\n\n    bash ${ENSURE_SCRIPT}\n\n` +
+    `or point GATEHOUSE_KUBE_BIN_DIR at a directory holding kube-apiserver, kubectl and etcd.`
+  );
+}
+
+/** The binaries' directory, or an error that says how to build them (never a silent skip). */
+export function requireKubeBinaries(): string {
+  const problem = kubeBinariesProblem();
+  if (problem !== undefined) throw new Error(problem);
+  return kubeBinDir();
 }
 
 // ---- process bookkeeping: everything started here is killed on stop, exit or signal ----
