@@ -1,6 +1,6 @@
 // Prometheus metrics of one gateway, in its own registry (several gateways can share a process in tests).
 // Labels are the route id and a status class, never a path: cardinality is bounded by the table.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RouteMetrics } from '../runtime/runtime-types.ts';
 
 /** Requests that matched no route (404/405/400) are counted under this route label. */
@@ -14,6 +14,8 @@ export class GatewayMetrics {
   private readonly upstream: Histogram<'route'>;
   private readonly tableApplies: Counter<'result'>;
   private readonly tableUpdates: Counter<'kind'>;
+  private readonly applyStall: Gauge;
+  private readonly applyStalls: Histogram;
   private readonly byRoute = new Map<string, RouteMetrics>();
 
   constructor() {
@@ -43,6 +45,17 @@ export class GatewayMetrics {
       labelNames: ['kind'],
       registers: [this.registry],
     });
+    this.applyStall = new Gauge({
+      name: 'gatehouse_table_apply_stall_seconds',
+      help: 'The longest event-loop stall while receiving and applying the last table change',
+      registers: [this.registry],
+    });
+    this.applyStalls = new Histogram({
+      name: 'gatehouse_table_apply_stall_max_seconds',
+      help: 'The longest event-loop stall per applied table change',
+      buckets: [0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1],
+      registers: [this.registry],
+    });
     this.tableUpdates.inc({ kind: 'full' }, 0);
     this.tableUpdates.inc({ kind: 'endpoints' }, 0);
   }
@@ -50,6 +63,12 @@ export class GatewayMetrics {
   /** A change that was applied: `full` rebuilt the router, `endpoints` only replaced backends' endpoints. */
   tableUpdated(kind: 'full' | 'endpoints'): void {
     this.tableUpdates.inc({ kind });
+  }
+
+  /** The longest event-loop stall seen while a table change was received and applied. */
+  applyStalled(seconds: number): void {
+    this.applyStall.set(seconds);
+    this.applyStalls.observe(seconds);
   }
 
   /** The instruments of one route, bound to their labels once and shared by every table that has the route. */

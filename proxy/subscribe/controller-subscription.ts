@@ -2,6 +2,7 @@
 // apply what arrives (one message at a time, in order), ACK or NACK each version, persist what was applied, and
 // reconnect with jittered backoff whenever the connection is lost. The gateway keeps serving its current table
 // throughout: nothing here ever unloads a table.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import type { Gateway } from '../server/start-gateway.ts';
@@ -37,6 +38,8 @@ export class ControllerSubscription {
   #retryTimer: NodeJS.Timeout | undefined;
   #silenceTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Event-loop delay while a table change is received and applied (what the 50 ms stall budget is about). */
+  #stall: ReturnType<typeof monitorEventLoopDelay> | undefined;
   /** Connections opened, for logs and tests. */
   connects = 0;
 
@@ -130,6 +133,10 @@ export class ControllerSubscription {
       return;
     }
     const message = parsed.data;
+    if (this.#stall === undefined) {
+      this.#stall = monitorEventLoopDelay({ resolution: 1 });
+      this.#stall.enable();
+    }
     if (message.type === 'table-part') await this.#onTablePart(message);
     else this.#onEndpoints(message);
   }
@@ -158,6 +165,11 @@ export class ControllerSubscription {
   }
 
   #settled(version: string, result: { ok: true } | { ok: false; error: string }, applyMs: number, resync = false): void {
+    if (this.#stall !== undefined) {
+      this.#stall.disable();
+      this.#opts.gateway.metrics.applyStalled(this.#stall.max / 1e9);
+      this.#stall = undefined;
+    }
     if (result.ok) {
       this.#backoff.reset();
       this.#send({ type: 'ack', version });
