@@ -207,14 +207,35 @@ function delay(ms: number): Promise<void> {
   return new Promise((res) => setTimeout(res, ms));
 }
 
+/**
+ * A free loopback port for a server to bind a moment later. Picked at random *below* the kernel's ephemeral
+ * range (32768+ on Linux): a port the kernel hands out for `listen(0)` can just as well be handed to some
+ * outgoing connection (kubectl, the API server's etcd client) before the server binds it. What remains (two
+ * test files picking the same port) is rare, and the start is retried.
+ */
 async function freePort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = 10_000 + Math.floor(Math.random() * 22_000);
+    if (await canListen(port)) return port;
+  }
+  return listenPort(0);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return listenPort(port).then(
+    () => true,
+    () => false,
+  );
+}
+
+function listenPort(port: number): Promise<number> {
   return new Promise((res, rej) => {
     const server = createServer();
     server.once('error', rej);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => res(port));
+      const bound = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => res(bound));
     });
   });
 }
