@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     const streamPort = await freePort();
     controller = await startController(cp.kubeconfigPath, ['--lease-duration', '3s', '--stream-port', String(streamPort), '--stream-host', '127.0.0.1', '--stream-token-file', join(dir, 'token')], 60_000);
     for (let i = 0; i < PROXIES; i++) {
-      proxies.push(await startProxyProcess(`bench-${i}`, ['--controller', `ws://127.0.0.1:${streamPort}`, '--token-file', join(dir, 'token'), '--table-file', join(dir, `p${i}.json`), '--log-level', 'warn'], 60_000));
+      proxies.push(await startProxyProcess(`bench-${i}`, ['--controller', `ws://127.0.0.1:${streamPort}`, '--token-file', join(dir, 'token'), '--table-file', join(dir, `p${i}.json`)], 60_000));
     }
 
     const results: Record<string, unknown>[] = [];

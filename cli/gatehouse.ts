@@ -12,7 +12,9 @@ commands:
   validate FILE|DIR…  compile offline, print each resource's conditions, exit 1 on problems
   controller [--kubeconfig PATH] [--namespaces a,b] [--admin-port 9091] [--lease-namespace default]
              [--lease-name gatehouse-controller] [--identity NAME] [--secret-selector SEL] [--lease-duration 15s]
-                     the Kubernetes controller: watch the cluster, compile, write statuses (leader only)
+             [--stream-port 9443 --stream-token-file FILE [--stream-tls-cert F --stream-tls-key F]]
+                     the Kubernetes controller: watch the cluster, compile, write statuses (leader only),
+                     serve tables to proxies on the stream port
   proxy --controller ws(s)://HOST:PORT --token-file FILE [--table-file PATH] [--port 8080] [--admin-port 9090]
         [--name NAME] [--ca-file FILE] [--max-routes N]
                      one proxy of the fleet: subscribes to the controller, serves its table (kept in --table-file)
