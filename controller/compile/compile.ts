@@ -43,7 +43,7 @@ export function compile(input: CompileInput): CompileOutput {
   }
   const { kept, lost } = resolveConflicts(candidates, cache ? cache.claimKeys.bind(cache) : undefined);
 
-  const table = assembleTable(kept, [...compiled.values()].flatMap((c) => c.backends), cache ? cache.routeJson.bind(cache) : undefined);
+  const table = assembleTable(kept, [...compiled.values()].flatMap((c) => c.backends), cache ? cache.tableVersion.bind(cache) : tableVersion);
   const statuses: ResourceStatus[] = judged
     .map((j) => {
       const key = resourceKey(j.id);
@@ -80,7 +80,7 @@ function orderOf(metadata: { namespace: string; name: string; creationTimestamp?
 }
 
 /** Only backends some served route uses; each id once, sorted by id. */
-function assembleTable(routes: RoutingTable['routes'], backends: TableBackend[], routeJson?: (route: RoutingTable['routes'][number]) => string): RoutingTable {
+function assembleTable(routes: RoutingTable['routes'], backends: TableBackend[], version: (content: Omit<RoutingTable, 'version'>) => string): RoutingTable {
   const used = new Set<string>();
   for (const r of routes) {
     for (const b of r.backends) used.add(b.backend);
@@ -89,7 +89,7 @@ function assembleTable(routes: RoutingTable['routes'], backends: TableBackend[],
   const byId = new Map<string, TableBackend>();
   for (const b of backends) if (used.has(b.id) && !byId.has(b.id)) byId.set(b.id, b);
   const content: Omit<RoutingTable, 'version'> = { schema: TABLE_SCHEMA_VERSION, routes, backends: [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) };
-  return { schema: content.schema, version: tableVersion(content, routeJson), routes: content.routes, backends: content.backends };
+  return { schema: content.schema, version: version(content), routes: content.routes, backends: content.backends };
 }
 
 function acceptance(j: Judgement): Acceptance {

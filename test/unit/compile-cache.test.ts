@@ -57,3 +57,29 @@ test('compile with a cache gives the same table, statuses and accepted objects a
   });
   assert.ok(cache.stats.routeHits > 0 && cache.stats.validationHits > 0, JSON.stringify(cache.stats));
 });
+
+test('the checkpointed table hash equals the plain one when routes change early, late, are added and removed', () => {
+  // 400 ApiRoutes × 3 = 1,200 table routes: several hash chunks.
+  const routes = Array.from({ length: 400 }, (_, i) => route(i, 'v0', 1));
+  const inputs = (): Omit<CompileInput, 'lastAccepted' | 'cache'> => ({ resources: [...routes], services: [service(80)], endpointSlices: [slice(['10.0.0.1'])] });
+  const steps: (() => void)[] = [
+    () => {},
+    () => (routes[300] = route(300, 'v1', 2)), // late
+    () => (routes[2] = route(2, 'v1', 2)), // early
+    () => routes.push(route(400, 'v0', 1)), // new (sorts by its timestamp)
+    () => routes.splice(100, 1), // removed
+    () => routes.splice(0, 200), // half gone
+    () => {},
+  ];
+  const cache = new CompileCache();
+  let cachedAccepted: Map<string, unknown> | undefined;
+  steps.forEach((step, n) => {
+    step();
+    const snapshot = inputs();
+    const cached = compile({ ...snapshot, lastAccepted: cachedAccepted, cache });
+    cachedAccepted = cached.accepted;
+    const plain = compile({ ...snapshot });
+    assert.equal(cached.table.version, plain.table.version, `version after step ${n}`);
+    assert.equal(stableJson(cached.table), stableJson(plain.table), `table after step ${n}`);
+  });
+});
