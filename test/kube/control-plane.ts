@@ -78,7 +78,7 @@ const BINARIES = ['kube-apiserver', 'kubectl', 'etcd'] as const;
 
 /**
  * Where ensure-binaries.sh puts the binaries: GATEHOUSE_KUBE_BIN_DIR if set, else the cache dir keyed
- * by the same hash the script computes (its RECIPE, the platform, both tools modules' go.mod/go.sum).
+ * by the same hash the script computes (its RECIPE, the platform, the tools modules' go.mod/go.sum).
  */
 export function kubeBinDir(): string {
   const explicit = process.env.GATEHOUSE_KUBE_BIN_DIR;
@@ -89,7 +89,7 @@ export function kubeBinDir(): string {
   const goarch = ({ x64: 'amd64', arm64: 'arm64', ia32: '386', arm: 'arm' } as Record<string, string>)[process.arch] ?? process.arch;
   const hash = createHash('sha256');
   hash.update(`recipe=${recipe} ${process.platform}/${goarch}\n`);
-  for (const file of ['tools/kube/go.mod', 'tools/kube/go.sum', 'tools/kube/etcd/go.mod', 'tools/kube/etcd/go.sum']) {
+  for (const mod of ['tools/kube', 'tools/kube/etcd', 'tools/kube/helm']) for (const file of [`${mod}/go.mod`, `${mod}/go.sum`]) {
     hash.update(readFileSync(join(REPO_ROOT, file)));
   }
   const cache = process.env.GATEHOUSE_KUBE_BIN_CACHE || join(homedir(), '.cache/gatehouse/kube-bin');
@@ -114,6 +114,15 @@ export function requireKubeBinaries(): string {
   const problem = kubeBinariesProblem();
   if (problem !== undefined) throw new Error(problem);
   return kubeBinDir();
+}
+
+/** The built helm (optional: `bash test/kube/ensure-binaries.sh --helm`), or an error saying how to build it. */
+export function requireHelm(): string {
+  const helm = join(kubeBinDir(), 'helm');
+  if (!existsSync(helm)) {
+    throw new Error(`helm missing in ${kubeBinDir()}. Build it (tools/kube/helm, cached like the others):\n\n    bash ${ENSURE_SCRIPT} --helm\n`);
+  }
+  return helm;
 }
 
 // ---- process bookkeeping: everything started here is killed on stop, exit or signal ----
