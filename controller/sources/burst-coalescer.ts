@@ -1,14 +1,18 @@
 // Turns a burst of change notifications into few runs: a run starts once changes have been quiet for `quietMs`,
 // or at the latest `maxDelayMs` after the first change of the burst (so a steady stream still makes progress).
-// While a stream keeps going (runs forced by the maximum delay back to back) the maximum delay doubles, up to
-// `maxDelayCapMs`: a mass apply of thousands of objects then compiles a handful of times instead of four times a
-// second, and the first quiet period brings it back. Runs never overlap; a change during a run schedules exactly
-// one more run after it.
+//
+// A mass apply (thousands of objects, written with uneven gaps) would still run every few hundred ms, which at
+// 10k routes keeps a core busy compiling. So while bursts keep coming with many changes each, both delays double
+// per run up to `maxDelayCapMs`; a burst of few changes, or an idle gap, brings them back. A lone change
+// (someone applying one route) always gets the short delays. Runs never overlap; a change during a run
+// schedules exactly one more run after it.
 export interface BurstCoalescerOptions {
   quietMs: number;
   maxDelayMs: number;
-  /** Upper bound for the growing maximum delay during a long stream; default 8 × maxDelayMs. */
+  /** Upper bound for the growing delays during a mass change; default 8 × maxDelayMs. */
   maxDelayCapMs?: number;
+  /** A burst with at least this many changes counts as part of a mass change; default 5. */
+  busyChanges?: number;
   run: () => void | Promise<void>;
   onError?: (err: unknown) => void;
 }
@@ -16,13 +20,15 @@ export interface BurstCoalescerOptions {
 export class BurstCoalescer {
   readonly #opts: BurstCoalescerOptions;
   #timer: NodeJS.Timeout | undefined;
-  #timerForced = false;
   #burstStart = 0;
-  /** Consecutive runs forced by the maximum delay (the stream never went quiet). */
-  #forcedStreak = 0;
+  #burstChanges = 0;
+  /** Consecutive runs of busy bursts. */
+  #streak = 0;
+  #lastRunEnd = 0;
   #running = false;
-  /** When the first change that arrived during the current run happened (0: none). */
+  /** When the first change that arrived during the current run happened (0: none), and how many arrived. */
   #pendingSince = 0;
+  #pendingChanges = 0;
   #closed = false;
 
   constructor(opts: BurstCoalescerOptions) {
@@ -34,9 +40,10 @@ export class BurstCoalescer {
     if (this.#closed) return;
     if (this.#running) {
       if (this.#pendingSince === 0) this.#pendingSince = Date.now();
+      this.#pendingChanges++;
       return;
     }
-    this.#schedule(Date.now());
+    this.#schedule(Date.now(), 1);
   }
 
   close(): void {
@@ -45,24 +52,28 @@ export class BurstCoalescer {
     this.#timer = undefined;
   }
 
-  #maxDelay(): number {
+  #scaled(ms: number): number {
     const cap = this.#opts.maxDelayCapMs ?? this.#opts.maxDelayMs * 8;
-    return Math.min(cap, this.#opts.maxDelayMs * 2 ** this.#forcedStreak);
+    return Math.min(cap, ms * 2 ** this.#streak);
   }
 
-  #schedule(changedAt: number): void {
+  #schedule(changedAt: number, changes: number): void {
     const now = Date.now();
-    if (this.#timer === undefined) this.#burstStart = changedAt;
-    else clearTimeout(this.#timer);
-    const untilMax = Math.max(0, this.#burstStart + this.#maxDelay() - now);
-    this.#timerForced = untilMax < this.#opts.quietMs;
-    this.#timer = setTimeout(() => void this.#fire(), Math.min(this.#opts.quietMs, untilMax));
+    if (this.#timer === undefined) {
+      // An idle gap as long as the longest delay ends a mass change.
+      if (this.#lastRunEnd > 0 && changedAt - this.#lastRunEnd >= this.#scaled(this.#opts.maxDelayMs)) this.#streak = 0;
+      this.#burstStart = changedAt;
+      this.#burstChanges = 0;
+    } else clearTimeout(this.#timer);
+    this.#burstChanges += changes;
+    const untilMax = Math.max(0, this.#burstStart + this.#scaled(this.#opts.maxDelayMs) - now);
+    this.#timer = setTimeout(() => void this.#fire(), Math.min(this.#scaled(this.#opts.quietMs), untilMax));
   }
 
   async #fire(): Promise<void> {
     this.#timer = undefined;
     if (this.#closed) return;
-    this.#forcedStreak = this.#timerForced ? this.#forcedStreak + 1 : 0;
+    this.#streak = this.#burstChanges >= (this.#opts.busyChanges ?? 5) ? this.#streak + 1 : 0;
     this.#running = true;
     try {
       await this.#opts.run();
@@ -70,12 +81,15 @@ export class BurstCoalescer {
       this.#opts.onError?.(err);
     } finally {
       this.#running = false;
+      this.#lastRunEnd = Date.now();
     }
     // Changes that arrived during the run count their wait from when they arrived, not from now.
     if (this.#pendingSince !== 0 && !this.#closed) {
       const since = this.#pendingSince;
+      const changes = this.#pendingChanges;
       this.#pendingSince = 0;
-      this.#schedule(since);
+      this.#pendingChanges = 0;
+      this.#schedule(since, changes);
     }
   }
 }

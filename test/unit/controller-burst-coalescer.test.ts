@@ -24,7 +24,7 @@ test('a steady stream still runs within the maximum delay', async () => {
   const runsAt: number[] = [];
   const start = Date.now();
   const c = new BurstCoalescer({ quietMs: 30, maxDelayMs: 80, run: () => void runsAt.push(Date.now() - start) });
-  while (Date.now() - start < 300) {
+  while (Date.now() - start < 600) {
     c.poke();
     await sleep(5);
   }
@@ -78,23 +78,40 @@ test('a failing run is reported and does not stop later runs', async () => {
   assert.equal(errors.length, 1);
 });
 
-test('during a long stream the maximum delay grows up to its cap; a quiet period resets it', async () => {
+test('during a mass change the delays grow up to their cap; lone changes keep the short delays', async () => {
   const runsAt: number[] = [];
   const start = Date.now();
   const c = new BurstCoalescer({ quietMs: 20, maxDelayMs: 40, maxDelayCapMs: 320, run: () => void runsAt.push(Date.now() - start) });
-  while (Date.now() - start < 1500) {
-    c.poke();
-    await sleep(5);
+  // An uneven stream: bursts of changes with gaps longer than the quiet period in between.
+  for (let burst = 0; Date.now() - start < 1500; burst++) {
+    for (let i = 0; i < 10; i++) {
+      c.poke();
+      await sleep(3);
+    }
+    await sleep(burst % 3 === 0 ? 30 : 5);
   }
   const streamRuns = runsAt.length;
-  // 40 + 80 + 160 + 320 + 320 + … ms: about 7 runs in 1.5 s instead of ~37 at a fixed 40 ms.
+  // Without growth the 30 ms gaps alone would make ~15 runs, the 40 ms maximum ~37.
   assert.ok(streamRuns >= 3 && streamRuns <= 10, `runs during the stream: ${streamRuns} at ${runsAt.join(', ')}`);
-  const gaps = runsAt.slice(1).map((t, i) => t - (runsAt[i] ?? 0));
-  assert.ok((gaps.at(-1) ?? 0) > (gaps[0] ?? 0), `gaps grow: ${gaps.join(', ')}`);
-  await sleep(60); // quiet: the stream's last changes run, and the next burst starts from the short delay again
-  const quietStart = Date.now();
+  await sleep(800); // idle for longer than the capped delay: the last changes run, and the streak ends
+  const lone = Date.now();
   c.poke();
-  await sleep(50);
+  await sleep(35);
   c.close();
-  assert.ok((runsAt.at(-1) ?? 0) >= quietStart - start, 'a lone change after a quiet period runs within quietMs');
+  assert.ok((runsAt.at(-1) ?? 0) >= lone - start, `a lone change after an idle gap runs within the short quiet period (${runsAt.join(', ')})`);
+});
+
+test('single changes spaced a little apart each run after the short quiet period', async () => {
+  const delays: number[] = [];
+  let pokedAt = 0;
+  const c = new BurstCoalescer({ quietMs: 20, maxDelayMs: 40, maxDelayCapMs: 320, run: () => void delays.push(Date.now() - pokedAt) });
+  for (let i = 0; i < 10; i++) {
+    pokedAt = Date.now();
+    c.poke();
+    await sleep(45);
+  }
+  c.close();
+  assert.equal(delays.length, 10);
+  // ~20 ms each (plus timer lateness on a busy machine); a grown quiet period would be 160 ms or more.
+  assert.ok(delays.every((d) => d < 150), `delays: ${delays.join(', ')}`);
 });
