@@ -153,7 +153,7 @@ function installExitHandlers(): void {
   }
 }
 
-async function spawnManaged(name: string, bin: string, args: string[], logPath: string): Promise<Managed> {
+async function spawnManaged(name: string, bin: string, args: string[], logPath: string, dir: string): Promise<Managed> {
   const log = await open(logPath, 'a');
   const child = spawn(bin, args, { stdio: ['ignore', log.fd, log.fd] });
   await log.close(); // the child holds its own descriptor
@@ -162,13 +162,17 @@ async function spawnManaged(name: string, bin: string, args: string[], logPath: 
     else child.once('exit', (code) => res(code));
   });
   child.once('error', () => {}); // reported through `exited` and the readiness wait
-  // Watchdog: a shell that blocks reading a pipe from us; when this process dies for any reason the pipe
-  // closes and it SIGKILLs the child. On a normal stop we kill the watchdog first.
-  const watchdog = spawn('sh', ['-c', 'cat >/dev/null; kill -9 "$1" 2>/dev/null', 'watchdog', String(child.pid ?? 0)], {
+  // Watchdog: a shell blocked reading a pipe from us (the `read` builtin: one process); when this process dies
+  // for any reason the pipe closes and it SIGKILLs the child and removes the temp dir. On a normal stop we
+  // kill the watchdog first.
+  const cleanup = process.env.GATEHOUSE_KUBE_KEEP ? '' : dir;
+  const script = 'read -r _; kill -9 "$1" 2>/dev/null; [ -z "$2" ] || rm -rf "$2"';
+  const watchdog = spawn('sh', ['-c', script, 'watchdog', String(child.pid ?? 0), cleanup], {
     stdio: ['pipe', 'ignore', 'ignore'],
   });
   watchdog.once('error', () => {});
   watchdog.unref();
+  (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.(); // never keeps this process alive
   child.unref();
   return { name, child, watchdog, exited, logPath };
 }
@@ -377,6 +381,7 @@ async function startOnce(binDir: string, options: ControlPlaneOptions): Promise<
         '--log-level=warn',
       ],
       join(dir, 'etcd.log'),
+      dir,
     );
     managed.push(etcd);
 
@@ -418,6 +423,7 @@ async function startOnce(binDir: string, options: ControlPlaneOptions): Promise<
         ...(options.apiserverArgs ?? []),
       ],
       join(dir, 'kube-apiserver.log'),
+      dir,
     );
     managed.push(apiserver);
     // Started without waiting for etcd: the API server retries its etcd connection, and both boot in parallel.
