@@ -22,10 +22,10 @@ process.on('exit', () => {
   for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
-export async function startController(kubeconfigPath: string, extraArgs: string[] = [], timeoutMs = 20_000): Promise<ControllerProcess> {
+export async function startController(kubeconfigPath: string, extraArgs: string[] = [], timeoutMs = 20_000, env: NodeJS.ProcessEnv = {}): Promise<ControllerProcess> {
   const child = spawn(process.execPath, [CLI, 'controller', '--kubeconfig', kubeconfigPath, '--admin-port', '0', '--admin-host', '127.0.0.1', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
+    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', ...env },
   });
   running.add(child);
   let out = '';
