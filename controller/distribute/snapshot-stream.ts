@@ -11,10 +11,11 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { RoutingTable } from '../../proxy/table/table-schema.ts';
 import { decodeFrame, encodeText } from '../../proxy/table/stream-frames.ts';
-import { proxyMessage, STREAM_SUBPROTOCOL, type ControllerMessage } from '../../proxy/table/stream-protocol.ts';
+import { proxyMessage, STREAM_SUBPROTOCOL } from '../../proxy/table/stream-protocol.ts';
 import type { FleetTracker } from './fleet-tracker.ts';
 import type { StreamToken } from './stream-token.ts';
-import { encodeTable, endpointChanges, type EncodedTable } from './table-encoding.ts';
+import { asEndpointUpdate, tableDelta } from './table-delta.ts';
+import { encodeTable, type EncodedTable } from './table-encoding.ts';
 
 export interface SnapshotStreamOptions {
   port: number;
@@ -28,8 +29,8 @@ export interface SnapshotStreamOptions {
   pingMs?: number;
 }
 
-/** Tables kept encoded, so proxies a few versions behind can still get endpoint updates. */
-const KEPT_VERSIONS = 8;
+/** Tables kept as objects, so proxies a few versions behind get a delta (or an endpoint update), not the whole table. */
+const KEPT_DELTA_BASES = 4;
 
 interface Peer {
   id: number;
@@ -49,14 +50,19 @@ export class SnapshotStream {
   readonly #server: Server;
   readonly #wss: WebSocketServer;
   readonly #peers = new Set<Peer>();
-  readonly #encoded = new Map<string, EncodedTable>();
+  readonly #tables = new Map<string, RoutingTable>();
+  /** The newest table: what every proxy is brought to. */
+  #target: RoutingTable | undefined;
+  /** Frames from a base version to #target (null: none possible), encoded once for every proxy on that base. */
+  #deltas = new Map<string, { kind: 'delta' | 'endpoints'; frame: string } | null>();
+  /** #target as whole-table parts, once encoded (until then only proxies that can take a delta are synced). */
   #latest: EncodedTable | undefined;
   #waiting: RoutingTable | undefined;
   #encoding: Promise<void> | undefined;
   #nextId = 1;
   #pingTimer: NodeJS.Timeout | undefined;
   /** Messages sent by kind, for tests and metrics. */
-  readonly sentCounts = { full: 0, endpoints: 0, refused: 0 };
+  readonly sentCounts = { full: 0, endpoints: 0, delta: 0, refused: 0 };
 
   constructor(opts: SnapshotStreamOptions) {
     this.#opts = opts;
@@ -84,7 +90,7 @@ export class SnapshotStream {
 
   /** The newest compiled table. Equal versions are ignored; during an encode only the newest waiting one is kept. */
   publish(table: RoutingTable): void {
-    if (table.version === (this.#waiting ?? this.#latest)?.version) return;
+    if (table.version === (this.#waiting ?? this.#target)?.version) return;
     this.#waiting = table;
     this.#encoding ??= this.#drain().finally(() => (this.#encoding = undefined));
   }
@@ -95,7 +101,7 @@ export class SnapshotStream {
   }
 
   currentVersion(): string | undefined {
-    return this.#latest?.version;
+    return this.#target?.version;
   }
 
   async close(): Promise<void> {
@@ -110,14 +116,23 @@ export class SnapshotStream {
     while (this.#waiting !== undefined) {
       const table = this.#waiting;
       this.#waiting = undefined;
+      this.#tables.set(table.version, table);
+      while (this.#tables.size > KEPT_DELTA_BASES) this.#tables.delete(this.#tables.keys().next().value as string);
+      this.#target = table;
+      this.#deltas = new Map();
+      // Deltas and endpoint updates go out at once; proxies that need the whole table wait for its encoding below.
+      this.#syncAll();
       const started = performance.now();
       const encoded = await encodeTable(table);
-      this.#encoded.set(encoded.version, encoded);
-      while (this.#encoded.size > KEPT_VERSIONS) this.#encoded.delete(this.#encoded.keys().next().value as string);
-      this.#latest = encoded;
       this.#log.debug({ version: encoded.version, parts: encoded.parts.length, bytes: encoded.bytes, encodeMs: Math.round(performance.now() - started) }, 'table encoded');
-      for (const peer of this.#peers) if (peer.name !== null) this.#sync(peer);
+      if (this.#target !== table) continue; // a newer one arrived meanwhile: it is encoded next
+      this.#latest = encoded;
+      this.#syncAll();
     }
+  }
+
+  #syncAll(): void {
+    for (const peer of this.#peers) if (peer.name !== null) this.#sync(peer);
   }
 
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -174,30 +189,51 @@ export class SnapshotStream {
       peer.serving = m.version;
       this.#opts.fleet.ack(peer.id, m.version);
     } else {
-      this.#log.warn({ proxy: peer.name, version: m.version, error: m.error }, 'proxy rejected a table');
-      this.#opts.fleet.nack(peer.id, m.version, m.error);
+      if (m.resync) {
+        // It could not use an incremental update (another base, a delta it could not apply): not a rejection of the
+        // table itself, which it gets whole right now and ACKs or NACKs on its own.
+        this.#log.info({ proxy: peer.name, version: m.version, error: m.error }, 'proxy asked for the whole table');
+      } else {
+        this.#log.warn({ proxy: peer.name, version: m.version, error: m.error }, 'proxy rejected a table');
+        this.#opts.fleet.nack(peer.id, m.version, m.error);
+      }
       // It still serves what it confirmed last; a resync request means it needs the whole table.
       peer.expected = m.resync ? null : peer.serving;
       if (m.resync) this.#sync(peer);
     }
   }
 
-  /** Brings one proxy to the latest version: nothing, an endpoint update, or the whole table. */
+  /** Brings one proxy to the latest version: nothing, an endpoint update, a delta, or the whole table. */
   #sync(peer: Peer): void {
-    const target = this.#latest;
+    const target = this.#target;
     if (target === undefined || peer.expected === target.version) return;
-    const base = peer.expected === null ? undefined : this.#encoded.get(peer.expected);
-    const changes = base === undefined ? null : endpointChanges(base, target);
-    if (base !== undefined && changes !== null && changes.length > 0) {
-      const message: ControllerMessage = { type: 'endpoints', baseVersion: base.version, version: target.version, backends: changes };
-      peer.socket.send(encodeText(message));
-      this.sentCounts.endpoints++;
-    } else {
-      for (const part of target.parts) peer.socket.send(part, { binary: true });
+    const incremental = peer.expected === null ? null : this.#deltaFrom(peer.expected);
+    if (incremental !== null) {
+      peer.socket.send(incremental.frame);
+      this.sentCounts[incremental.kind]++;
+    } else if (this.#latest?.version === target.version) {
+      for (const part of this.#latest.parts) peer.socket.send(part, { binary: true });
       this.sentCounts.full++;
+    } else {
+      return; // the whole table is being encoded; #drain syncs this proxy once it is
     }
     peer.expected = target.version;
     this.#opts.fleet.sent(peer.id, target.version);
+  }
+
+  /** The update from `baseVersion` to the latest table, computed and encoded once per base whatever the proxies. */
+  #deltaFrom(baseVersion: string): { kind: 'delta' | 'endpoints'; frame: string } | null {
+    const cached = this.#deltas.get(baseVersion);
+    if (cached !== undefined) return cached;
+    const base = this.#tables.get(baseVersion);
+    const target = this.#target;
+    const started = performance.now();
+    const delta = base === undefined || target === undefined ? null : tableDelta(base, target);
+    const endpoints = delta === null || base === undefined ? null : asEndpointUpdate(base, delta);
+    const update = endpoints !== null ? { kind: 'endpoints' as const, frame: encodeText(endpoints) } : delta !== null ? { kind: 'delta' as const, frame: encodeText(delta) } : null;
+    this.#deltas.set(baseVersion, update);
+    if (delta !== null) this.#log.debug({ base: baseVersion, version: delta.version, kind: update?.kind, routes: delta.routes.changed.length + delta.routes.added.length + delta.routes.removed.length, bytes: update?.frame.length, diffMs: Math.round(performance.now() - started) }, 'update encoded');
+    return update;
   }
 
   #ping(): void {

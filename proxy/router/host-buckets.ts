@@ -1,6 +1,7 @@
 // Routes grouped by host, tried most specific first: the exact host, then wildcard suffixes longest
 // first ("*.b.example.com" before "*.example.com"), then routes for any host. A bucket with no
 // matching route falls through to the next, so a host-specific API does not hide catch-all routes.
+import type { TableRoute } from '../table/table-schema.ts';
 import type { Candidate } from './candidate.ts';
 import { PathBucket } from './path-bucket.ts';
 import type { MatchInput, MatchResult } from './route-index-types.ts';
@@ -50,6 +51,27 @@ export class HostBuckets {
     }
     const any = groups.any.length > 0 ? new PathBucket(groups.any) : null;
     return new HostBuckets(candidates, { exact, wildcard, any });
+  }
+
+  /**
+   * This index with only the buckets named in `rebuilt` replaced (an empty list drops the bucket); every other bucket
+   * is reused as it is. Sound when the routes of the other buckets and their relative order did not change.
+   */
+  static async rebuild(previous: HostBuckets, rebuilt: ReadonlyMap<HostKey, readonly Candidate[]>, slicer: Slicer): Promise<HostBuckets> {
+    const exact = new Map(previous.exact);
+    const wildcard = new Map(previous.wildcard);
+    let any = previous.any;
+    for (const [key, list] of rebuilt) {
+      const bucket = list.length > 0 ? new PathBucket(list) : null;
+      if (key === ANY_HOST) any = bucket;
+      else {
+        const map = key.startsWith('w:') ? wildcard : exact;
+        if (bucket === null) map.delete(key.slice(2));
+        else map.set(key.slice(2), bucket);
+      }
+      if (slicer.due()) await slicer.pause();
+    }
+    return new HostBuckets([], { exact, wildcard, any });
   }
 
   find(input: MatchInput): MatchResult | null {
@@ -104,16 +126,31 @@ function groupByHost(candidates: readonly Candidate[]): { exact: Map<string, Can
   const wildcard = new Map<string, Candidate[]>();
   const any: Candidate[] = [];
   for (const c of candidates) {
-    const hosts = new Set(c.route.hosts.map((h) => h.toLowerCase()));
-    if (hosts.size === 0 || hosts.has('*')) any.push(c);
-    for (const host of hosts) {
-      if (host === '*') continue;
-      if (host.startsWith('*.') && host.length > 2 && !host.includes('*', 1)) push(wildcard, host.slice(1), c);
-      else if (!host.includes('*')) push(exact, host, c);
-      else throw new Error(`route ${c.route.id}: host ${JSON.stringify(host)} is neither exact nor "*.suffix"`);
+    for (const key of hostKeys(c.route)) {
+      if (key === ANY_HOST) any.push(c);
+      else if (key.startsWith('w:')) push(wildcard, key.slice(2), c);
+      else push(exact, key.slice(2), c);
     }
   }
   return { exact, wildcard, any };
+}
+
+/** Which bucket a key names: "*" (any host), "e:<host>" or "w:<.suffix>". */
+export type HostKey = string;
+export const ANY_HOST: HostKey = '*';
+
+/** The buckets a route belongs to; throws on a host that is neither exact nor "*.suffix". */
+export function hostKeys(route: TableRoute): HostKey[] {
+  const hosts = new Set(route.hosts.map((h) => h.toLowerCase()));
+  const keys: HostKey[] = [];
+  if (hosts.size === 0 || hosts.has('*')) keys.push(ANY_HOST);
+  for (const host of hosts) {
+    if (host === '*') continue;
+    if (host.startsWith('*.') && host.length > 2 && !host.includes('*', 1)) keys.push(`w:${host.slice(1)}`);
+    else if (!host.includes('*')) keys.push(`e:${host}`);
+    else throw new Error(`route ${route.id}: host ${JSON.stringify(host)} is neither exact nor "*.suffix"`);
+  }
+  return keys;
 }
 
 function wildcardLengths(wildcard: ReadonlyMap<string, unknown>): Uint8Array {

@@ -32,13 +32,13 @@
 //   buildRouteIndex throw an Error naming the route id.
 import type { TableRoute } from '../table/table-schema.ts';
 import { compileCandidate } from './candidate.ts';
-import { HostBuckets, type Slicer } from './host-buckets.ts';
+import { HostBuckets, hostKeys, type HostKey, type Slicer } from './host-buckets.ts';
 import type { MatchInput, MatchResult, RouteIndex } from './route-index-types.ts';
 
 const NOT_FOUND: MatchResult = Object.freeze({ kind: 'not-found' });
 
 class CompiledRouteIndex implements RouteIndex {
-  private readonly hosts: HostBuckets;
+  readonly hosts: HostBuckets;
 
   constructor(hosts: HostBuckets) {
     this.hosts = hosts;
@@ -67,4 +67,22 @@ export async function buildRouteIndexSliced(routes: readonly TableRoute[], slice
     if (slicer.due()) await slicer.pause();
   }
   return new CompiledRouteIndex(await HostBuckets.build(candidates, slicer));
+}
+
+/**
+ * The index of `routes`, reusing `previous`'s host buckets that no `touched` route is in (touched: the old versions of
+ * removed and changed routes and the new versions of changed and added ones). Only valid when every other route kept
+ * its content and its order relative to the others, which is what a table delta guarantees. The buckets that are
+ * rebuilt get all their routes compiled again with their new positions; the others keep theirs (same relative order).
+ */
+export async function buildRouteIndexDelta(previous: RouteIndex, routes: readonly TableRoute[], touched: readonly TableRoute[], slicer: Slicer): Promise<RouteIndex> {
+  if (!(previous instanceof CompiledRouteIndex)) return buildRouteIndexSliced(routes, slicer);
+  const affected = new Map<HostKey, ReturnType<typeof compileCandidate>[]>();
+  for (const route of touched) for (const key of hostKeys(route)) affected.set(key, []);
+  for (let order = 0; order < routes.length; order++) {
+    const route = routes[order] as TableRoute;
+    for (const key of hostKeys(route)) affected.get(key)?.push(compileCandidate(route, order));
+    if (slicer.due()) await slicer.pause();
+  }
+  return new CompiledRouteIndex(await HostBuckets.rebuild(previous.hosts, affected, slicer));
 }

@@ -97,7 +97,7 @@ export function updateEndpoints(previous: Runtime, version: string, updates: Rea
   return { ok: true, runtime, retired };
 }
 
-function runtimeRoute(route: TableRoute, backendsById: ReadonlyMap<string, TableBackend>, endpoints: EndpointCollector, options: RuntimeOptions): RuntimeRoute {
+export function runtimeRoute(route: TableRoute, backendsById: ReadonlyMap<string, TableBackend>, endpoints: EndpointCollector, options: RuntimeOptions): RuntimeRoute {
   const connectMs = route.timeouts.connectMs;
   const picker = (refs: WeightedBackend[]): WeightedPicker<BackendTarget> =>
     new WeightedPicker(refs.map((ref) => ({ item: endpoints.target(backendsById.get(ref.backend) as TableBackend, connectMs), weight: ref.weight })));
@@ -113,14 +113,14 @@ function runtimeRoute(route: TableRoute, backendsById: ReadonlyMap<string, Table
   };
 }
 
-function finish(table: RoutingTable, index: RouteIndex, routes: Map<string, RuntimeRoute>, endpoints: EndpointCollector, previous: Runtime | undefined, options: RuntimeOptions): BuildResult {
+export function finish(table: RoutingTable, index: RouteIndex, routes: Map<string, RuntimeRoute>, endpoints: EndpointCollector, previous: Runtime | undefined, options: RuntimeOptions): BuildResult {
   const runtime: Runtime = { version: table.version, table, index, routes, endpoints: endpoints.all, backendTargets: endpoints.targetsByBackend(), options };
   const retired = previous === undefined ? [] : [...previous.endpoints.values()].filter((e) => !endpoints.all.has(e.key));
   return { ok: true, runtime, retired };
 }
 
 /** Builds targets and endpoints once per distinct key, reusing the previous runtime's pools and health. */
-class EndpointCollector {
+export class EndpointCollector {
   readonly all = new Map<string, UpstreamEndpoint>();
   private readonly targets = new Map<string, BackendTarget>();
   private readonly byBackend = new Map<string, Array<{ target: BackendTarget; connectMs: number }>>();
@@ -151,6 +151,17 @@ class EndpointCollector {
   endpointsOf(backend: TableBackend, connectMs: number): UpstreamEndpoint[] {
     const servername = servernameOf(backend);
     return backend.endpoints.map((e) => this.endpoint(originOf(backend.protocol, e), servername, connectMs));
+  }
+
+  /** Carries a target of an unchanged backend over, with its endpoints (table deltas: routes that did not change keep it). */
+  adopt(backendId: string, target: BackendTarget, connectMs: number): void {
+    const key = `${backendId}|${connectMs}`;
+    if (this.targets.has(key)) return;
+    this.targets.set(key, target);
+    let list = this.byBackend.get(backendId);
+    if (list === undefined) this.byBackend.set(backendId, (list = []));
+    list.push({ target, connectMs });
+    for (const e of target.endpoints) this.keep(e);
   }
 
   /** Carries an endpoint over unchanged (endpoint updates of other backends). */

@@ -41,7 +41,7 @@ export class GatewayMetrics {
     });
     this.tableUpdates = new Counter({
       name: 'gatehouse_table_updates_total',
-      help: 'Applied table changes by kind: full (routes and router rebuilt) or endpoints (backend endpoints only)',
+      help: 'Applied table changes by kind: full (routes and router rebuilt), delta (only changed routes and their host buckets rebuilt) or endpoints (backend endpoints only)',
       labelNames: ['kind'],
       registers: [this.registry],
     });
@@ -58,10 +58,11 @@ export class GatewayMetrics {
     });
     this.tableUpdates.inc({ kind: 'full' }, 0);
     this.tableUpdates.inc({ kind: 'endpoints' }, 0);
+    this.tableUpdates.inc({ kind: 'delta' }, 0);
   }
 
   /** A change that was applied: `full` rebuilt the router, `endpoints` only replaced backends' endpoints. */
-  tableUpdated(kind: 'full' | 'endpoints'): void {
+  tableUpdated(kind: 'full' | 'endpoints' | 'delta'): void {
     this.tableUpdates.inc({ kind });
   }
 

@@ -5,7 +5,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { buildRuntime, buildRuntimeSliced, updateEndpoints, type BuildResult } from '../runtime/build-runtime.ts';
+import { applyDelta as buildFromDelta } from '../runtime/delta-apply.ts';
 import { TimeSlicer } from '../runtime/time-slicer.ts';
+import type { DeltaMessage } from '../table/stream-protocol.ts';
 import type { RoutingTable, TableEndpoint } from '../table/table-schema.ts';
 import { DEFAULT_EJECTION, type EjectionPolicy } from '../runtime/endpoint-health.ts';
 import { DEFAULT_POOL_SETTINGS, type PoolSettings } from '../runtime/endpoint-pool.ts';
@@ -50,6 +52,11 @@ export interface Gateway {
   applyTableSliced(table: RoutingTable): Promise<ApplyResult>;
   /** New endpoints for existing backends, without rebuilding routes or the router. */
   applyEndpoints(baseVersion: string, version: string, backends: ReadonlyArray<{ id: string; endpoints: TableEndpoint[] }>): ApplyResult;
+  /**
+   * The routes and backends that changed since the version served; rebuilds only those (and the host buckets they
+   * are in). Refused, with the current table still serving, when the base version is not the one served.
+   */
+  applyDelta(delta: DeltaMessage): Promise<ApplyResult>;
   /** The table version being served, undefined before the first table. */
   version(): string | undefined;
   /** The table being served (what a proxy persists), undefined before the first table. */
@@ -83,7 +90,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const tooBig = (routes: number): string | null =>
     opts.maxRoutes !== undefined && routes > opts.maxRoutes ? `table has ${routes} routes; this proxy accepts at most ${opts.maxRoutes} (--max-routes)` : null;
 
-  const settle = (built: BuildResult, kind: 'full' | 'endpoints'): ApplyResult => {
+  const settle = (built: BuildResult, kind: 'full' | 'endpoints' | 'delta'): ApplyResult => {
     metrics.tableApplied(built.ok);
     if (!built.ok) {
       logger.error({ err: built.error, serving: holder.current?.version ?? null }, 'routing table refused');
@@ -107,6 +114,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       const big = tooBig(table.routes.length);
       // The previous runtime is read when this build starts, after any earlier apply has swapped.
       return settle(big === null ? await buildRuntimeSliced(table, new TimeSlicer(), holder.current, runtimeOptions) : { ok: false, error: big }, 'full');
+    };
+    const result = applying.then(run, run);
+    applying = result;
+    return result;
+  };
+
+  const applyDelta = (delta: DeltaMessage): Promise<ApplyResult> => {
+    const run = async (): Promise<ApplyResult> => {
+      const current = holder.current;
+      if (current === undefined) return settle({ ok: false, error: `delta against ${delta.baseVersion}, but serving nothing` }, 'delta');
+      return settle(await buildFromDelta(current, delta, new TimeSlicer(), tooBig), 'delta');
     };
     const result = applying.then(run, run);
     applying = result;
@@ -145,6 +163,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     applyTable,
     applyTableSliced,
     applyEndpoints,
+    applyDelta,
     version: () => holder.current?.version,
     table: () => holder.current?.table,
     metrics,

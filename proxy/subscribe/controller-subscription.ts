@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import type { Gateway } from '../server/start-gateway.ts';
 import { decodeFrame, encodeText, MAX_MESSAGE_BYTES } from '../table/stream-frames.ts';
-import { controllerMessage, STREAM_SUBPROTOCOL, type EndpointsMessage, type ProxyMessage, type TablePartMessage } from '../table/stream-protocol.ts';
+import { controllerMessage, STREAM_SUBPROTOCOL, type DeltaMessage, type EndpointsMessage, type ProxyMessage, type TablePartMessage } from '../table/stream-protocol.ts';
 import { TABLE_SCHEMA_VERSION } from '../table/table-schema.ts';
 import { ReconnectBackoff } from './reconnect-backoff.ts';
 import { TableAssembler } from './table-assembler.ts';
@@ -138,6 +138,7 @@ export class ControllerSubscription {
       this.#stall.enable();
     }
     if (message.type === 'table-part') await this.#onTablePart(message);
+    else if (message.type === 'delta') await this.#onDelta(message);
     else this.#onEndpoints(message);
   }
 
@@ -157,6 +158,13 @@ export class ControllerSubscription {
     const started = performance.now();
     const result = await this.#opts.gateway.applyTableSliced(assembled.table);
     this.#settled(part.version, result, performance.now() - started);
+  }
+
+  async #onDelta(delta: DeltaMessage): Promise<void> {
+    const started = performance.now();
+    const result = await this.#opts.gateway.applyDelta(delta);
+    // Whatever the reason (another base, an inconsistent delta), the whole table fixes it: ask for it.
+    this.#settled(delta.version, result, performance.now() - started, true);
   }
 
   #onEndpoints(message: EndpointsMessage): void {

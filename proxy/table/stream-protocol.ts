@@ -41,7 +41,29 @@ export const endpointsMessage = z.object({
 });
 export type EndpointsMessage = z.output<typeof endpointsMessage>;
 
-export const controllerMessage = z.discriminatedUnion('type', [tablePartMessage, endpointsMessage]);
+const listDelta = <T extends z.ZodType>(item: T) =>
+  z.object({
+    removed: z.array(z.string().min(1)),
+    changed: z.array(item),
+    added: z.array(z.object({ after: z.string().min(1).nullable(), item })),
+  });
+
+/**
+ * The routes and backends that differ from `baseVersion` (see list-delta.ts for how they are applied). Only these
+ * are validated and rebuilt; a proxy serving another version, or one that cannot apply it, NACKs with `resync` and
+ * gets the whole table.
+ */
+export const deltaMessage = z.object({
+  type: z.literal('delta'),
+  baseVersion: version,
+  version,
+  schema: z.number().int(),
+  routes: listDelta(tableRouteSchema),
+  backends: listDelta(tableBackendSchema),
+});
+export type DeltaMessage = z.output<typeof deltaMessage>;
+
+export const controllerMessage = z.discriminatedUnion('type', [tablePartMessage, endpointsMessage, deltaMessage]);
 export type ControllerMessage = z.output<typeof controllerMessage>;
 
 // ── proxy → controller ─────────────────────────────────────────────────────────────────────────────────────────

@@ -1,0 +1,66 @@
+// What changed between two compiled tables, as a `delta` message: routes and backends removed, changed and added
+// (with where each added one goes). Computed once per (base version, new version), whatever the number of proxies on
+// that base. Null when a delta would not help (too big) or could not reproduce the new table's order exactly; the
+// caller then sends the whole table.
+import { applyListDelta, type ListDelta } from '../../proxy/table/list-delta.ts';
+import type { DeltaMessage, EndpointsMessage } from '../../proxy/table/stream-protocol.ts';
+import type { RoutingTable } from '../../proxy/table/table-schema.ts';
+import { BACKENDS_PER_PART, ROUTES_PER_PART } from './table-encoding.ts';
+
+/** Each compiled item's JSON, once per object: the compile cache hands unchanged routes on as the same objects. */
+const jsonOf = new WeakMap<object, string>();
+function json(item: object): string {
+  let text = jsonOf.get(item);
+  if (text === undefined) jsonOf.set(item, (text = JSON.stringify(item)));
+  return text;
+}
+
+export function tableDelta(base: RoutingTable, next: RoutingTable): DeltaMessage | null {
+  if (base.schema !== next.schema) return null;
+  const routes = listDelta(base.routes, next.routes, ROUTES_PER_PART);
+  if (routes === null) return null;
+  const backends = listDelta(base.backends, next.backends, BACKENDS_PER_PART);
+  if (backends === null) return null;
+  return { type: 'delta', baseVersion: base.version, version: next.version, schema: next.schema, routes, backends };
+}
+
+/** Null when more than `limit` items changed or were added, or when the delta would not give `next`'s order. */
+function listDelta<T extends { id: string }>(base: readonly T[], next: readonly T[], limit: number): ListDelta<T> | null {
+  const before = new Map<string, T>();
+  for (const item of base) before.set(item.id, item);
+  const present = new Set<string>();
+  const changed: T[] = [];
+  const added: Array<{ after: string | null; item: T }> = [];
+  let previousId: string | null = null;
+  for (const item of next) {
+    present.add(item.id);
+    const old = before.get(item.id);
+    if (old === undefined) added.push({ after: previousId, item });
+    else if (old !== item && json(old) !== json(item)) changed.push(item);
+    if (changed.length + added.length > limit) return null;
+    previousId = item.id;
+  }
+  const removed = base.filter((item) => !present.has(item.id)).map((item) => item.id);
+  const delta: ListDelta<T> = { removed, changed, added };
+  // Unchanged items that moved cannot be expressed: check the delta rebuilds exactly next's order.
+  const rebuilt = applyListDelta(base, delta, 'item');
+  if (!rebuilt.ok || rebuilt.items.length !== next.length) return null;
+  for (let i = 0; i < next.length; i++) if ((rebuilt.items[i] as T).id !== (next[i] as T).id) return null;
+  return delta;
+}
+
+/**
+ * The same change as an endpoint update, when only backends' endpoints changed (the proxy then keeps its routes and
+ * router as they are); null otherwise.
+ */
+export function asEndpointUpdate(base: RoutingTable, delta: DeltaMessage): EndpointsMessage | null {
+  const { routes, backends } = delta;
+  if (routes.removed.length + routes.changed.length + routes.added.length + backends.removed.length + backends.added.length > 0) return null;
+  if (backends.changed.length === 0) return null;
+  const before = new Map(base.backends.map((b) => [b.id, b]));
+  for (const b of backends.changed) {
+    const old = before.get(b.id);
+    if (old === undefined || JSON.stringify({ ...old, endpoints: [] }) !== JSON.stringify({ ...b, endpoints: [] })) return null;
+  }
+  return { type: 'endpoints', baseVersion: delta.baseVersion, version: delta.version, backends: backends.changed.map((b) => ({ id: b.id, endpoints: b.endpoints })) };
+}
