@@ -36,7 +36,7 @@ async function startStream(t: TestContext): Promise<{ stream: SnapshotStream; fl
 }
 
 async function startProxy(t: TestContext, url: string, name: string, tableFile: string): Promise<Gateway> {
-  const gateway = await startTestGateway(t);
+  const gateway = await startTestGateway(t, undefined);
   const writer = new TableFileWriter(tableFile, () => {});
   const subscription = new ControllerSubscription({ url, token: TOKEN, name, gateway, logger: quiet, backoff: new ReconnectBackoff(50, 500), tableFile: writer });
   subscription.start();

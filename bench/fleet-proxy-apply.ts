@@ -1,0 +1,82 @@
+// One proxy's cost of a table change at ~10k routes, in isolation (one process, no controller, no other proxies):
+// the whole table as the stream delivers it (gunzip, parse and validate each part, sliced build) versus a one-route
+// delta (parse, validate, incremental build). Apply time and the longest event-loop stall (monitorEventLoopDelay).
+//
+//   node bench/fleet-proxy-apply.ts [--routes 10000] [--changes 30]
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { tableDelta } from '../controller/distribute/table-delta.ts';
+import { encodeTable } from '../controller/distribute/table-encoding.ts';
+import { startGateway } from '../proxy/server/start-gateway.ts';
+import { TableAssembler } from '../proxy/subscribe/table-assembler.ts';
+import { decodeFrame, encodeText } from '../proxy/table/stream-frames.ts';
+import { controllerMessage } from '../proxy/table/stream-protocol.ts';
+import { routingTableSchema, type RoutingTable, type TableRoute } from '../proxy/table/table-schema.ts';
+import { backend, route, table } from '../test/e2e/helpers/tables.ts';
+
+const { values } = parseArgs({ options: { routes: { type: 'string' }, changes: { type: 'string' } } });
+const ROUTES = Number(values.routes ?? 10_000);
+const CHANGES = Number(values.changes ?? 30);
+const round = (n: number): number => Math.round(n * 10) / 10;
+const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] ?? Number.NaN;
+
+const numbered = (i: number): TableRoute => route(`bench/r${i}/r0/m0`, `/r${i}`, ['be'], { hosts: [`api-${Math.floor(i / 3)}.bench.example.com`] });
+const make = (routes: TableRoute[], version: string): RoutingTable => routingTableSchema.parse(table(routes, [backend('be', [9])], version));
+
+async function measure(run: () => Promise<void>): Promise<{ ms: number; stallMs: number }> {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  const t0 = performance.now();
+  await run();
+  const ms = performance.now() - t0;
+  await new Promise((r) => setImmediate(r));
+  h.disable();
+  return { ms, stallMs: h.max / 1e6 };
+}
+
+async function main(): Promise<void> {
+  const gateway = await startGateway({ port: 0, adminPort: 0, logger: pino({ level: 'silent' }) });
+  const routes = Array.from({ length: ROUTES }, (_, i) => numbered(i));
+  let current = make(routes, 'v0');
+  const full: Array<{ ms: number; stallMs: number }> = [];
+  const delta: Array<{ ms: number; stallMs: number }> = [];
+  const applyFull = async (t: RoutingTable): Promise<void> => {
+    const parts = (await encodeTable(t)).parts;
+    const assembler = new TableAssembler();
+    for (const part of parts) {
+      const m = controllerMessage.parse(await decodeFrame(part, true));
+      if (m.type !== 'table-part') throw new Error('not a part');
+      const r = assembler.add(m);
+      if (r.kind === 'complete') {
+        const applied = await gateway.applyTableSliced(r.table);
+        if (!applied.ok) throw new Error(applied.error);
+      }
+    }
+  };
+  await applyFull(current);
+  for (let k = 0; k < CHANGES; k++) {
+    const next = make([...current.routes, numbered(ROUTES + k)], `v${k + 1}`);
+    const frame = encodeText(tableDelta(current, next));
+    if (k % 5 === 0) {
+      // Every fifth change also measured as a whole table, from the same base.
+      const base = current;
+      full.push(await measure(() => applyFull(next)));
+      await applyFull(base);
+    }
+    delta.push(
+      await measure(async () => {
+        const m = controllerMessage.parse(await decodeFrame(Buffer.from(frame), false));
+        if (m.type !== 'delta') throw new Error('not a delta');
+        const applied = await gateway.applyDelta(m);
+        if (!applied.ok) throw new Error(applied.error);
+      }),
+    );
+    current = next;
+  }
+  await gateway.close();
+  const row = (xs: Array<{ ms: number; stallMs: number }>) => ({ n: xs.length, applyP50Ms: round(pct(xs.map((x) => x.ms), 50)), applyP99Ms: round(pct(xs.map((x) => x.ms), 99)), stallP50Ms: round(pct(xs.map((x) => x.stallMs), 50)), stallMaxMs: round(Math.max(...xs.map((x) => x.stallMs))) });
+  process.stdout.write(`${JSON.stringify({ routes: ROUTES, delta: row(delta), fullTable: row(full) }, null, 2)}\n`);
+}
+
+void main();
