@@ -1,6 +1,7 @@
 // The ApiRoutes the controller benchmark puts in the cluster: route i has its own host and three rules (exact,
 // template, prefix) to one Service backend, so compile does real work (validation, path checks, backend
 // resolution through an EndpointSlice) without conflicts between routes.
+import type { CustomObjectsApi } from '@kubernetes/client-node';
 export const BENCH_NAMESPACE = 'bench';
 export const BENCH_SERVICE = 'bench-backend';
 
@@ -46,4 +47,16 @@ export function benchEndpointSlice(): Record<string, unknown> {
       { addresses: ['10.0.0.2'], conditions: { ready: true } },
     ],
   };
+}
+
+/** Create ApiRoutes `from`…`to`-1 in the bench namespace with `concurrency` requests in flight. */
+export async function createBenchApiRoutes(api: CustomObjectsApi, from: number, to: number, concurrency: number): Promise<void> {
+  let next = from;
+  const worker = async (): Promise<void> => {
+    while (next < to) {
+      const i = next++;
+      await api.createNamespacedCustomObject({ group: 'gatehouse.dev', version: 'v1alpha1', namespace: BENCH_NAMESPACE, plural: 'apiroutes', body: benchApiRoute(i) });
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
 }

@@ -16,7 +16,8 @@ import { stringify } from 'yaml';
 import { runController, type CompiledState } from '../controller/controller-main.ts';
 import { startControlPlane } from '../test/kube/control-plane.ts';
 import { debugTable, startController, waitFor } from '../test/kube/controller-process.ts';
-import { BENCH_NAMESPACE, benchApiRoute, benchEndpointSlice, benchService } from './controller-fixtures.ts';
+import { percentile, round1 } from './percentiles.ts';
+import { BENCH_NAMESPACE, benchApiRoute, createBenchApiRoutes, benchEndpointSlice, benchService } from './controller-fixtures.ts';
 
 const { values } = parseArgs({ options: { writes: { type: 'string' }, sizes: { type: 'string' } } });
 const WRITES = Number(values.writes ?? 60);
@@ -25,22 +26,7 @@ const ROUTES_PER_API_ROUTE = 3;
 
 const say = (msg: string): void => void process.stderr.write(`[controller-bench] ${msg}\n`);
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
-const round = (n: number): number => Math.round(n * 10) / 10;
 
-async function createAll(api: CustomObjectsApi, from: number, to: number): Promise<void> {
-  let next = from;
-  const worker = async (): Promise<void> => {
-    while (next < to) {
-      const i = next++;
-      await api.createNamespacedCustomObject({ group: 'gatehouse.dev', version: 'v1alpha1', namespace: BENCH_NAMESPACE, plural: 'apiroutes', body: benchApiRoute(i) });
-    }
-  };
-  await Promise.all(Array.from({ length: 24 }, worker));
-}
 
 /** Resolves with the time (performance.now) of the first compile whose table satisfies `check`. */
 class TableWatcher {
@@ -98,7 +84,7 @@ async function main(): Promise<void> {
       // Filled while no controller runs, so the fill is not slowed by compiles; a fresh controller per size.
       say(`filling to ${size} ApiRoutes`);
       const fillStart = Date.now();
-      await createAll(api, existing, size);
+      await createBenchApiRoutes(api, existing, size, 24);
       existing = size;
       const fillMs = Date.now() - fillStart;
       const tableRoutes = (size + extra) * ROUTES_PER_API_ROUTE;
@@ -164,13 +150,13 @@ async function main(): Promise<void> {
         fillMs,
         startToFullTableMs,
         writes: WRITES,
-        p50Ms: round(percentile(sorted, 50)),
-        p99Ms: round(percentile(sorted, 99)),
-        maxMs: round(sorted.at(-1) ?? Number.NaN),
-        createP50Ms: round(percentile([...kinds.create].sort((a, b) => a - b), 50)),
-        updateP50Ms: round(percentile([...kinds.update].sort((a, b) => a - b), 50)),
-        compileP50Ms: round(percentile(compile, 50)),
-        compileP99Ms: round(percentile(compile, 99)),
+        p50Ms: round1(percentile(sorted, 50)),
+        p99Ms: round1(percentile(sorted, 99)),
+        maxMs: round1(sorted.at(-1) ?? Number.NaN),
+        createP50Ms: round1(percentile([...kinds.create].sort((a, b) => a - b), 50)),
+        updateP50Ms: round1(percentile([...kinds.update].sort((a, b) => a - b), 50)),
+        compileP50Ms: round1(percentile(compile, 50)),
+        compileP99Ms: round1(percentile(compile, 99)),
         compiles: compile.length,
       };
       say(JSON.stringify(row));

@@ -14,7 +14,8 @@ import { startControlPlane } from '../test/kube/control-plane.ts';
 import { adminGet, startController, waitFor, type ControllerProcess } from '../test/kube/controller-process.ts';
 import { startEcho } from '../test/e2e/helpers/upstreams.ts';
 import { getThrough, metricValue, startProxyProcess, type ProxyProcess } from '../test/fleet/proxy-process.ts';
-import { BENCH_NAMESPACE, benchApiRoute, benchEndpointSlice, benchService } from './controller-fixtures.ts';
+import { percentile, round1 } from './percentiles.ts';
+import { BENCH_NAMESPACE, createBenchApiRoutes, benchEndpointSlice, benchService } from './controller-fixtures.ts';
 import { freePort } from './ports.ts';
 
 const { values } = parseArgs({ options: { changes: { type: 'string' }, sizes: { type: 'string' }, proxies: { type: 'string' } } });
@@ -25,22 +26,7 @@ const ROUTES_PER_API_ROUTE = 3;
 const TOKEN = 'fleet-bench-token-0123456789abcdef';
 
 const say = (msg: string): void => void process.stderr.write(`[fleet-bench] ${msg}\n`);
-const round = (n: number): number => Math.round(n * 10) / 10;
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
 
-async function createAll(api: CustomObjectsApi, from: number, to: number): Promise<void> {
-  let next = from;
-  const worker = async (): Promise<void> => {
-    while (next < to) {
-      const i = next++;
-      await api.createNamespacedCustomObject({ group: 'gatehouse.dev', version: 'v1alpha1', namespace: BENCH_NAMESPACE, plural: 'apiroutes', body: benchApiRoute(i) });
-    }
-  };
-  await Promise.all(Array.from({ length: 16 }, worker));
-}
 
 interface Fleet {
   version: string | null;
@@ -81,7 +67,7 @@ async function main(): Promise<void> {
     for (const size of SIZES) {
       const target = Math.ceil(size / ROUTES_PER_API_ROUTE);
       say(`filling to ${target} ApiRoutes (~${target * ROUTES_PER_API_ROUTE} routes)`);
-      await createAll(api, existing, target);
+      await createBenchApiRoutes(api, existing, target, 16);
       existing = target;
       await waitFor('every proxy on the full table', async () => {
         const f = await fleetOf(controller!);
@@ -131,12 +117,12 @@ async function main(): Promise<void> {
         apiRoutes: existing + extra,
         proxies: PROXIES,
         changes: CHANGES,
-        p50Ms: round(percentile(sorted, 50)),
-        p99Ms: round(percentile(sorted, 99)),
-        maxMs: round(sorted.at(-1) ?? Number.NaN),
-        stallP50Ms: round(percentile(stallSorted, 50)),
-        stallP99Ms: round(percentile(stallSorted, 99)),
-        stallMaxMs: round(stallSorted.at(-1) ?? Number.NaN),
+        p50Ms: round1(percentile(sorted, 50)),
+        p99Ms: round1(percentile(sorted, 99)),
+        maxMs: round1(sorted.at(-1) ?? Number.NaN),
+        stallP50Ms: round1(percentile(stallSorted, 50)),
+        stallP99Ms: round1(percentile(stallSorted, 99)),
+        stallMaxMs: round1(stallSorted.at(-1) ?? Number.NaN),
       };
       say(JSON.stringify(row));
       results.push(row);
