@@ -14,12 +14,12 @@ import { decodeFrame, encodeText } from '../proxy/table/stream-frames.ts';
 import { controllerMessage } from '../proxy/table/stream-protocol.ts';
 import { routingTableSchema, type RoutingTable, type TableRoute } from '../proxy/table/table-schema.ts';
 import { backend, route, table } from '../test/e2e/helpers/tables.ts';
+import { percentile, round1 } from './percentiles.ts';
 
 const { values } = parseArgs({ options: { routes: { type: 'string' }, changes: { type: 'string' } } });
 const ROUTES = Number(values.routes ?? 10_000);
 const CHANGES = Number(values.changes ?? 30);
-const round = (n: number): number => Math.round(n * 10) / 10;
-const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] ?? Number.NaN;
+const pct = (xs: number[], p: number): number => percentile([...xs].sort((a, b) => a - b), p);
 
 const numbered = (i: number): TableRoute => route(`bench/r${i}/r0/m0`, `/r${i}`, ['be'], { hosts: [`api-${Math.floor(i / 3)}.bench.example.com`] });
 const make = (routes: TableRoute[], version: string): RoutingTable => routingTableSchema.parse(table(routes, [backend('be', [9])], version));
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     current = next;
   }
   await gateway.close();
-  const row = (xs: Array<{ ms: number; stallMs: number }>) => ({ n: xs.length, applyP50Ms: round(pct(xs.map((x) => x.ms), 50)), applyP99Ms: round(pct(xs.map((x) => x.ms), 99)), stallP50Ms: round(pct(xs.map((x) => x.stallMs), 50)), stallMaxMs: round(Math.max(...xs.map((x) => x.stallMs))) });
+  const row = (xs: Array<{ ms: number; stallMs: number }>) => ({ n: xs.length, applyP50Ms: round1(pct(xs.map((x) => x.ms), 50)), applyP99Ms: round1(pct(xs.map((x) => x.ms), 99)), stallP50Ms: round1(pct(xs.map((x) => x.stallMs), 50)), stallMaxMs: round1(Math.max(...xs.map((x) => x.stallMs))) });
   process.stdout.write(`${JSON.stringify({ routes: ROUTES, delta: row(delta), fullTable: row(full) }, null, 2)}\n`);
 }
 
