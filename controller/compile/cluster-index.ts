@@ -9,7 +9,7 @@ export interface ClusterIndex {
   secretsIn(namespace: string): readonly SecretInfo[];
 }
 
-export function indexCluster(input: CompileInput): ClusterIndex {
+export function indexCluster(input: Pick<CompileInput, 'services' | 'endpointSlices' | 'secrets'>): ClusterIndex {
   const services = new Map<string, ServiceInfo>();
   for (const s of input.services ?? []) services.set(`${s.namespace}/${s.name}`, s);
   const slices = groupBy(input.endpointSlices ?? [], (s) => `${s.namespace}/${s.serviceName}`);

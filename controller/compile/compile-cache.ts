@@ -2,40 +2,37 @@
 // change). It never changes what compile returns, only how much work it redoes:
 // - validation, per raw object (by identity): an informer hands back the same object until it changes;
 // - an ApiRoute's compiled routes, per validated object, for as long as the Services and EndpointSlices it
-//   looked up are the same objects (a sources must hand in identical objects for unchanged ones to hit);
-// - each table route's canonical JSON and its conflict claim keys;
-// - the table hash's SHA-256 state every HASH_CHUNK routes, so the next hash resumes from the last checkpoint
-//   before the first route that changed (a new route sorts last: only the tail is hashed again).
-// Everything is keyed by object identity in WeakMaps, so replaced objects are collected with their entries.
+//   looked up are the same objects (a source must hand in identical objects for unchanged ones to hit);
+// - each table route's digest (for the table version);
+// - the previous compile's per-resource results, so the next one redoes judging, conflict resolution, statuses,
+//   table assembly and hashing only for what changed (incremental-compile.ts).
+// Per-object entries are keyed by identity in WeakMaps, so replaced objects are collected with their entries.
 // The contract for callers: objects passed in are never mutated afterwards.
-import { createHash, type Hash } from 'node:crypto';
-import type { RoutingTable, TableRoute } from '../../proxy/table/table-schema.ts';
+import type { TableRoute } from '../../proxy/table/table-schema.ts';
 import type { ApiRoute } from '../../crds/schemas/index.ts';
-import type { ClusterIndex } from './cluster-index.ts';
-import type { EndpointSliceInfo, SecretInfo, ServiceInfo } from './compile-types.ts';
-import { claimKeys, type ClaimKey } from './conflict-resolver.ts';
+import { indexCluster, type ClusterIndex } from './cluster-index.ts';
+import { recordingCluster, sameLookups, type ClusterLookup } from './cluster-lookups.ts';
+import type { CompileInput, CompileOutput } from './compile-types.ts';
+
+type ClusterInput = Pick<CompileInput, 'services' | 'endpointSlices' | 'secrets'>;
+import { IncrementalCompiler } from './incremental-compile.ts';
 import { compileApiRoute, type CompiledApiRoute } from './route-compiler.ts';
 import { resourceKey, type ResourceId } from './resource-key.ts';
-import { stableJson } from './stable-json.ts';
-import { tableVersion } from './table-hash.ts';
+import { routeDigest } from './table-hash.ts';
 import { validateResource, type ValidationResult } from './validate-resource.ts';
-
-/** Routes per hash checkpoint: 30k routes keep ~120 SHA-256 states (about 100 bytes each). */
-const HASH_CHUNK = 256;
-
-type Lookup =
-  | { what: 'service'; namespace: string; name: string; result: ServiceInfo | undefined }
-  | { what: 'slices'; namespace: string; name: string; result: readonly EndpointSliceInfo[] }
-  | { what: 'secret'; namespace: string; name: string; result: SecretInfo | undefined }
-  | { what: 'secretsIn'; namespace: string; name: ''; result: readonly SecretInfo[] };
 
 export class CompileCache {
   readonly #validations = new WeakMap<object, { key: string; result: ValidationResult }>();
-  readonly #routes = new WeakMap<ApiRoute, { compiled: CompiledApiRoute; lookups: Lookup[] }>();
-  readonly #routeJson = new WeakMap<TableRoute, string>();
-  readonly #claimKeys = new WeakMap<TableRoute, readonly ClaimKey[]>();
-  #hashed: { head: string; routes: readonly TableRoute[]; checkpoints: Hash[] } | undefined;
-  readonly stats = { validationHits: 0, validationMisses: 0, routeHits: 0, routeMisses: 0, routeJsonMisses: 0 };
+  readonly #routes = new WeakMap<ApiRoute, { compiled: CompiledApiRoute; lookups: ClusterLookup[]; checkedWith: ClusterIndex }>();
+  #cluster: { input: ClusterInput; index: ClusterIndex } | undefined;
+  readonly #digests = new WeakMap<TableRoute, Buffer>();
+  readonly #incremental = new IncrementalCompiler(this);
+  readonly stats = { validationHits: 0, validationMisses: 0, routeHits: 0, routeMisses: 0, routeDigestMisses: 0, statusMisses: 0 };
+
+  /** compile(input) with this cache (what compile() calls when given one). */
+  compile(input: CompileInput): CompileOutput {
+    return this.#incremental.compile(input);
+  }
 
   validate(id: ResourceId, object: unknown): ValidationResult {
     if (typeof object !== 'object' || object === null) return validateResource(id, object);
@@ -51,113 +48,51 @@ export class CompileCache {
     return result;
   }
 
+  /**
+   * The ClusterIndex of this input; the previous one while the Services, EndpointSlices and Secrets are the same
+   * objects in the same order, so lookups checked against it need no checking again.
+   */
+  clusterIndex(input: ClusterInput): ClusterIndex {
+    const prev = this.#cluster;
+    if (prev && sameItems(prev.input.services, input.services) && sameItems(prev.input.endpointSlices, input.endpointSlices) && sameItems(prev.input.secrets, input.secrets)) {
+      return prev.index;
+    }
+    const index = indexCluster(input);
+    this.#cluster = { input: { services: input.services, endpointSlices: input.endpointSlices, secrets: input.secrets }, index };
+    return index;
+  }
+
+  /** Whether lookups recorded against `checkedWith` give the same answers in `cluster`. */
+  stillValid(lookups: readonly ClusterLookup[], checkedWith: ClusterIndex, cluster: ClusterIndex): boolean {
+    return checkedWith === cluster || sameLookups(lookups, cluster);
+  }
+
   compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex): CompiledApiRoute {
     const hit = this.#routes.get(apiRoute);
-    if (hit && hit.lookups.every((l) => sameLookup(l, cluster))) {
+    if (hit && this.stillValid(hit.lookups, hit.checkedWith, cluster)) {
       this.stats.routeHits++;
+      hit.checkedWith = cluster;
       return hit.compiled;
     }
     this.stats.routeMisses++;
-    const lookups: Lookup[] = [];
-    const compiled = compileApiRoute(apiRoute, recording(cluster, lookups));
-    this.#routes.set(apiRoute, { compiled, lookups });
+    const lookups: ClusterLookup[] = [];
+    const compiled = compileApiRoute(apiRoute, recordingCluster(cluster, lookups));
+    this.#routes.set(apiRoute, { compiled, lookups, checkedWith: cluster });
     return compiled;
   }
 
-  claimKeys(route: TableRoute): readonly ClaimKey[] {
-    let keys = this.#claimKeys.get(route);
-    if (keys === undefined) {
-      keys = claimKeys(route);
-      this.#claimKeys.set(route, keys);
+  routeDigest(route: TableRoute): Buffer {
+    let digest = this.#digests.get(route);
+    if (digest === undefined) {
+      this.stats.routeDigestMisses++;
+      digest = routeDigest(route);
+      this.#digests.set(route, digest);
     }
-    return keys;
-  }
-
-  /** The same value as tableVersion(content), hashing only what follows the last unchanged checkpoint. */
-  tableVersion(content: Omit<RoutingTable, 'version'>): string {
-    const keys = Object.keys(content).sort();
-    if (keys.join() !== 'backends,routes,schema') return tableVersion(content, (r) => this.routeJson(r));
-    // The bytes are those of stableJson(content): keys in sorted order, routes joined by commas.
-    const head = `{"backends":${stableJson(content.backends)},"routes":[`;
-    const tail = `],"schema":${stableJson(content.schema)}}`;
-    const routes = content.routes;
-    const prev = this.#hashed;
-    // checkpoints[c] is the state after the head and routes[0 .. c·HASH_CHUNK).
-    let checkpoints: Hash[] = [];
-    let chunk = 0;
-    if (prev && prev.head === head) {
-      let same = 0;
-      const max = Math.min(prev.routes.length, routes.length);
-      while (same < max && prev.routes[same] === routes[same]) same++;
-      chunk = Math.min(Math.floor(same / HASH_CHUNK), prev.checkpoints.length - 1);
-      checkpoints = prev.checkpoints.slice(0, chunk + 1);
-    }
-    if (checkpoints.length === 0) {
-      const start = createHash('sha256');
-      start.update(head);
-      checkpoints = [start];
-      chunk = 0;
-    }
-    const hash = (checkpoints[chunk] as Hash).copy();
-    for (let from = chunk * HASH_CHUNK; from < routes.length; from += HASH_CHUNK) {
-      const part = routes.slice(from, from + HASH_CHUNK).map((r) => this.routeJson(r));
-      hash.update(from === 0 ? part.join(',') : `,${part.join(',')}`);
-      if (from + HASH_CHUNK <= routes.length) checkpoints.push(hash.copy());
-    }
-    this.#hashed = { head, routes, checkpoints };
-    hash.update(tail);
-    return hash.digest('hex').slice(0, 32);
-  }
-
-  routeJson(route: TableRoute): string {
-    let json = this.#routeJson.get(route);
-    if (json === undefined) {
-      this.stats.routeJsonMisses++;
-      json = stableJson(route);
-      this.#routeJson.set(route, json);
-    }
-    return json;
+    return digest;
   }
 }
 
-function recording(cluster: ClusterIndex, lookups: Lookup[]): ClusterIndex {
-  return {
-    service: (namespace, name) => {
-      const result = cluster.service(namespace, name);
-      lookups.push({ what: 'service', namespace, name, result });
-      return result;
-    },
-    slicesOf: (namespace, name) => {
-      const result = cluster.slicesOf(namespace, name);
-      lookups.push({ what: 'slices', namespace, name, result: [...result] });
-      return result;
-    },
-    secret: (namespace, name) => {
-      const result = cluster.secret(namespace, name);
-      lookups.push({ what: 'secret', namespace, name, result });
-      return result;
-    },
-    secretsIn: (namespace) => {
-      const result = cluster.secretsIn(namespace);
-      lookups.push({ what: 'secretsIn', namespace, name: '', result: [...result] });
-      return result;
-    },
-  };
-}
-
-function sameLookup(l: Lookup, cluster: ClusterIndex): boolean {
-  switch (l.what) {
-    case 'service':
-      return cluster.service(l.namespace, l.name) === l.result;
-    case 'secret':
-      return cluster.secret(l.namespace, l.name) === l.result;
-    case 'slices':
-      return sameItems(cluster.slicesOf(l.namespace, l.name), l.result);
-    case 'secretsIn':
-      return sameItems(cluster.secretsIn(l.namespace), l.result);
-  }
-}
-
-function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+function sameItems<T>(a: readonly T[] | undefined, b: readonly T[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }

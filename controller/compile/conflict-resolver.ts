@@ -29,7 +29,17 @@ interface Claim {
   winner: OwnedCandidate;
 }
 
-const ANY_METHOD = '*';
+export const ANY_METHOD = '*';
+
+/** The methods a route claims: its own, or every method. */
+export function claimMethods(route: TableRoute): readonly string[] {
+  return route.methods.length > 0 ? route.methods : [ANY_METHOD];
+}
+
+/** Whether a match on `method` overlaps an earlier claim on `claimMethod` (a HEAD loses to an earlier GET). */
+export function methodsOverlap(method: string, claimMethod: string): boolean {
+  return method === claimMethod || method === ANY_METHOD || claimMethod === ANY_METHOD || (method === 'HEAD' && claimMethod === 'GET');
+}
 
 /** `keysOf` may supply a route's claim keys from a cache (they depend on the route alone). */
 export function resolveConflicts(ordered: readonly OwnedCandidate[], keysOf: (route: TableRoute) => readonly ClaimKey[] = claimKeys): ConflictOutcome {
@@ -39,7 +49,7 @@ export function resolveConflicts(ordered: readonly OwnedCandidate[], keysOf: (ro
   for (const candidate of ordered) {
     const { route } = candidate;
     const keys = keysOf(route);
-    const methods = route.methods.length > 0 ? route.methods : [ANY_METHOD];
+    const methods = claimMethods(route);
     const clash = findClash(claims, keys, methods);
     if (clash) {
       const owner = `${candidate.owner.namespace}/${candidate.owner.name}`;
@@ -72,17 +82,17 @@ export function claimKeys(route: TableRoute): ClaimKey[] {
   return hosts.map((host) => ({ host, key: `${host}\n${rest}` }));
 }
 
-interface Clash {
+export interface Clash {
   host: string;
   method: string;
   winner: OwnedCandidate;
 }
 
-function findClash(claims: Map<string, Claim[]>, keys: readonly ClaimKey[], methods: string[]): Clash | undefined {
+function findClash(claims: Map<string, Claim[]>, keys: readonly ClaimKey[], methods: readonly string[]): Clash | undefined {
   for (const { key, host } of keys) {
     for (const claim of claims.get(key) ?? []) {
       for (const method of methods) {
-        if (method === claim.method || method === ANY_METHOD || claim.method === ANY_METHOD || (method === 'HEAD' && claim.method === 'GET')) {
+        if (methodsOverlap(method, claim.method)) {
           return { host, method: method === ANY_METHOD ? claim.method : method, winner: claim.winner };
         }
       }
@@ -91,7 +101,7 @@ function findClash(claims: Map<string, Claim[]>, keys: readonly ClaimKey[], meth
   return undefined;
 }
 
-function describe(loser: OwnedCandidate, clash: Clash): string {
+export function describe(loser: OwnedCandidate, clash: Clash): string {
   const { route } = loser;
   const host = clash.host === '' ? 'any host' : `host ${clash.host}`;
   const method = clash.method === ANY_METHOD ? 'any method' : `method ${clash.method}`;

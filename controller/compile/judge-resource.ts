@@ -59,3 +59,15 @@ function readGeneration(object: unknown): number | undefined {
   const g = (metadata as { generation?: unknown }).generation;
   return typeof g === 'number' && Number.isInteger(g) && g >= 0 ? g : undefined;
 }
+
+/** The raw resources by key, in first-seen order (a key listed twice is judged as one invalid resource). */
+export function groupByKey(resources: readonly RawResource[], keyOf: (r: RawResource) => string = resourceKey): RawResource[][] {
+  const groups = new Map<string, RawResource[]>();
+  for (const r of resources) {
+    const key = keyOf(r);
+    const list = groups.get(key);
+    if (list) list.push(r);
+    else groups.set(key, [r]);
+  }
+  return [...groups.values()];
+}

@@ -83,3 +83,41 @@ test('the checkpointed table hash equals the plain one when routes change early,
     assert.equal(stableJson(cached.table), stableJson(plain.table), `table after step ${n}`);
   });
 });
+
+test('incremental conflict resolution matches the plain compile through random creates, updates and deletes', () => {
+  // Few hosts and paths, so routes keep winning and losing claims to each other (chains of flips included).
+  let seed = 7;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const conflicting = (i: number, v: number): RawResource => {
+    const object = {
+      apiVersion: 'gatehouse.dev/v1alpha1',
+      kind: 'ApiRoute',
+      metadata: { name: `r-${i}`, namespace: 'bench', generation: v, creationTimestamp: `2026-01-01T00:00:${String(rand(4)).padStart(2, '0')}Z` },
+      spec: {
+        hosts: [`h${rand(3)}.example.com`, ...(rand(2) === 0 ? [`h${rand(3)}.example.com`] : [])],
+        rules: [0, 1].map((k) => ({
+          matches: [{ path: { type: 'Prefix', value: `/p${rand(2)}` }, ...(rand(3) === 0 ? { methods: [['GET', 'HEAD', 'POST'][rand(3)]] } : {}) }],
+          backends: [{ url: `http://b${k}.internal` }],
+        })),
+      },
+    };
+    return { kind: 'ApiRoute', namespace: 'bench', name: `r-${i}`, object };
+  };
+  const routes = new Map<number, RawResource>();
+  const cache = new CompileCache();
+  let cachedAccepted: Map<string, unknown> | undefined;
+  for (let step = 0; step < 150; step++) {
+    const i = rand(12);
+    if (routes.has(i) && rand(3) === 0) routes.delete(i);
+    else routes.set(i, conflicting(i, step + 1));
+    const snapshot = { resources: [...routes.values()] };
+    const plain = compile({ ...snapshot, lastAccepted: cachedAccepted });
+    const cached = compile({ ...snapshot, lastAccepted: cachedAccepted, cache });
+    cachedAccepted = cached.accepted;
+    assert.equal(stableJson(cached.table), stableJson(plain.table), `table after step ${step}`);
+    assert.equal(stableJson(cached.statuses), stableJson(plain.statuses), `statuses after step ${step}`);
+  }
+});

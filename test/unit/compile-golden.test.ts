@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { compile } from '../../controller/compile/compile.ts';
+import { CompileCache } from '../../controller/compile/compile-cache.ts';
 import { routingTableSchema } from '../../proxy/table/table-schema.ts';
 import { goldenJson } from '../golden/golden-json.ts';
 import { loadCase } from '../golden/compile-case.ts';
@@ -25,6 +26,12 @@ for (const name of readdirSync(ROOT).sort()) {
     // Order of the input never matters.
     const reversed = compile({ ...input, resources: [...input.resources].reverse(), services: [...(input.services ?? [])].reverse(), endpointSlices: [...(input.endpointSlices ?? [])].reverse() });
     assert.equal(goldenJson({ table: reversed.table, statuses: reversed.statuses }), actual);
+    // Nor does the controller's incremental compile: the same bytes, cold and warm.
+    const cache = new CompileCache();
+    for (const run of ['cold', 'warm']) {
+      const cached = compile({ ...input, cache });
+      assert.equal(goldenJson({ table: cached.table, statuses: cached.statuses }), actual, `${run} compile with a CompileCache`);
+    }
 
     const file = join(dir, 'out.json');
     if (update) {

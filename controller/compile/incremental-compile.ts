@@ -1,0 +1,292 @@
+// compile() with a CompileCache: the same output as the plain compile in compile.ts (the equivalence tests hold
+// them to the same bytes), but the previous compile's per-resource results are kept, so a change costs work in
+// proportion to what changed: a resource is judged again only when its object (or the last accepted version it
+// falls back to) changed, compiled again only when that or what it looked up in the cluster changed, its
+// conflicts re-decided only on the claim keys involved, its status rebuilt only when something it depends on
+// changed. What stays linear in the number of resources is a pass of identity checks, joining the kept routes
+// into the table array and hashing 32 bytes per route for the version.
+import type { RoutingTable, TableBackend, TableRoute } from '../../proxy/table/table-schema.ts';
+import { TABLE_SCHEMA_VERSION } from '../../proxy/table/table-schema.ts';
+import { ClaimCandidate, ClaimIndex } from './claim-index.ts';
+import type { ClusterIndex } from './cluster-index.ts';
+import { recordingCluster, type ClusterLookup } from './cluster-lookups.ts';
+import type { CompileCache } from './compile-cache.ts';
+import type { CompileInput, CompileOutput, RawResource, ResourceKind, ResourceStatus } from './compile-types.ts';
+import { groupByKey, judgeResource, type Judgement } from './judge-resource.ts';
+import { compareResolutionKeys, orderOf, resolutionKey, type ResolutionKey } from './resolution-order.ts';
+import { compareResourceIds, resourceKey, type ResourceId } from './resource-key.ts';
+import { resourceStatus } from './resource-status.ts';
+import type { RefLookup, RefTargetState } from './route-references.ts';
+import type { CompiledApiRoute } from './route-compiler.ts';
+import { SortedList } from './sorted-list.ts';
+import { headerDigest, versionFromDigests } from './table-hash.ts';
+
+interface StatusDeps {
+  judgement: Judgement;
+  compiled: CompiledApiRoute | undefined;
+  conflicts: readonly string[];
+  refs: { kind: ResourceKind; namespace: string; name: string; state: RefTargetState }[];
+  cluster: ClusterLookup[];
+  checkedWith: ClusterIndex;
+}
+
+interface Entry {
+  id: ResourceId;
+  key: string;
+  /** The one raw object judged (undefined when the key was listed more than once: judged every time). */
+  raw: unknown;
+  /** lastAccepted's object for this key when judged (an invalid object falls back to it). */
+  previous: unknown;
+  judgement: Judgement;
+  compiled: CompiledApiRoute | undefined;
+  /** Set while the entry is in resolution order (a served ApiRoute). */
+  rank: ResolutionKey | undefined;
+  candidates: ClaimCandidate[];
+  /** Its routes that won their claims, their digests joined, and the backend ids they use. */
+  routes: TableRoute[];
+  digests: Buffer;
+  backendIds: string[];
+  conflicts: string[];
+  status: ResourceStatus | undefined;
+  statusDeps: StatusDeps | undefined;
+  seen: number;
+}
+
+const NO_DIGESTS = Buffer.alloc(0);
+
+export class IncrementalCompiler {
+  readonly #cache: CompileCache;
+  readonly #entries = new Map<string, Entry>();
+  /** Each RawResource's key, built once: a fresh string is hashed again on every Map lookup. */
+  readonly #keys = new WeakMap<RawResource, string>();
+  readonly #claims = new ClaimIndex();
+  readonly #resolution = new SortedList<Entry>((a, b) => compareResolutionKeys(a.rank as ResolutionKey, b.rank as ResolutionKey));
+  readonly #statusOrder = new SortedList<Entry>((a, b) => compareResourceIds(a.id, b.id));
+  readonly #backends = new Map<string, { backend: TableBackend; uses: number }>();
+  #sequence = 0;
+  #previous: { table: RoutingTable; header: Buffer; statuses: ResourceStatus[]; accepted: Map<string, unknown> } | undefined;
+
+  constructor(cache: CompileCache) {
+    this.#cache = cache;
+  }
+
+  compile(input: CompileInput): CompileOutput {
+    const seq = ++this.#sequence;
+    const cluster = this.#cache.clusterIndex(input);
+    const touched = new Set<Entry>();
+    let membershipChanged = false;
+    const acceptedChanged = new Set<Entry>();
+    for (const group of groupByKey(input.resources, (r) => this.#keyOf(r))) {
+      const first = group[0] as RawResource;
+      const key = this.#keyOf(first);
+      let entry = this.#entries.get(key);
+      const judgement = this.#judge(key, group, entry, input.lastAccepted);
+      if (entry === undefined) {
+        entry = newEntry(judgement, key);
+        this.#entries.set(key, entry);
+        this.#statusOrder.insert(entry);
+        membershipChanged = true;
+      }
+      if (entry.judgement.served?.object !== judgement.served?.object) acceptedChanged.add(entry);
+      entry.raw = group.length === 1 ? first.object : undefined;
+      entry.previous = input.lastAccepted?.get(key);
+      entry.judgement = judgement;
+      entry.seen = seq;
+      const served = judgement.served;
+      const compiled = served?.kind === 'ApiRoute' ? this.#cache.compileApiRoute(served.object, cluster) : undefined;
+      if (compiled !== entry.compiled) {
+        this.#replaceCandidates(entry, compiled, served?.kind === 'ApiRoute' ? served.object.metadata : undefined);
+        touched.add(entry);
+      }
+    }
+    let tableChanged = touched.size > 0;
+    let backendsChanged = false;
+    for (const [key, entry] of this.#entries) {
+      if (entry.seen === seq) continue;
+      this.#replaceCandidates(entry, undefined, undefined);
+      if (this.#useBackends(entry, [], undefined)) backendsChanged = true;
+      this.#entries.delete(key);
+      this.#statusOrder.remove(entry);
+      membershipChanged = true;
+      tableChanged = true;
+    }
+
+    for (const c of this.#claims.resolve()) {
+      const entry = this.#entries.get(resourceKey({ kind: 'ApiRoute', ...c.owner }));
+      if (entry) touched.add(entry);
+    }
+    for (const entry of touched) {
+      if (entry.seen !== seq) continue;
+      entry.routes = entry.candidates.filter((c) => c.won).map((c) => c.route);
+      entry.conflicts = entry.candidates.flatMap((c) => (c.loss === undefined ? [] : [c.loss]));
+      entry.digests = entry.routes.length === 0 ? NO_DIGESTS : Buffer.concat(entry.routes.map((r) => this.#cache.routeDigest(r)));
+      if (this.#useBackends(entry, usedBackendIds(entry.routes), entry.compiled)) backendsChanged = true;
+    }
+
+    const { table, header } = tableChanged || backendsChanged || this.#previous === undefined ? this.#assemble(backendsChanged) : this.#previous;
+    const statusesChanged = this.#refreshStatuses(cluster);
+    const statuses =
+      statusesChanged || membershipChanged || this.#previous === undefined ? this.#statusOrder.items.map((e) => e.status as ResourceStatus) : this.#previous.statuses;
+    const accepted = this.#previous === undefined || membershipChanged ? this.#accepted() : acceptedChanged.size > 0 ? this.#updatedAccepted(this.#previous.accepted, acceptedChanged) : this.#previous.accepted;
+    this.#previous = { table, header, statuses, accepted };
+    return { table, statuses, accepted };
+  }
+
+  #keyOf(r: RawResource): string {
+    let key = this.#keys.get(r);
+    if (key === undefined) this.#keys.set(r, (key = resourceKey(r)));
+    return key;
+  }
+
+  #judge(key: string, group: RawResource[], entry: Entry | undefined, lastAccepted: ReadonlyMap<string, unknown> | undefined): Judgement {
+    const raw = group.length === 1 ? (group[0] as RawResource).object : undefined;
+    // Reused when the same object is judged again and, if it is invalid, falls back to the same last accepted one.
+    if (entry && raw !== undefined && entry.raw === raw && (entry.judgement.problems.length === 0 || lastAccepted?.get(key) === entry.previous)) return entry.judgement;
+    return judgeResource(group, lastAccepted, (id, object) => this.#cache.validate(id, object));
+  }
+
+  #replaceCandidates(entry: Entry, compiled: CompiledApiRoute | undefined, metadata: { namespace: string; name: string; creationTimestamp?: string | undefined } | undefined): void {
+    for (const c of entry.candidates) this.#claims.remove(c);
+    if (entry.rank !== undefined) this.#resolution.remove(entry);
+    entry.rank = undefined;
+    entry.compiled = compiled;
+    entry.candidates = [];
+    if (compiled === undefined || metadata === undefined) return;
+    const rank = resolutionKey(orderOf(metadata));
+    entry.rank = rank;
+    this.#resolution.insert(entry);
+    const owner = { namespace: entry.id.namespace, name: entry.id.name };
+    entry.candidates = compiled.candidates.map((c, i) => new ClaimCandidate(c, owner, rank, i));
+    for (const c of entry.candidates) this.#claims.add(c);
+  }
+
+  /** Moves the entry's backend uses to `ids`; true when the table's backends (set or objects) changed. */
+  #useBackends(entry: Entry, ids: string[], compiled: CompiledApiRoute | undefined): boolean {
+    let changed = false;
+    for (const id of entry.backendIds) {
+      const used = this.#backends.get(id);
+      if (used && --used.uses === 0) {
+        this.#backends.delete(id);
+        changed = true;
+      }
+    }
+    for (const id of ids) {
+      // Within one compile every backend with an id has the same content (it is resolved from the same cluster).
+      const backend = compiled?.backends.find((b) => b.id === id);
+      if (backend === undefined) continue;
+      const used = this.#backends.get(id);
+      if (used === undefined) {
+        this.#backends.set(id, { backend, uses: 1 });
+        changed = true;
+      } else {
+        used.uses++;
+        if (used.backend !== backend) {
+          used.backend = backend;
+          changed = true;
+        }
+      }
+    }
+    entry.backendIds = ids;
+    return changed;
+  }
+
+  #assemble(backendsChanged: boolean): { table: RoutingTable; header: Buffer } {
+    const routes: TableRoute[] = [];
+    const digests: Buffer[] = [];
+    for (const entry of this.#resolution.items) {
+      for (const r of entry.routes) routes.push(r);
+      digests.push(entry.digests);
+    }
+    const backends =
+      backendsChanged || this.#previous === undefined
+        ? [...this.#backends.values()].map((b) => b.backend).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        : this.#previous.table.backends;
+    const header = backendsChanged || this.#previous === undefined ? headerDigest({ schema: TABLE_SCHEMA_VERSION, routes, backends }) : this.#previous.header;
+    return { table: { schema: TABLE_SCHEMA_VERSION, version: versionFromDigests(header, digests), routes, backends }, header };
+  }
+
+  /** Rebuilds the statuses whose inputs changed; true when any did. */
+  #refreshStatuses(cluster: ClusterIndex): boolean {
+    const lookup: RefLookup = (kind, namespace, name) => {
+      const e = this.#entries.get(resourceKey({ kind, namespace, name }));
+      return e === undefined ? 'missing' : e.judgement.served ? 'served' : 'not-accepted';
+    };
+    let changed = false;
+    for (const entry of this.#entries.values()) {
+      const deps = entry.statusDeps;
+      if (
+        deps &&
+        deps.judgement === entry.judgement &&
+        deps.compiled === entry.compiled &&
+        sameStrings(deps.conflicts, entry.conflicts) &&
+        deps.refs.every((r) => lookup(r.kind, r.namespace, r.name) === r.state) &&
+        this.#cache.stillValid(deps.cluster, deps.checkedWith, cluster)
+      ) {
+        deps.checkedWith = cluster;
+        continue;
+      }
+      this.#cache.stats.statusMisses++;
+      const next: StatusDeps = { judgement: entry.judgement, compiled: entry.compiled, conflicts: entry.conflicts, refs: [], cluster: [], checkedWith: cluster };
+      const recordingLookup: RefLookup = (kind, namespace, name) => {
+        const state = lookup(kind, namespace, name);
+        next.refs.push({ kind, namespace, name, state });
+        return state;
+      };
+      entry.status = resourceStatus(entry.judgement, entry.compiled, entry.conflicts, recordingCluster(cluster, next.cluster), recordingLookup);
+      entry.statusDeps = next;
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** The previous map with some keys' objects replaced or dropped (the same keys stay in the same order). */
+  #updatedAccepted(previous: ReadonlyMap<string, unknown>, changed: ReadonlySet<Entry>): Map<string, unknown> {
+    const accepted = new Map(previous);
+    for (const entry of changed) {
+      const object = entry.judgement.served?.object;
+      if (object !== undefined && !accepted.has(entry.key)) return this.#accepted(); // a newly served key: rebuild in order
+      if (object === undefined) accepted.delete(entry.key);
+      else accepted.set(entry.key, object);
+    }
+    return accepted;
+  }
+
+  #accepted(): Map<string, unknown> {
+    const accepted = new Map<string, unknown>();
+    for (const entry of this.#statusOrder.items) if (entry.judgement.served) accepted.set(entry.key, entry.judgement.served.object);
+    return accepted;
+  }
+}
+
+function newEntry(judgement: Judgement, key: string): Entry {
+  return {
+    id: judgement.id,
+    key,
+    raw: undefined,
+    previous: undefined,
+    judgement,
+    compiled: undefined,
+    rank: undefined,
+    candidates: [],
+    routes: [],
+    digests: NO_DIGESTS,
+    backendIds: [],
+    conflicts: [],
+    status: undefined,
+    statusDeps: undefined,
+    seen: 0,
+  };
+}
+
+function usedBackendIds(routes: readonly TableRoute[]): string[] {
+  const ids = new Set<string>();
+  for (const r of routes) {
+    for (const b of r.backends) ids.add(b.backend);
+    for (const b of r.canary?.backends ?? []) ids.add(b.backend);
+  }
+  return [...ids];
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
