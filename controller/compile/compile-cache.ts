@@ -3,31 +3,27 @@
 // - validation, per raw object (by identity): an informer hands back the same object until it changes;
 // - an ApiRoute's compiled routes, per validated object, for as long as the Services and EndpointSlices it
 //   looked up are the same objects (a source must hand in identical objects for unchanged ones to hit);
-// - each table route's digest (for the table version);
 // - the previous compile's per-resource results, so the next one redoes judging, conflict resolution, statuses,
 //   table assembly and hashing only for what changed (incremental-compile.ts).
 // Per-object entries are keyed by identity in WeakMaps, so replaced objects are collected with their entries.
 // The contract for callers: objects passed in are never mutated afterwards.
-import type { TableRoute } from '../../proxy/table/table-schema.ts';
 import type { ApiRoute } from '../../crds/schemas/index.ts';
 import { indexCluster, type ClusterIndex } from './cluster-index.ts';
 import { recordingCluster, sameLookups, type ClusterLookup } from './cluster-lookups.ts';
 import type { CompileInput, CompileOutput } from './compile-types.ts';
-
-type ClusterInput = Pick<CompileInput, 'services' | 'endpointSlices' | 'secrets'>;
 import { IncrementalCompiler } from './incremental-compile.ts';
 import { compileApiRoute, type CompiledApiRoute } from './route-compiler.ts';
 import { resourceKey, type ResourceId } from './resource-key.ts';
-import { routeDigest } from './table-hash.ts';
 import { validateResource, type ValidationResult } from './validate-resource.ts';
+
+type ClusterInput = Pick<CompileInput, 'services' | 'endpointSlices' | 'secrets'>;
 
 export class CompileCache {
   readonly #validations = new WeakMap<object, { key: string; result: ValidationResult }>();
   readonly #routes = new WeakMap<ApiRoute, { compiled: CompiledApiRoute; lookups: ClusterLookup[]; checkedWith: ClusterIndex }>();
   #cluster: { input: ClusterInput; index: ClusterIndex } | undefined;
-  readonly #digests = new WeakMap<TableRoute, Buffer>();
   readonly #incremental = new IncrementalCompiler(this);
-  readonly stats = { validationHits: 0, validationMisses: 0, routeHits: 0, routeMisses: 0, routeDigestMisses: 0, statusMisses: 0 };
+  readonly stats = { validationHits: 0, validationMisses: 0, routeHits: 0, routeMisses: 0, statusMisses: 0 };
 
   /** compile(input) with this cache (what compile() calls when given one). */
   compile(input: CompileInput): CompileOutput {
@@ -79,16 +75,6 @@ export class CompileCache {
     const compiled = compileApiRoute(apiRoute, recordingCluster(cluster, lookups));
     this.#routes.set(apiRoute, { compiled, lookups, checkedWith: cluster });
     return compiled;
-  }
-
-  routeDigest(route: TableRoute): Buffer {
-    let digest = this.#digests.get(route);
-    if (digest === undefined) {
-      this.stats.routeDigestMisses++;
-      digest = routeDigest(route);
-      this.#digests.set(route, digest);
-    }
-    return digest;
   }
 }
 

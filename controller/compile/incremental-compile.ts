@@ -19,7 +19,7 @@ import { resourceStatus } from './resource-status.ts';
 import type { RefLookup, RefTargetState } from './route-references.ts';
 import type { CompiledApiRoute } from './route-compiler.ts';
 import { SortedList } from './sorted-list.ts';
-import { headerDigest, versionFromDigests } from './table-hash.ts';
+import { headerDigest, routeDigest, versionFromDigests } from './table-hash.ts';
 
 interface StatusDeps {
   judgement: Judgement;
@@ -119,7 +119,7 @@ export class IncrementalCompiler {
       if (entry.seen !== seq) continue;
       entry.routes = entry.candidates.filter((c) => c.won).map((c) => c.route);
       entry.conflicts = entry.candidates.flatMap((c) => (c.loss === undefined ? [] : [c.loss]));
-      entry.digests = entry.routes.length === 0 ? NO_DIGESTS : Buffer.concat(entry.routes.map((r) => this.#cache.routeDigest(r)));
+      entry.digests = entry.routes.length === 0 ? NO_DIGESTS : Buffer.concat(entry.routes.map(routeDigest));
       if (this.#useBackends(entry, usedBackendIds(entry.routes), entry.compiled)) backendsChanged = true;
     }
 
