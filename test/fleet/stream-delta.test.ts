@@ -7,45 +7,19 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { pino } from 'pino';
-import { FleetTracker } from '../../controller/distribute/fleet-tracker.ts';
-import { SnapshotStream } from '../../controller/distribute/snapshot-stream.ts';
-import { StreamToken } from '../../controller/distribute/stream-token.ts';
-import { ControllerSubscription } from '../../proxy/subscribe/controller-subscription.ts';
-import { ReconnectBackoff } from '../../proxy/subscribe/reconnect-backoff.ts';
-import { TableFileWriter } from '../../proxy/subscribe/table-file.ts';
 import { routingTableSchema, type RoutingTable, type TableBackend, type TableRoute } from '../../proxy/table/table-schema.ts';
 import { eventually } from '../support/gatehouse-process.ts';
-import { startTestGateway, type Gateway } from '../e2e/helpers/gateway.ts';
+import { startProxy as subscribeProxy, startStream } from './stream-fixture.ts';
+import type { Gateway } from '../e2e/helpers/gateway.ts';
 import { send } from '../e2e/helpers/http-client.ts';
 import { backend, route, table } from '../e2e/helpers/tables.ts';
 import { startEcho } from '../e2e/helpers/upstreams.ts';
 
-const TOKEN = 'test-token-0123456789abcdef';
-const quiet = pino({ level: 'silent' });
 
 /** As the controller's compiler emits it: every object in the schema's key order. */
 const canonical = (t: RoutingTable): RoutingTable => routingTableSchema.parse(t);
 
-async function startStream(t: TestContext): Promise<{ stream: SnapshotStream; fleet: FleetTracker; url: string }> {
-  const fleet = new FleetTracker();
-  const stream = new SnapshotStream({ port: 0, host: '127.0.0.1', token: StreamToken.fromValue(TOKEN), fleet, logger: quiet });
-  const port = await stream.listen();
-  t.after(() => stream.close());
-  return { stream, fleet, url: `ws://127.0.0.1:${port}` };
-}
 
-async function startProxy(t: TestContext, url: string, name: string, tableFile: string): Promise<Gateway> {
-  const gateway = await startTestGateway(t, undefined);
-  const writer = new TableFileWriter(tableFile, () => {});
-  const subscription = new ControllerSubscription({ url, token: TOKEN, name, gateway, logger: quiet, backoff: new ReconnectBackoff(50, 500), tableFile: writer });
-  subscription.start();
-  t.after(async () => {
-    await subscription.close();
-    await writer.idle();
-  });
-  return gateway;
-}
 
 async function updates(gateway: Gateway): Promise<Record<string, number>> {
   const m = await gateway.metrics.registry.getSingleMetric('gatehouse_table_updates_total')!.get();
@@ -154,3 +128,8 @@ test('a delta the proxy cannot apply is NACKed, the old table keeps serving, and
   await eventually(async () => fleet.list()[0]?.version === 'v2', 'ACK of v2');
   assert.equal(fleet.list()[0]?.lastError, null);
 });
+
+/** A proxy that persists its table, as the delta tests compare the file with the controller's table. */
+async function startProxy(t: TestContext, url: string, name: string, tableFile: string): Promise<Gateway> {
+  return (await subscribeProxy(t, url, name, { tableFile })).gateway;
+}

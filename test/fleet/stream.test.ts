@@ -4,45 +4,23 @@ import { strict as assert } from 'node:assert';
 import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
-import { pino } from 'pino';
+import { test } from 'node:test';
 import WebSocket from 'ws';
 import { FleetTracker } from '../../controller/distribute/fleet-tracker.ts';
 import { SnapshotStream } from '../../controller/distribute/snapshot-stream.ts';
 import { StreamToken } from '../../controller/distribute/stream-token.ts';
-import { ControllerSubscription } from '../../proxy/subscribe/controller-subscription.ts';
-import { ReconnectBackoff } from '../../proxy/subscribe/reconnect-backoff.ts';
-import { readTableFile, TableFileWriter } from '../../proxy/subscribe/table-file.ts';
+import { readTableFile } from '../../proxy/subscribe/table-file.ts';
 import { STREAM_SUBPROTOCOL } from '../../proxy/table/stream-protocol.ts';
 import type { RoutingTable } from '../../proxy/table/table-schema.ts';
 import { eventually } from '../support/gatehouse-process.ts';
-import { startTestGateway, type Gateway } from '../e2e/helpers/gateway.ts';
+import { quiet, startProxy, startStream, TOKEN } from './stream-fixture.ts';
+import type { Gateway } from '../e2e/helpers/gateway.ts';
 import { send } from '../e2e/helpers/http-client.ts';
 import { backend, route, table } from '../e2e/helpers/tables.ts';
 import { startEcho } from '../e2e/helpers/upstreams.ts';
 
-const TOKEN = 'test-token-0123456789abcdef';
-const quiet = pino({ level: 'silent' });
 
-async function startStream(t: TestContext): Promise<{ stream: SnapshotStream; fleet: FleetTracker; url: string }> {
-  const fleet = new FleetTracker();
-  const stream = new SnapshotStream({ port: 0, host: '127.0.0.1', token: StreamToken.fromValue(TOKEN), fleet, logger: quiet });
-  const port = await stream.listen();
-  t.after(() => stream.close());
-  return { stream, fleet, url: `ws://127.0.0.1:${port}` };
-}
 
-async function startProxy(t: TestContext, url: string, name: string, opts: { maxRoutes?: number; tableFile?: string } = {}): Promise<{ gateway: Gateway; subscription: ControllerSubscription }> {
-  const gateway = await startTestGateway(t, undefined, opts.maxRoutes === undefined ? {} : { maxRoutes: opts.maxRoutes });
-  const tableFile = opts.tableFile === undefined ? undefined : new TableFileWriter(opts.tableFile, () => {});
-  const subscription = new ControllerSubscription({ url, token: TOKEN, name, gateway, logger: quiet, backoff: new ReconnectBackoff(50, 500), ...(tableFile && { tableFile }) });
-  subscription.start();
-  t.after(async () => {
-    await subscription.close();
-    await tableFile?.idle();
-  });
-  return { gateway, subscription };
-}
 
 function updates(gateway: Gateway): Promise<{ full: number; endpoints: number }> {
   return gateway.metrics.registry.getSingleMetric('gatehouse_table_updates_total')!.get().then((m) => ({
