@@ -1,7 +1,9 @@
 // The ApiRoutes the controller benchmark puts in the cluster: route i has its own host and three rules (exact,
 // template, prefix) to one Service backend, so compile does real work (validation, path checks, backend
 // resolution through an EndpointSlice) without conflicts between routes.
-import type { CustomObjectsApi } from '@kubernetes/client-node';
+import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import type { ControlPlane } from '../test/kube/control-plane.ts';
 export const BENCH_NAMESPACE = 'bench';
 export const BENCH_SERVICE = 'bench-backend';
 
@@ -59,4 +61,14 @@ export async function createBenchApiRoutes(api: CustomObjectsApi, from: number, 
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+/** The bench namespace, its Service and EndpointSlice, and a client for creating ApiRoutes in it. */
+export async function setupBenchCluster(cp: ControlPlane): Promise<{ kc: KubeConfig; api: CustomObjectsApi }> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(cp.kubeconfigPath);
+  const setup = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: BENCH_NAMESPACE } }, benchService(), benchEndpointSlice()];
+  const applied = await cp.kubectl(['apply', '-f', '-'], { stdin: setup.map((o) => stringify(o)).join('---\n') });
+  if (applied.code !== 0) throw new Error(applied.stderr);
+  return { kc, api: kc.makeApiClient(CustomObjectsApi) };
 }

@@ -10,14 +10,13 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { parseArgs } from 'node:util';
-import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { stringify } from 'yaml';
 import { runController, type CompiledState } from '../controller/controller-main.ts';
 import { startControlPlane } from '../test/kube/control-plane.ts';
 import { debugTable, startController, waitFor } from '../test/kube/controller-process.ts';
 import { percentile, round1 } from './percentiles.ts';
-import { BENCH_NAMESPACE, benchApiRoute, createBenchApiRoutes, benchEndpointSlice, benchService } from './controller-fixtures.ts';
+import { BENCH_NAMESPACE, benchApiRoute, createBenchApiRoutes, setupBenchCluster } from './controller-fixtures.ts';
 
 const { values } = parseArgs({ options: { writes: { type: 'string' }, sizes: { type: 'string' } } });
 const WRITES = Number(values.writes ?? 60);
@@ -70,12 +69,7 @@ async function main(): Promise<void> {
   const child: { stop?: () => Promise<void> } = {};
   let controller: Awaited<ReturnType<typeof runController>> | undefined;
   try {
-    const kc = new KubeConfig();
-    kc.loadFromFile(cp.kubeconfigPath);
-    const api = kc.makeApiClient(CustomObjectsApi);
-    const setup = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: BENCH_NAMESPACE } }, benchService(), benchEndpointSlice()];
-    const applied = await cp.kubectl(['apply', '-f', '-'], { stdin: setup.map((o) => stringify(o)).join('---\n') });
-    if (applied.code !== 0) throw new Error(applied.stderr);
+    const { kc, api } = await setupBenchCluster(cp);
 
     const results: Record<string, unknown>[] = [];
     let existing = 0;

@@ -8,14 +8,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { stringify } from 'yaml';
 import { startControlPlane } from '../test/kube/control-plane.ts';
 import { adminGet, startController, waitFor, type ControllerProcess } from '../test/kube/controller-process.ts';
 import { startEcho } from '../test/e2e/helpers/upstreams.ts';
 import { getThrough, metricValue, startProxyProcess, type ProxyProcess } from '../test/fleet/proxy-process.ts';
 import { percentile, round1 } from './percentiles.ts';
-import { BENCH_NAMESPACE, createBenchApiRoutes, benchEndpointSlice, benchService } from './controller-fixtures.ts';
+import { BENCH_NAMESPACE, createBenchApiRoutes, setupBenchCluster } from './controller-fixtures.ts';
 import { freePort } from './ports.ts';
 
 const { values } = parseArgs({ options: { changes: { type: 'string' }, sizes: { type: 'string' }, proxies: { type: 'string' } } });
@@ -48,12 +46,7 @@ async function main(): Promise<void> {
   let controller: ControllerProcess | undefined;
   const proxies: ProxyProcess[] = [];
   try {
-    const kc = new KubeConfig();
-    kc.loadFromFile(cp.kubeconfigPath);
-    const api = kc.makeApiClient(CustomObjectsApi);
-    const setup = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: BENCH_NAMESPACE } }, benchService(), benchEndpointSlice()];
-    const applied = await cp.kubectl(['apply', '-f', '-'], { stdin: setup.map((o) => stringify(o)).join('---\n') });
-    if (applied.code !== 0) throw new Error(applied.stderr);
+    const { api } = await setupBenchCluster(cp);
 
     const streamPort = await freePort();
     controller = await startController(cp.kubeconfigPath, ['--lease-duration', '3s', '--stream-port', String(streamPort), '--stream-host', '127.0.0.1', '--stream-token-file', join(dir, 'token')], 60_000);
