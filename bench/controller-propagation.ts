@@ -7,7 +7,8 @@
 // election and status writes included) and its after-compile hook looks for the written route; the clock
 // starts just before the API call is made. RSS is measured on a separate `gatehouse controller` child process
 // once it has compiled all 10k routes, so this process's own objects are not counted.
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { cpus, release } from 'node:os';
 import { parseArgs } from 'node:util';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -16,6 +17,7 @@ import { runController, type CompiledState } from '../controller/controller-main
 import { startControlPlane } from '../test/kube/control-plane.ts';
 import { debugTable, startController, waitFor } from '../test/kube/controller-process.ts';
 import { percentile, round1 } from './percentiles.ts';
+import { writeResultFiles } from './results-file.ts';
 import { BENCH_NAMESPACE, benchApiRoute, createBenchApiRoutes, setupBenchCluster } from './controller-fixtures.ts';
 
 const { values } = parseArgs({ options: { writes: { type: 'string' }, sizes: { type: 'string' } } });
@@ -204,11 +206,7 @@ async function main(): Promise<void> {
       targets: { p99MsAt10k: 300, rssMB: 400 },
       pass: { p99: largest !== undefined && largest.p99Ms < 300, rss: rss.rssMB < 400 },
     };
-    mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-    const stamp = startedAt.toISOString().replace(/[:.]/g, '').slice(0, 15) + 'Z';
-    const text = `${JSON.stringify(report, null, 2)}\n`;
-    writeFileSync(new URL(`./results/controller-${stamp}.json`, import.meta.url), text);
-    writeFileSync(new URL('./results/controller-latest.json', import.meta.url), text);
+    const { text } = writeResultFiles(join(import.meta.dirname, 'results'), 'controller', 'controller-latest.json', report, startedAt);
     process.stdout.write(text);
   } finally {
     await controller?.close();

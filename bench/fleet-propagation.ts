@@ -3,7 +3,6 @@
 // event-loop stall a proxy saw while receiving and applying each change (its gatehouse_table_apply_stall_seconds).
 //
 //   node bench/fleet-propagation.ts [--changes 50] [--sizes 100,1000,10000] [--proxies 10]
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { adminGet, startController, waitFor, type ControllerProcess } from '../t
 import { startEcho } from '../test/e2e/helpers/upstreams.ts';
 import { getThrough, metricValue, startProxyProcess, type ProxyProcess } from '../test/fleet/proxy-process.ts';
 import { percentile, round1 } from './percentiles.ts';
+import { writeResultFiles } from './results-file.ts';
 import { BENCH_NAMESPACE, createBenchApiRoutes, setupBenchCluster } from './controller-fixtures.ts';
 import { freePort } from './ports.ts';
 
@@ -130,11 +130,7 @@ async function main(): Promise<void> {
       targets: { p99MsAt10k: 1000, stallP99Ms: 50 },
       pass: largest === undefined ? null : { p99: largest.p99Ms < 1000, stall: largest.stallP99Ms < 50 },
     };
-    mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-    const stamp = startedAt.toISOString().replace(/[:.]/g, '').slice(0, 15) + 'Z';
-    const text = `${JSON.stringify(report, null, 2)}\n`;
-    writeFileSync(new URL(`./results/fleet-${stamp}.json`, import.meta.url), text);
-    writeFileSync(new URL('./results/fleet-latest.json', import.meta.url), text);
+    const { text } = writeResultFiles(join(import.meta.dirname, 'results'), 'fleet', 'fleet-latest.json', report, startedAt);
     process.stdout.write(text);
   } finally {
     await Promise.allSettled(proxies.map((p) => p.stop(true)));

@@ -1,9 +1,8 @@
 // Turns wrk runs into the summary: per-case throughput and latency, the ratios the target is
 // stated in, a printed table, and the JSON written to bench/results/.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { CASE_LABELS, type CaseName } from './proxy-cases.ts';
 import { errorCount, requestsPerSecond, type WrkResult } from './wrk.ts';
+import { writeResultFiles } from './results-file.ts';
 
 export const TARGET_RATIO = 0.8;
 
@@ -111,11 +110,5 @@ export function formatReport(report: BenchReport): string {
 
 /** bench/results/proxy-<UTC timestamp>.json, plus latest.json with the same content. */
 export function writeReport(report: BenchReport, dir: string): string {
-  mkdirSync(dir, { recursive: true });
-  const stamp = report.date.replace(/[:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const file = join(dir, `proxy-${stamp}.json`);
-  const text = `${JSON.stringify(report, null, 2)}\n`;
-  writeFileSync(file, text);
-  writeFileSync(join(dir, 'latest.json'), text);
-  return file;
+  return writeResultFiles(dir, 'proxy', 'latest.json', report, new Date(report.date)).file;
 }
