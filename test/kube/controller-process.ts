@@ -1,11 +1,8 @@
 // Runs the real `gatehouse controller` as a child process against a test control plane, and reads its admin port.
 // stop() always ends it (SIGTERM, then SIGKILL), and so does this process exiting.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { z } from 'zod';
-
-const CLI = fileURLToPath(new URL('../../cli/gatehouse.ts', import.meta.url));
+import { startCliProcess } from '../support/cli-process.ts';
 
 export interface ControllerProcess {
   child: ChildProcess;
@@ -17,54 +14,16 @@ export interface ControllerProcess {
 
 const startedLine = z.object({ msg: z.literal('gatehouse controller started'), adminPort: z.number().int() });
 
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
-
 export async function startController(kubeconfigPath: string, extraArgs: string[] = [], timeoutMs = 20_000, env: NodeJS.ProcessEnv = {}): Promise<ControllerProcess> {
-  const child = spawn(process.execPath, [CLI, 'controller', '--kubeconfig', kubeconfigPath, '--admin-port', '0', '--admin-host', '127.0.0.1', ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', ...env },
+  const p = await startCliProcess({
+    args: ['controller', '--kubeconfig', kubeconfigPath, '--admin-port', '0', '--admin-host', '127.0.0.1', ...extraArgs],
+    marker: 'gatehouse controller started',
+    schema: startedLine,
+    what: 'controller',
+    timeoutMs,
+    env,
   });
-  running.add(child);
-  let out = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const exited = once(child, 'exit');
-  const stop = async (): Promise<void> => {
-    running.delete(child);
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  try {
-    const adminPort = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`controller did not start in ${timeoutMs} ms:\n${out}`)), timeoutMs);
-      const onData = (): void => {
-        for (const line of out.split('\n')) {
-          if (!line.includes('gatehouse controller started')) continue;
-          const parsed = startedLine.safeParse(JSON.parse(line));
-          if (!parsed.success) continue;
-          clearTimeout(timer);
-          child.stdout?.off('data', onData);
-          resolve(parsed.data.adminPort);
-          return;
-        }
-      };
-      child.stdout?.on('data', onData);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`controller exited early with ${code}:\n${out}`));
-      });
-    });
-    return { child, pid: child.pid ?? 0, adminPort, logs: () => out, stop };
-  } catch (e) {
-    await stop();
-    throw e;
-  }
+  return { child: p.child, pid: p.pid, adminPort: p.started.adminPort, logs: p.logs, stop: () => p.stop() };
 }
 
 const debugTableSchema = z.object({

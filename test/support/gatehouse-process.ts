@@ -2,6 +2,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { startCliProcess } from './cli-process.ts';
 
 const CLI = fileURLToPath(new URL('../../cli/gatehouse.ts', import.meta.url));
 
@@ -14,48 +16,19 @@ export interface GatehouseProcess {
   stop: () => Promise<void>;
 }
 
+const readyLine = z.object({ msg: z.literal('gatehouse standalone ready'), port: z.number().int(), adminPort: z.number().int() });
+
 /** Start `gatehouse standalone` on free ports and resolve once it logs that it is ready. */
 export async function startStandalone(configDir: string, extraArgs: string[] = [], timeoutMs = 15_000): Promise<GatehouseProcess> {
-  const child = spawn(process.execPath, [CLI, 'standalone', '--config', configDir, '--port', '0', '--admin-port', '0', ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LOG_LEVEL: 'info' },
+  const p = await startCliProcess({
+    args: ['standalone', '--config', configDir, '--port', '0', '--admin-port', '0', ...extraArgs],
+    marker: 'gatehouse standalone ready',
+    schema: readyLine,
+    what: 'gatehouse standalone',
+    timeoutMs,
+    env: { LOG_LEVEL: 'info' },
   });
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  try {
-    const ready = await new Promise<{ port: number; adminPort: number }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`gatehouse did not become ready in ${timeoutMs} ms\nstdout:\n${out}\nstderr:\n${err}`)), timeoutMs);
-      const onData = (): void => {
-        for (const line of out.split('\n')) {
-          if (!line.includes('gatehouse standalone ready')) continue;
-          const rec = JSON.parse(line) as { port: number; adminPort: number };
-          clearTimeout(timer);
-          child.stdout?.off('data', onData);
-          resolve(rec);
-          return;
-        }
-      };
-      child.stdout?.on('data', onData);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`gatehouse exited early with ${code}\nstdout:\n${out}\nstderr:\n${err}`));
-      });
-    });
-    return { child, ...ready, stderr: () => err, stdout: () => out, stop };
-  } catch (e) {
-    await stop();
-    throw e;
-  }
+  return { child: p.child, port: p.started.port, adminPort: p.started.adminPort, stderr: p.stderr, stdout: p.stdout, stop: () => p.stop() };
 }
 
 /** Run a CLI command to completion and return its exit code and output. */
