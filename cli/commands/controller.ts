@@ -2,6 +2,7 @@
 // (or ~/.kube/config); in a pod, the ServiceAccount (KubeConfig.loadFromDefault covers both).
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { validateFlags } from './command-flags.ts';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { z } from 'zod';
@@ -65,13 +66,8 @@ export async function controllerCommand(args: string[]): Promise<number> {
       'log-level': { type: 'string' },
     },
   });
-  const parsed = flagsSchema.safeParse(values);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  --${i.path.join('.')}: ${i.message}`);
-    process.stderr.write(`gatehouse controller: bad flags\n${lines.join('\n')}\n\nusage:\n${CONTROLLER_USAGE}\n`);
-    return 2;
-  }
-  const flags = parsed.data;
+  const flags = validateFlags('controller', flagsSchema, values, CONTROLLER_USAGE);
+  if (flags === undefined) return 2;
   const logger = pino({ level: flags['log-level'] ?? process.env.LOG_LEVEL ?? 'info' });
   const kubeConfig = new KubeConfig();
   if (flags.kubeconfig) kubeConfig.loadFromFile(flags.kubeconfig);

@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { validateFlags } from './command-flags.ts';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { startGateway } from '../../proxy/server/start-gateway.ts';
@@ -45,13 +46,8 @@ export async function proxyCommand(args: string[]): Promise<number> {
       'log-level': { type: 'string' },
     },
   });
-  const parsed = flagsSchema.safeParse(values);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  --${i.path.join('.')}: ${i.message}`);
-    process.stderr.write(`gatehouse proxy: bad flags\n${lines.join('\n')}\n\nusage:\n${PROXY_USAGE}\n`);
-    return 2;
-  }
-  const flags = parsed.data;
+  const flags = validateFlags('proxy', flagsSchema, values, PROXY_USAGE);
+  if (flags === undefined) return 2;
   const logger = pino({ level: flags['log-level'] ?? process.env.LOG_LEVEL ?? 'info' });
   // A mounted Secret often ends with a newline; the token itself never does.
   const token = (await readFile(flags['token-file'], 'utf8')).trim();
