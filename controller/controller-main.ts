@@ -11,7 +11,7 @@ import type { ResourceStatus } from './compile/compile-types.ts';
 import { createControllerAdmin } from './admin/controller-admin.ts';
 import { createControllerMetrics } from './admin/controller-metrics.ts';
 import { startDistribution, type DistributionOptions } from './distribute/distribution.ts';
-import { LeaseElector } from './leader/lease-elector.ts';
+import { LeaseElector, type LeaseElectorOptions } from './leader/lease-elector.ts';
 import { resourceKey } from './compile/resource-key.ts';
 import { BurstCoalescer } from './sources/burst-coalescer.ts';
 import { KubeSource, type KubeSnapshot } from './sources/kube-source.ts';
@@ -27,14 +27,7 @@ export interface ControllerOptions {
   secretSelector?: string;
   adminHost?: string;
   adminPort: number;
-  lease: {
-    namespace: string;
-    name: string;
-    identity: string;
-    leaseDurationMs?: number;
-    renewDeadlineMs?: number;
-    retryPeriodMs?: number;
-  };
+  lease: Pick<LeaseElectorOptions, 'namespace' | 'name' | 'identity' | 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>;
   /** Coalescing of change bursts into compiles. */
   quietMs?: number;
   maxDelayMs?: number;
