@@ -74,6 +74,12 @@ export class HostBuckets {
     return new HostBuckets([], { exact, wildcard, any });
   }
 
+  /** The bucket a key names, if there is one. */
+  bucket(key: HostKey): PathBucket | null {
+    if (key === ANY_HOST) return this.any;
+    return (key.startsWith('w:') ? this.wildcard : this.exact).get(key.slice(2)) ?? null;
+  }
+
   find(input: MatchInput): MatchResult | null {
     const host = input.host;
     const exact = this.exact.get(host);

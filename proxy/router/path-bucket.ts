@@ -12,8 +12,11 @@ export class PathBucket {
   private readonly templates: TemplateTrie | null;
   private readonly prefixes: PrefixTable | null;
   private readonly regexes: RegexPaths | null;
+  /** The candidates it was built from, in table order: a table delta rebuilds a bucket from them. */
+  readonly members: readonly Candidate[];
 
   constructor(candidates: readonly Candidate[]) {
+    this.members = candidates;
     const templates: Candidate[] = [];
     const prefixes: Candidate[] = [];
     const regexes: Candidate[] = [];

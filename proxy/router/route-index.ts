@@ -74,14 +74,24 @@ export async function buildRouteIndexSliced(routes: readonly TableRoute[], slice
  * removed and changed routes and the new versions of changed and added ones). Only valid when every other route kept
  * its content and its order relative to the others, which is what a table delta guarantees. The buckets that are
  * rebuilt get all their routes compiled again with their new positions; the others keep theirs (same relative order).
+ * The walk over `routes` is one map lookup per route: which routes a rebuilt bucket holds comes from the old bucket's
+ * members and the touched routes, never from recomputing every route's hosts.
  */
 export async function buildRouteIndexDelta(previous: RouteIndex, routes: readonly TableRoute[], touched: readonly TableRoute[], slicer: Slicer): Promise<RouteIndex> {
   if (!(previous instanceof CompiledRouteIndex)) return buildRouteIndexSliced(routes, slicer);
   const affected = new Map<HostKey, ReturnType<typeof compileCandidate>[]>();
   for (const route of touched) for (const key of hostKeys(route)) affected.set(key, []);
+  // Every route that may land in a rebuilt bucket, with its bucket keys: the rebuilt buckets' old members (those that
+  // left the table are simply never met below) and the touched routes.
+  const wanted = new Map<TableRoute, HostKey[]>();
+  for (const key of affected.keys()) {
+    for (const member of previous.hosts.bucket(key)?.members ?? []) if (!wanted.has(member.route)) wanted.set(member.route, hostKeys(member.route));
+  }
+  for (const route of touched) wanted.set(route, hostKeys(route));
   for (let order = 0; order < routes.length; order++) {
     const route = routes[order] as TableRoute;
-    for (const key of hostKeys(route)) affected.get(key)?.push(compileCandidate(route, order));
+    const keys = wanted.get(route);
+    if (keys !== undefined) for (const key of keys) affected.get(key)?.push(compileCandidate(route, order));
     if (slicer.due()) await slicer.pause();
   }
   return new CompiledRouteIndex(await HostBuckets.rebuild(previous.hosts, affected, slicer));

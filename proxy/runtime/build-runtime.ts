@@ -10,6 +10,7 @@ import { compactChanges } from '../forward/header-changes.ts';
 import { BackendTarget } from './backend-target.ts';
 import { DEFAULT_EJECTION, EndpointHealth } from './endpoint-health.ts';
 import { DEFAULT_POOL_SETTINGS, UpstreamEndpoint, originOf, servernameOf } from './endpoint-pool.ts';
+import { ReferenceCounts, targetKey } from './reference-counts.ts';
 import { tableReferenceProblem } from './table-references.ts';
 import { WeightedPicker } from './weighted-picker.ts';
 import type { Runtime, RuntimeOptions, RuntimeRoute } from './runtime-types.ts';
@@ -38,7 +39,7 @@ export function buildRuntime(input: unknown, previous?: Runtime, options: Runtim
   const backendsById = new Map(table.backends.map((b) => [b.id, b]));
   const routes = new Map<string, RuntimeRoute>();
   for (const route of table.routes) routes.set(route.id, runtimeRoute(route, backendsById, endpoints, options));
-  return finish(table, index, routes, endpoints, previous, options);
+  return finish({ table, index, routes, endpoints, backendsById, refs: ReferenceCounts.of(table.routes) }, previous, options);
 }
 
 /**
@@ -62,7 +63,7 @@ export async function buildRuntimeSliced(table: RoutingTable, slicer: Slicer, pr
     routes.set(route.id, runtimeRoute(route, backendsById, endpoints, options));
     if (slicer.due()) await slicer.pause();
   }
-  return finish(table, index, routes, endpoints, previous, options);
+  return finish({ table, index, routes, endpoints, backendsById, refs: ReferenceCounts.of(table.routes) }, previous, options);
 }
 
 /**
@@ -73,7 +74,7 @@ export async function buildRuntimeSliced(table: RoutingTable, slicer: Slicer, pr
 export function updateEndpoints(previous: Runtime, version: string, updates: ReadonlyArray<{ id: string; endpoints: TableEndpoint[] }>): BuildResult {
   const byId = new Map(updates.map((u) => [u.id, u.endpoints]));
   for (const id of byId.keys()) {
-    if (!previous.backendTargets.has(id) && !previous.table.backends.some((b) => b.id === id)) return { ok: false, error: `endpoint update for unknown backend ${JSON.stringify(id)}` };
+    if (!previous.backendsById.has(id)) return { ok: false, error: `endpoint update for unknown backend ${JSON.stringify(id)}` };
   }
   const backends = previous.table.backends.map((b) => {
     const endpoints = byId.get(b.id);
@@ -92,7 +93,7 @@ export function updateEndpoints(previous: Runtime, version: string, updates: Rea
   // Everything above only collected; from here on the change happens at once.
   for (const { target, endpoints } of replaced) target.replaceEndpoints(endpoints);
   const table: RoutingTable = { ...previous.table, version, backends };
-  const runtime: Runtime = { ...previous, version, table, endpoints: collector.all };
+  const runtime: Runtime = { ...previous, version, table, backendsById, endpoints: collector.all };
   const retired = [...previous.endpoints.values()].filter((e) => !collector.all.has(e.key));
   return { ok: true, runtime, retired };
 }
@@ -113,8 +114,19 @@ export function runtimeRoute(route: TableRoute, backendsById: ReadonlyMap<string
   };
 }
 
-export function finish(table: RoutingTable, index: RouteIndex, routes: Map<string, RuntimeRoute>, endpoints: EndpointCollector, previous: Runtime | undefined, options: RuntimeOptions): BuildResult {
-  const runtime: Runtime = { version: table.version, table, index, routes, endpoints: endpoints.all, backendTargets: endpoints.targetsByBackend(), options };
+/** What a build produced, before it becomes a Runtime. */
+export interface BuiltParts {
+  table: RoutingTable;
+  index: RouteIndex;
+  routes: Map<string, RuntimeRoute>;
+  endpoints: EndpointCollector;
+  backendsById: ReadonlyMap<string, TableBackend>;
+  refs: ReferenceCounts;
+}
+
+export function finish(parts: BuiltParts, previous: Runtime | undefined, options: RuntimeOptions): BuildResult {
+  const { table, index, routes, endpoints, backendsById, refs } = parts;
+  const runtime: Runtime = { version: table.version, table, index, routes, endpoints: endpoints.all, backendTargets: endpoints.targetsByBackend(), backendsById, refs, options };
   const retired = previous === undefined ? [] : [...previous.endpoints.values()].filter((e) => !endpoints.all.has(e.key));
   return { ok: true, runtime, retired };
 }
@@ -136,7 +148,7 @@ export class EndpointCollector {
   }
 
   target(backend: TableBackend, connectMs: number): BackendTarget {
-    const key = `${backend.id}|${connectMs}`;
+    const key = targetKey(backend.id, connectMs);
     let target = this.targets.get(key);
     if (target === undefined) {
       target = new BackendTarget(backend, this.endpointsOf(backend, connectMs));
@@ -155,7 +167,7 @@ export class EndpointCollector {
 
   /** Carries a target of an unchanged backend over, with its endpoints (table deltas: routes that did not change keep it). */
   adopt(backendId: string, target: BackendTarget, connectMs: number): void {
-    const key = `${backendId}|${connectMs}`;
+    const key = targetKey(backendId, connectMs);
     if (this.targets.has(key)) return;
     this.targets.set(key, target);
     let list = this.byBackend.get(backendId);

@@ -1,7 +1,8 @@
 // What one routing table becomes once built for serving: everything a request needs, precomputed.
 import type { RouteIndex } from '../router/route-index-types.ts';
-import type { RoutingTable, TableHeaderChanges, TableRoute } from '../table/table-schema.ts';
+import type { RoutingTable, TableBackend, TableHeaderChanges, TableRoute } from '../table/table-schema.ts';
 import type { PathRewriter } from '../forward/rewrite-path.ts';
+import type { ReferenceCounts } from './reference-counts.ts';
 import type { BackendTarget } from './backend-target.ts';
 import type { CanaryTrigger } from './canary-match.ts';
 import type { EjectionPolicy } from './endpoint-health.ts';
@@ -36,6 +37,10 @@ export interface Runtime {
   endpoints: ReadonlyMap<string, UpstreamEndpoint>;
   /** Targets by backend id (one per connect timeout): what an endpoint update changes in place. */
   backendTargets: ReadonlyMap<string, ReadonlyArray<{ target: BackendTarget; connectMs: number }>>;
+  /** The table's backends by id. */
+  backendsById: ReadonlyMap<string, TableBackend>;
+  /** Route references per backend and target: lets a delta check and carry over only what it touches. */
+  refs: ReferenceCounts;
   options: RuntimeOptions;
 }
 

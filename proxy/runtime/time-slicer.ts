@@ -3,6 +3,7 @@
 export class TimeSlicer {
   readonly #budgetMs: number;
   #sliceStart = performance.now();
+  #calls = 0;
   /** Pauses taken, for logs and tests. */
   pauses = 0;
 
@@ -10,7 +11,12 @@ export class TimeSlicer {
     this.#budgetMs = budgetMs;
   }
 
+  /**
+   * Reads the clock on every 16th call only: callers ask once per route, and at 10k routes a clock read per call
+   * cost more than the work between them. 16 of the cheapest steps stay far below a millisecond.
+   */
   due(): boolean {
+    if ((++this.#calls & 15) !== 0) return false;
     return performance.now() - this.#sliceStart >= this.#budgetMs;
   }
 

@@ -11,49 +11,62 @@ export interface ListDelta<T> {
 
 export type ListDeltaResult<T> = { ok: true; items: T[] } | { ok: false; error: string };
 
+/**
+ * `base` with `delta` applied. Base ids are unique (every list it is given was built or checked by this function or
+ * by a full-table check), so only added items can collide: with each other or with a base item that stays. That keeps
+ * the walk over the base down to a few map lookups per item, which matters at 10k routes on every change.
+ */
 export function applyListDelta<T extends { id: string }>(base: readonly T[], delta: ListDelta<T>, what: string): ListDeltaResult<T> {
   const removed = new Set(delta.removed);
   const changed = new Map<string, T>();
-  for (const item of delta.changed) changed.set(item.id, item);
+  for (const item of delta.changed) {
+    if (changed.has(item.id)) return { ok: false, error: `${what} ${JSON.stringify(item.id)} changed twice` };
+    changed.set(item.id, item);
+  }
   const after = new Map<string | null, T[]>();
+  const addedIds = new Set<string>();
   for (const { after: anchor, item } of delta.added) {
+    if (addedIds.has(item.id)) return { ok: false, error: `${what} ${JSON.stringify(item.id)} appears twice` };
+    addedIds.add(item.id);
     let list = after.get(anchor);
     if (list === undefined) after.set(anchor, (list = []));
     list.push(item);
   }
   const out: T[] = [];
-  const seen = new Set<string>();
-  const emit = (item: T): string | null => {
-    if (seen.has(item.id)) return `${what} ${JSON.stringify(item.id)} appears twice`;
-    seen.add(item.id);
-    out.push(item);
-    return emitAfter(item.id);
-  };
   // Added items may follow other added items: emit each one's followers right after it.
-  const emitAfter = (id: string | null): string | null => {
+  const emitAfter = (id: string | null): void => {
     const followers = after.get(id);
-    if (followers === undefined) return null;
+    if (followers === undefined) return;
     after.delete(id);
     for (const f of followers) {
-      const problem = emit(f);
-      if (problem !== null) return problem;
+      out.push(f);
+      emitAfter(f.id);
     }
-    return null;
   };
-  let problem = emitAfter(null);
+  emitAfter(null);
+  const anyRemoved = removed.size > 0;
+  const anyChanged = changed.size > 0;
+  const anyAdded = addedIds.size > 0;
   let found = 0;
   let removedFound = 0;
   for (const item of base) {
-    if (problem !== null) break;
-    if (removed.has(item.id)) {
+    const id = item.id;
+    if (anyRemoved && removed.has(id)) {
       removedFound++;
       continue;
     }
-    const replacement = changed.get(item.id);
-    if (replacement !== undefined) found++;
-    problem = emit(replacement ?? item);
+    if (anyAdded && addedIds.has(id)) return { ok: false, error: `${what} ${JSON.stringify(id)} appears twice` };
+    let next = item;
+    if (anyChanged) {
+      const replacement = changed.get(id);
+      if (replacement !== undefined) {
+        found++;
+        next = replacement;
+      }
+    }
+    out.push(next);
+    if (after.size > 0) emitAfter(id);
   }
-  if (problem !== null) return { ok: false, error: problem };
   if (found !== changed.size) return { ok: false, error: `${what} change for an id the base table does not have` };
   if (after.size > 0) return { ok: false, error: `${what} added after ${JSON.stringify([...after.keys()][0])}, which the new table does not have` };
   if (removedFound !== removed.size) return { ok: false, error: `${what} removed that the base table does not have` };
