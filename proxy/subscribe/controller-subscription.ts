@@ -2,13 +2,13 @@
 // apply what arrives (one message at a time, in order), ACK or NACK each version, persist what was applied, and
 // reconnect with jittered backoff whenever the connection is lost. The gateway keeps serving its current table
 // throughout: nothing here ever unloads a table.
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import type { Gateway } from '../server/start-gateway.ts';
 import { decodeFrame, encodeText, MAX_MESSAGE_BYTES } from '../table/stream-frames.ts';
 import { controllerMessage, STREAM_SUBPROTOCOL, type DeltaMessage, type EndpointsMessage, type ProxyMessage, type TablePartMessage } from '../table/stream-protocol.ts';
 import { TABLE_SCHEMA_VERSION } from '../table/table-schema.ts';
+import { ApplyStallWindow } from './apply-stall-window.ts';
 import { ReconnectBackoff } from './reconnect-backoff.ts';
 import { TableAssembler } from './table-assembler.ts';
 import type { TableFileWriter } from './table-file.ts';
@@ -38,8 +38,10 @@ export class ControllerSubscription {
   #retryTimer: NodeJS.Timeout | undefined;
   #silenceTimer: NodeJS.Timeout | undefined;
   #closed = false;
-  /** Event-loop delay while a table change is received and applied (what the 50 ms stall budget is about). */
-  #stall: ReturnType<typeof monitorEventLoopDelay> | undefined;
+  /** Event-loop delay while a table change is received, applied and persisted (what the 50 ms stall budget is about). */
+  readonly #stall: ApplyStallWindow;
+  /** The table file write the last applied change started, if any: the stall window lasts until it is done. */
+  #persisting: Promise<void> | undefined;
   /** Connections opened, for logs and tests. */
   connects = 0;
 
@@ -47,6 +49,7 @@ export class ControllerSubscription {
     this.#opts = opts;
     this.#log = opts.logger.child({ component: 'subscription' });
     this.#backoff = opts.backoff ?? new ReconnectBackoff();
+    this.#stall = new ApplyStallWindow((seconds) => opts.gateway.metrics.applyStalled(seconds));
   }
 
   start(): void {
@@ -63,6 +66,7 @@ export class ControllerSubscription {
     clearTimeout(this.#silenceTimer);
     this.#socket?.terminate();
     await this.#queue;
+    this.#stall.stop();
   }
 
   #connect(): void {
@@ -97,8 +101,15 @@ export class ControllerSubscription {
     socket.on('ping', alive);
     socket.on('message', (data, isBinary) => {
       alive();
+      this.#stall.begin();
       // In order, one at a time: a table part must not overtake the one before it.
-      this.#queue = this.#queue.then(() => this.#receive(socket, data as Buffer, isBinary));
+      this.#queue = this.#queue
+        .then(() => this.#receive(socket, data as Buffer, isBinary))
+        .catch((err: unknown) => this.#log.error({ err: err instanceof Error ? err.message : String(err) }, 'message from the controller not handled'))
+        .finally(() => {
+          this.#stall.end(this.#persisting);
+          this.#persisting = undefined;
+        });
     });
     socket.on('error', (err) => this.#log.debug({ err: err.message }, 'stream error'));
     socket.on('close', (code) => {
@@ -133,10 +144,6 @@ export class ControllerSubscription {
       return;
     }
     const message = parsed.data;
-    if (this.#stall === undefined) {
-      this.#stall = monitorEventLoopDelay({ resolution: 1 });
-      this.#stall.enable();
-    }
     if (message.type === 'table-part') await this.#onTablePart(message);
     else if (message.type === 'delta') await this.#onDelta(message);
     else this.#onEndpoints(message);
@@ -173,16 +180,11 @@ export class ControllerSubscription {
   }
 
   #settled(version: string, result: { ok: true } | { ok: false; error: string }, applyMs: number, resync = false): void {
-    if (this.#stall !== undefined) {
-      this.#stall.disable();
-      this.#opts.gateway.metrics.applyStalled(this.#stall.max / 1e9);
-      this.#stall = undefined;
-    }
     if (result.ok) {
       this.#backoff.reset();
       this.#send({ type: 'ack', version });
       const table = this.#opts.gateway.table();
-      if (table) this.#opts.tableFile?.save(table);
+      if (table) this.#persisting = this.#opts.tableFile?.save(table);
       if (applyMs > 0) this.#log.debug({ version, applyMs: Math.round(applyMs) }, 'applied');
     } else {
       this.#send({ type: 'nack', version, error: result.error, ...(resync && { resync: true }) });

@@ -1,16 +1,19 @@
 // The last applied table on disk, so a proxy restarted while the controller is away still serves.
 // Written atomically (a temp file in the same directory, fsync, rename) with mode 0600: a crash mid-write leaves
 // the previous file intact, never a torn one. Loaded through the same schema as a table from the stream.
+// Written a slice at a time from cached per-route JSON, so persisting a 10k-route table after every change does not
+// hold the event loop (a whole-table JSON.stringify took tens of ms).
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { tableJsonChunks } from '../table/table-json.ts';
 import { routingTableSchema, type RoutingTable } from '../table/table-schema.ts';
 
 export async function writeTableFile(path: string, table: RoutingTable): Promise<void> {
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const file = await open(temp, 'w', 0o600);
   try {
-    await file.writeFile(JSON.stringify(table));
+    for (const chunk of tableJsonChunks(table)) await file.write(chunk);
     await file.sync();
   } finally {
     await file.close();
@@ -59,9 +62,11 @@ export class TableFileWriter {
     this.#onError = onError;
   }
 
-  save(table: RoutingTable): void {
+  /** Resolves once `table`, or a newer one saved after it, is on disk (or its write failed and was reported). */
+  save(table: RoutingTable): Promise<void> {
     this.#waiting = table;
     this.#writing ??= this.#drain().finally(() => (this.#writing = undefined));
+    return this.#writing;
   }
 
   async idle(): Promise<void> {

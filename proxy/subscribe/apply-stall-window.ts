@@ -1,0 +1,56 @@
+// The longest event-loop stall while a table change is handled: from the moment its first message arrives (before it
+// is even decoded) until the applied table is on disk, plus one more timer turn so the histogram also sees the last
+// synchronous stretch (a stretch is only recorded when the next timer fires after it). Changes that overlap share a
+// window. This is what the 50 ms budget is about: requests on this proxy wait that long at worst.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+type IntervalHistogram = ReturnType<typeof monitorEventLoopDelay>;
+
+/** Long enough for a 1 ms-resolution timer to fire at least once after the last stretch of work. */
+const SETTLE_MS = 5;
+
+export class ApplyStallWindow {
+  readonly #report: (seconds: number) => void;
+  #histogram: IntervalHistogram | undefined;
+  /** Changes begun and not yet ended: the window closes when this drops to zero. */
+  #open = 0;
+  #closing: NodeJS.Timeout | undefined;
+
+  constructor(report: (seconds: number) => void) {
+    this.#report = report;
+  }
+
+  begin(): void {
+    this.#open++;
+    clearTimeout(this.#closing);
+    this.#closing = undefined;
+    if (this.#histogram === undefined) {
+      this.#histogram = monitorEventLoopDelay({ resolution: 1 });
+      this.#histogram.enable();
+    }
+  }
+
+  /** The change is done once `settled` resolves (or rejects: a failed write still ends it). */
+  end(settled: Promise<unknown> = Promise.resolve()): void {
+    const close = (): void => {
+      if (--this.#open > 0) return;
+      this.#closing = setTimeout(() => {
+        this.#closing = undefined;
+        const h = this.#histogram;
+        if (h === undefined || this.#open > 0) return;
+        h.disable();
+        this.#histogram = undefined;
+        this.#report(h.max / 1e9);
+      }, SETTLE_MS);
+    };
+    settled.then(close, close);
+  }
+
+  /** Stops measuring without a report (the subscription is closing). */
+  stop(): void {
+    clearTimeout(this.#closing);
+    this.#histogram?.disable();
+    this.#histogram = undefined;
+    this.#open = 0;
+  }
+}

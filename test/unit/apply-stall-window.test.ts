@@ -1,0 +1,57 @@
+// The apply-stall window reports the longest event-loop stall from begin() until the change is settled (the table
+// file written), including the last synchronous stretch right before it closes.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ApplyStallWindow } from '../../proxy/subscribe/apply-stall-window.ts';
+
+function block(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
+
+function reported(): { window: ApplyStallWindow; next: Promise<number[]> } {
+  const seen: number[] = [];
+  let done: (v: number[]) => void = () => {};
+  const next = new Promise<number[]>((resolve) => (done = resolve));
+  const window = new ApplyStallWindow((s) => {
+    seen.push(s * 1000);
+    done(seen);
+  });
+  return { window, next };
+}
+
+test('a stall right before end() is reported', async () => {
+  const { window, next } = reported();
+  window.begin();
+  await new Promise((r) => setTimeout(r, 5));
+  block(40);
+  window.end();
+  const [ms] = await next;
+  assert.ok(ms !== undefined && ms >= 35 && ms < 200, `reported ${ms} ms`);
+});
+
+test('the window lasts until the table file write settles, and overlapping changes share it', async () => {
+  const { window, next } = reported();
+  let persisted: () => void = () => {};
+  const writing = new Promise<void>((resolve) => (persisted = resolve));
+  window.begin();
+  window.begin();
+  window.end(writing);
+  await new Promise((r) => setTimeout(r, 20));
+  window.end();
+  // Both changes ended, but the first one's file is still being written: a stall now still counts.
+  block(60);
+  await new Promise((r) => setTimeout(r, 20));
+  persisted();
+  const seen = await next;
+  assert.equal(seen.length, 1);
+  assert.ok((seen[0] as number) >= 55, `reported ${seen[0]} ms`);
+});
+
+test('a change without a stall reports a small delay', async () => {
+  const { window, next } = reported();
+  window.begin();
+  window.end();
+  const [ms] = await next;
+  assert.ok(ms !== undefined && ms < 30, `reported ${ms} ms`);
+});

@@ -1,0 +1,27 @@
+// The table file's JSON comes in slices from cached per-item pieces; joined, it must be JSON.stringify(table) byte for
+// byte (the delta tests compare a proxy's file with the controller's table), whatever the slice size.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { tableJsonChunks } from '../../proxy/table/table-json.ts';
+import { routingTableSchema } from '../../proxy/table/table-schema.ts';
+import { backend, route, table } from '../e2e/helpers/tables.ts';
+
+const t = routingTableSchema.parse(
+  table(
+    Array.from({ length: 10 }, (_, i) => route(`r${i}`, `/r${i}`, ['be'], { hosts: [`h${i}.example.com`], requestHeaders: { set: [['x-q', 'a "quoted" \u2028 value']], add: [], remove: [] } })),
+    [backend('be', [1, 2]), backend('be2', [3])],
+    'v"1',
+  ),
+);
+
+test('joined slices are JSON.stringify(table) for any slice size, empty lists included', () => {
+  for (const size of [1, 3, 10, 11, 256]) assert.equal([...tableJsonChunks(t, size)].join(''), JSON.stringify(t), `slice size ${size}`);
+  const empty = routingTableSchema.parse(table([], [], 'empty'));
+  assert.equal([...tableJsonChunks(empty)].join(''), JSON.stringify(empty));
+});
+
+test('a slice holds at most the given number of items', () => {
+  const chunks = [...tableJsonChunks(t, 4)];
+  assert.equal(chunks.length, 3, `${chunks.length} slices`); // 4 + 4 + (2 routes and the backends)
+  for (const c of chunks) assert.ok((c.match(/"id":"r\d"/g) ?? []).length <= 4);
+});
