@@ -12,7 +12,8 @@ import { DEFAULT_SECRET_SELECTOR } from '../../controller/sources/kube-source.ts
 export const CONTROLLER_USAGE = `  controller [--kubeconfig PATH] [--namespaces a,b] [--admin-port 9091] [--admin-host 0.0.0.0]
              [--lease-namespace default] [--lease-name gatehouse-controller] [--identity NAME]
              [--secret-selector gatehouse.dev/secret] [--lease-duration 15s]
-             [--stream-port 9443 --stream-token-file FILE [--stream-host 0.0.0.0] [--stream-tls-cert F --stream-tls-key F]]
+             [--stream-port 9443 --stream-token-file FILE [--stream-host 0.0.0.0] [--stream-tls-cert F --stream-tls-key F]
+              [--stream-token-grace 120s]]
                      the Kubernetes controller: watch the cluster, compile, write statuses (leader only)`;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -40,6 +41,12 @@ const flagsSchema = z.object({
   'stream-token-file': z.string().min(1).optional(),
   'stream-tls-cert': z.string().min(1).optional(),
   'stream-tls-key': z.string().min(1).optional(),
+  // After the token file changes, the previous token is still admitted this long (whole seconds, 0s: not at all).
+  'stream-token-grace': z
+    .string()
+    .regex(/^\d+s$/, 'must be whole seconds, like 120s')
+    .optional()
+    .transform((s) => (s === undefined ? undefined : Number(s.slice(0, -1)) * 1000)),
   'log-level': z.string().optional(),
 })
   .refine((f) => f['stream-port'] === undefined || f['stream-token-file'] !== undefined, { path: ['stream-token-file'], message: 'required with --stream-port' })
@@ -63,6 +70,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
       'stream-token-file': { type: 'string' },
       'stream-tls-cert': { type: 'string' },
       'stream-tls-key': { type: 'string' },
+      'stream-token-grace': { type: 'string' },
       'log-level': { type: 'string' },
     },
   });
@@ -95,6 +103,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
           tokenFile: flags['stream-token-file'],
           ...(flags['stream-tls-cert'] && { tlsCertFile: flags['stream-tls-cert'] }),
           ...(flags['stream-tls-key'] && { tlsKeyFile: flags['stream-tls-key'] }),
+          ...(flags['stream-token-grace'] !== undefined && { tokenGraceMs: flags['stream-token-grace'] }),
         },
       }),
     lease: {

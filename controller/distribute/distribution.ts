@@ -1,14 +1,23 @@
 // Distribute, as the controller sees it: the stream server, the fleet it tracks, and the Programmed conditions
 // computed from that fleet. The controller hands it every compile; it hands back statuses with Programmed added
-// and says when the fleet changed (so the leader can refresh those conditions).
+// and says when the fleet changed (so the leader can refresh those conditions). With fleet sharing on, this replica
+// publishes its proxies for the leader and reads the other replicas' (fleet-publisher.ts, fleet-roster.ts), so the
+// conditions count every proxy, whichever replica it is connected to. The token and TLS files are re-read while it
+// runs (credential-reloader.ts).
 import { readFile } from 'node:fs/promises';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { RoutingTable } from '../../proxy/table/table-schema.ts';
 import type { ResourceStatus } from '../compile/compile-types.ts';
+import { CredentialReloader } from './credential-reloader.ts';
+import { mergeFleets, type CountedProxy } from './fleet-merge.ts';
+import { FleetPublisher } from './fleet-publisher.ts';
+import type { FleetProxy } from './fleet-report.ts';
+import { FleetRoster } from './fleet-roster.ts';
 import { FleetTracker } from './fleet-tracker.ts';
 import { ProgrammedConditions } from './programmed-conditions.ts';
 import { SnapshotStream } from './snapshot-stream.ts';
-import { StreamToken } from './stream-token.ts';
+import { RotatingToken, StreamToken } from './stream-token.ts';
 
 export interface DistributionOptions {
   port: number;
@@ -18,6 +27,22 @@ export interface DistributionOptions {
   tlsCertFile?: string;
   tlsKeyFile?: string;
   pingMs?: number;
+  /** How long the previous token is still admitted after the token file changed; default 120 s. */
+  tokenGraceMs?: number;
+  /** How often the token and TLS files are re-read; default 2 s. */
+  credentialPollMs?: number;
+}
+
+/** Where replicas share their fleets: the controller's namespace, one object per replica. */
+export interface FleetSharing {
+  kubeConfig: KubeConfig;
+  namespace: string;
+  /** The controller deployment (its Lease name). */
+  group: string;
+  replica: string;
+  /** The Lease duration: a replica silent this long is presumed dead, for its proxies as for leadership. */
+  leaseDurationMs: number;
+  isLeader: () => boolean;
 }
 
 export interface Distribution {
@@ -30,14 +55,56 @@ export interface Distribution {
   close(): Promise<void>;
 }
 
-export async function startDistribution(opts: DistributionOptions, logger: Logger, onFleetChange: () => void): Promise<Distribution> {
+export const DEFAULT_TOKEN_GRACE_MS = 120_000;
+
+export async function startDistribution(opts: DistributionOptions, logger: Logger, onFleetChange: () => void, sharing?: FleetSharing): Promise<Distribution> {
   if ((opts.tlsCertFile === undefined) !== (opts.tlsKeyFile === undefined)) throw new Error('the stream needs both a TLS certificate and a key, or neither');
-  const token = await StreamToken.fromFile(opts.tokenFile);
+  const tokenText = await readFile(opts.tokenFile, 'utf8');
+  const token = new RotatingToken(StreamToken.parse(tokenText, opts.tokenFile), opts.tokenGraceMs ?? DEFAULT_TOKEN_GRACE_MS);
   const tls = opts.tlsCertFile && opts.tlsKeyFile ? { cert: await readFile(opts.tlsCertFile), key: await readFile(opts.tlsKeyFile) } : undefined;
-  const fleet = new FleetTracker(onFleetChange);
+
+  let publisher: FleetPublisher | undefined;
+  const fleet = new FleetTracker(() => {
+    publisher?.poke();
+    onFleetChange();
+  });
   const programmed = new ProgrammedConditions();
   const stream = new SnapshotStream({ port: opts.port, ...(opts.host && { host: opts.host }), token, ...(tls && { tls }), fleet, logger, ...(opts.pingMs && { pingMs: opts.pingMs }) });
   const port = await stream.listen();
+
+  const reloader = new CredentialReloader({
+    tokenFile: opts.tokenFile,
+    initialToken: tokenText,
+    token,
+    ...(tls && opts.tlsCertFile && opts.tlsKeyFile && { tls: { certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile, initial: tls, apply: (pem) => stream.setTls(pem) } }),
+    intervalMs: opts.credentialPollMs ?? 2_000,
+    logger,
+  });
+  reloader.start();
+
+  const localProxies = (): FleetProxy[] =>
+    fleet.list().map((p) => ({ name: p.name, connectedAt: p.connectedAt, version: p.version, lastAckAt: p.lastAckAt, lastError: p.lastError }));
+  let roster: FleetRoster | undefined;
+  if (sharing) {
+    // A heartbeat every third of the window: two can be lost before the replica counts as gone.
+    const timings = { staleAfterMs: sharing.leaseDurationMs, heartbeatMs: Math.max(250, Math.round(sharing.leaseDurationMs / 3)) };
+    publisher = new FleetPublisher({ kubeConfig: sharing.kubeConfig, namespace: sharing.namespace, group: sharing.group, replica: sharing.replica, heartbeatMs: timings.heartbeatMs, proxies: localProxies, logger });
+    roster = new FleetRoster({
+      kubeConfig: sharing.kubeConfig,
+      namespace: sharing.namespace,
+      group: sharing.group,
+      ownObject: publisher.name,
+      staleAfterMs: timings.staleAfterMs,
+      isLeader: sharing.isLeader,
+      onChange: onFleetChange,
+      logger,
+    });
+    publisher.start();
+    roster.start();
+  }
+  const identity = sharing?.replica ?? '';
+  const everyProxy = (): CountedProxy[] => mergeFleets(identity, localProxies(), roster?.proxies() ?? []);
+
   return {
     port,
     stream,
@@ -45,24 +112,40 @@ export async function startDistribution(opts: DistributionOptions, logger: Logge
       programmed.noteCompile(statuses, table.version, sequence);
       stream.publish(table);
     },
-    withProgrammed: (statuses) => programmed.withProgrammed(statuses, fleet.list()),
-    fleetReport: (identity, leader) => ({
-      replica: identity,
-      leader,
-      version: stream.currentVersion() ?? null,
-      tls: tls !== undefined,
-      sent: stream.sentCounts,
-      proxies: fleet.list().map((p) => ({
-        name: p.name,
-        remote: p.remote,
-        connectedAt: new Date(p.connectedAt).toISOString(),
-        version: p.version,
-        current: p.version !== null && p.version === stream.currentVersion(),
-        pending: p.pending,
-        lastAckAt: p.lastAckAt === null ? null : new Date(p.lastAckAt).toISOString(),
-        lastError: p.lastError === null ? null : { version: p.lastError.version, error: p.lastError.error, at: new Date(p.lastError.at).toISOString() },
-      })),
-    }),
-    close: () => stream.close(),
+    withProgrammed: (statuses) => programmed.withProgrammed(statuses, everyProxy()),
+    fleetReport: (replica, leader) => {
+      const current = stream.currentVersion() ?? null;
+      const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+      return {
+        replica,
+        leader,
+        version: current,
+        tls: tls !== undefined,
+        credentials: { token: token.state(), certificate: reloader.certificate ?? null },
+        sent: stream.sentCounts,
+        proxies: fleet.list().map((p) => ({
+          name: p.name,
+          remote: p.remote,
+          connectedAt: new Date(p.connectedAt).toISOString(),
+          version: p.version,
+          current: p.version !== null && p.version === current,
+          pending: p.pending,
+          lastAckAt: iso(p.lastAckAt),
+          lastError: p.lastError === null ? null : { version: p.lastError.version, error: p.lastError.error, at: new Date(p.lastError.at).toISOString() },
+        })),
+        // What the Programmed conditions count: every proxy once, on whichever replica its newest connection is.
+        fleet: roster === undefined
+          ? null
+          : {
+              replicas: roster.replicas(),
+              counted: everyProxy().map((p) => ({ name: p.name, replica: p.replica, version: p.version, current: p.version !== null && p.version === current, lastAckAt: iso(p.lastAckAt), lastError: p.lastError === null ? null : { version: p.lastError.version, error: p.lastError.error } })),
+            },
+      };
+    },
+    close: async () => {
+      reloader.stop();
+      await stream.close();
+      await Promise.allSettled([publisher?.close(), roster?.stop()]);
+    },
   };
 }

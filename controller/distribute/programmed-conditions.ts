@@ -1,11 +1,20 @@
-// The Programmed condition of each resource: how many of the proxies connected to this replica serve its current
-// generation. A resource's generation is first compiled into some table (a compile sequence number); a proxy serves
+// The Programmed condition of each resource: how many proxies — on every controller replica, see fleet-merge.ts —
+// serve its current generation. A resource's generation is first compiled into some table (a compile sequence number); a proxy serves
 // it once the version it serves comes from that compile or a later one. A proxy that rejected a table at or after
-// that point, and serves nothing newer, makes the condition False with its error.
+// that point, and serves nothing newer, makes the condition False with its error. Versions are content hashes, so a
+// version a proxy on another replica reports means the same table here; one this replica has not compiled (yet, or
+// ever: replicas whose inputs differ) cannot be placed in the sequence, so that proxy counts as not serving until
+// this replica compiles the same version (which refreshes the conditions).
 import type { Condition } from '../../crds/schemas/index.ts';
 import type { ResourceStatus } from '../compile/compile-types.ts';
 import { resourceKey } from '../compile/resource-key.ts';
-import type { ProxyRecord } from './fleet-tracker.ts';
+
+/** What a condition needs of one proxy, wherever it is connected. */
+export interface ServingProxy {
+  name: string;
+  version: string | null;
+  lastError: { version: string; error: string } | null;
+}
 
 /** Versions remembered for the sequence lookup; a proxy on an older version counts as not serving. */
 const KEPT_VERSIONS = 256;
@@ -32,7 +41,7 @@ export class ProgrammedConditions {
   }
 
   /** The statuses with a Programmed condition added (conditions stay sorted by type). */
-  withProgrammed(statuses: readonly ResourceStatus[], proxies: readonly ProxyRecord[]): ResourceStatus[] {
+  withProgrammed(statuses: readonly ResourceStatus[], proxies: readonly ServingProxy[]): ResourceStatus[] {
     const serving = proxies.map((p) => ({ p, sequence: p.version === null ? -1 : (this.#sequenceOf.get(p.version) ?? -1) }));
     const rejected = proxies.map((p) => ({ p, sequence: p.lastError === null ? -1 : (this.#sequenceOf.get(p.lastError.version) ?? -1) }));
     return statuses.map((s) => {
@@ -47,14 +56,14 @@ export class ProgrammedConditions {
 function programmed(
   s: ResourceStatus,
   since: number,
-  serving: ReadonlyArray<{ p: ProxyRecord; sequence: number }>,
-  rejected: ReadonlyArray<{ p: ProxyRecord; sequence: number }>,
+  serving: ReadonlyArray<{ p: ServingProxy; sequence: number }>,
+  rejected: ReadonlyArray<{ p: ServingProxy; sequence: number }>,
 ): Condition {
   const generation = s.generation === undefined ? 'the current spec' : `generation ${s.generation}`;
   const accepted = s.conditions.find((c) => c.type === 'Accepted');
   if (accepted?.status === 'False') return { type: 'Programmed', status: 'False', reason: 'Invalid', message: `${generation} is not served: it was not accepted` };
   const total = serving.length;
-  if (total === 0) return { type: 'Programmed', status: 'False', reason: 'NoProxies', message: 'no proxies are connected to the controller' };
+  if (total === 0) return { type: 'Programmed', status: 'False', reason: 'NoProxies', message: 'no proxies are connected to any controller replica' };
   const count = serving.filter((x) => x.sequence >= since).length;
   const failing = rejected.find((x, i) => x.sequence >= since && (serving[i]?.sequence ?? -1) < x.sequence);
   const summary = `${count}/${total} proxies serve ${generation}`;

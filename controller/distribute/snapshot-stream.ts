@@ -4,7 +4,7 @@
 // what a proxy already has is never sent. Every replica serves the stream, leader or not.
 import { once } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -13,14 +13,15 @@ import type { RoutingTable } from '../../proxy/table/table-schema.ts';
 import { decodeFrame, encodeText } from '../../proxy/table/stream-frames.ts';
 import { proxyMessage, STREAM_SUBPROTOCOL } from '../../proxy/table/stream-protocol.ts';
 import type { FleetTracker } from './fleet-tracker.ts';
-import type { StreamToken } from './stream-token.ts';
+import type { TokenCheck } from './stream-token.ts';
 import { asEndpointUpdate, tableDelta } from './table-delta.ts';
 import { encodeTable, type EncodedTable } from './table-encoding.ts';
 
 export interface SnapshotStreamOptions {
   port: number;
   host?: string;
-  token: StreamToken;
+  /** Checked at every upgrade, so a rotated token applies to new connections at once. */
+  token: TokenCheck;
   /** PEM certificate and key: the stream is served over TLS (wss). */
   tls?: { cert: Buffer; key: Buffer };
   fleet: FleetTracker;
@@ -86,6 +87,12 @@ export class SnapshotStream {
     this.#pingTimer = setInterval(() => this.#ping(), this.#opts.pingMs ?? 15_000);
     this.#pingTimer.unref();
     return (this.#server.address() as AddressInfo).port;
+  }
+
+  /** A rotated certificate: new TLS connections get it; open ones keep theirs. */
+  setTls(pem: { cert: Buffer; key: Buffer }): void {
+    if (!this.#opts.tls) throw new Error('the stream is not served over TLS');
+    (this.#server as HttpsServer).setSecureContext({ cert: pem.cert, key: pem.key });
   }
 
   /** The newest compiled table. Equal versions are ignored; during an encode only the newest waiting one is kept. */

@@ -3,9 +3,7 @@
 // connect through it, to the leader. kill -9 the leader: the proxies keep serving, reconnect to the other replica,
 // which becomes leader and writes Programmed (3/3) for the next change. Every process is stopped by pid, pass or fail.
 import { strict as assert } from 'node:assert';
-import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -15,39 +13,9 @@ import { startEcho } from '../e2e/helpers/upstreams.ts';
 import { getThrough, startProxyProcess, type ProxyProcess } from '../fleet/proxy-process.ts';
 import { startControlPlane } from './control-plane.ts';
 import { adminGet, startController, waitFor, type ControllerProcess } from './controller-process.ts';
+import { startServiceRelay } from './service-relay.ts';
 
 const TOKEN = 'fleet-failover-token-9a8b7c6d5e';
-
-/** Each accepted connection goes to the first port in `ports` that accepts it. */
-async function startServiceRelay(ports: readonly number[]): Promise<{ port: number; close: () => void }> {
-  const sockets = new Set<Socket>();
-  const track = (s: Socket): Socket => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => {});
-    return s;
-  };
-  const connectFirst = (i: number, client: Socket): void => {
-    if (i >= ports.length) return void client.destroy();
-    const upstream = track(createConnection(ports[i] as number, '127.0.0.1'));
-    upstream.once('error', () => connectFirst(i + 1, client));
-    upstream.once('connect', () => {
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-  };
-  const server = createServer((client) => connectFirst(0, track(client)));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
-}
 
 async function metric(c: ControllerProcess, name: string): Promise<number> {
   const { body } = await adminGet(c.adminPort, '/metrics');
