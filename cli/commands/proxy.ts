@@ -1,6 +1,5 @@
 // `gatehouse proxy`: one proxy of the fleet. It serves the table from its file at once (if it has one), then
 // subscribes to the controller for the current table and every change after it.
-import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { validateFlags } from './command-flags.ts';
@@ -8,6 +7,7 @@ import { pino } from 'pino';
 import { z } from 'zod';
 import { startGateway } from '../../proxy/server/start-gateway.ts';
 import { ControllerSubscription } from '../../proxy/subscribe/controller-subscription.ts';
+import { CredentialFiles } from '../../proxy/subscribe/stream-credentials.ts';
 import { readTableFile, TableFileWriter } from '../../proxy/subscribe/table-file.ts';
 
 export const PROXY_USAGE = `  proxy --controller ws(s)://HOST:PORT --token-file FILE [--table-file PATH] [--port 8080] [--admin-port 9090]
@@ -49,13 +49,11 @@ export async function proxyCommand(args: string[]): Promise<number> {
   const flags = validateFlags('proxy', flagsSchema, values, PROXY_USAGE);
   if (flags === undefined) return 2;
   const logger = pino({ level: flags['log-level'] ?? process.env.LOG_LEVEL ?? 'info' });
-  // A mounted Secret often ends with a newline; the token itself never does.
-  const token = (await readFile(flags['token-file'], 'utf8')).trim();
-  if (token === '') {
-    process.stderr.write(`gatehouse proxy: ${flags['token-file']} is empty\n`);
+  const credentials = await CredentialFiles.open(flags['token-file'], flags['ca-file'], logger);
+  if (typeof credentials === 'string') {
+    process.stderr.write(`gatehouse proxy: ${credentials}\n`);
     return 2;
   }
-  const ca = flags['ca-file'] ? await readFile(flags['ca-file']) : undefined;
   const name = flags.name ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
 
   const gateway = await startGateway({
@@ -80,7 +78,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
     }
   }
 
-  const subscription = new ControllerSubscription({ url: flags.controller, token, name, gateway, logger, ...(tableFile && { tableFile }), ...(ca && { ca }) });
+  const subscription = new ControllerSubscription({ url: flags.controller, credentials: () => credentials.current(), name, gateway, logger, ...(tableFile && { tableFile }) });
   subscription.start();
   logger.info({ port: gateway.port, adminPort: gateway.adminPort, name, controller: flags.controller, serving: gateway.version() ?? null }, 'gatehouse proxy started');
 

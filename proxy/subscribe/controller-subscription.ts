@@ -10,19 +10,19 @@ import { controllerMessage, STREAM_SUBPROTOCOL, type DeltaMessage, type Endpoint
 import { TABLE_SCHEMA_VERSION } from '../table/table-schema.ts';
 import { ApplyStallWindow } from './apply-stall-window.ts';
 import { ReconnectBackoff } from './reconnect-backoff.ts';
+import type { StreamCredentials } from './stream-credentials.ts';
 import { TableAssembler } from './table-assembler.ts';
 import type { TableFileWriter } from './table-file.ts';
 
 export interface SubscriptionOptions {
   /** ws:// or wss:// URL of a controller replica's stream port. */
   url: string;
-  token: string;
+  /** Asked at every connection attempt, so a rotated token or CA is used from the next reconnect on. */
+  credentials: () => Promise<StreamCredentials>;
   name: string;
   gateway: Gateway;
   logger: Logger;
   tableFile?: TableFileWriter;
-  /** CA bundle that signed the controller's certificate (wss with a private CA). */
-  ca?: Buffer;
   backoff?: ReconnectBackoff;
   /** No message or ping from the controller for this long: the connection is dead (half-open TCP). */
   silenceMs?: number;
@@ -71,12 +71,23 @@ export class ControllerSubscription {
 
   #connect(): void {
     if (this.#closed) return;
+    this.#opts.credentials().then(
+      (credentials) => this.#open(credentials),
+      (err: unknown) => {
+        this.#log.error({ err: err instanceof Error ? err.message : String(err) }, 'no stream credentials');
+        this.#retryTimer = setTimeout(() => this.#connect(), this.#backoff.next());
+      },
+    );
+  }
+
+  #open(credentials: StreamCredentials): void {
+    if (this.#closed) return;
     const socket = new WebSocket(this.#opts.url, STREAM_SUBPROTOCOL, {
-      headers: { authorization: `Bearer ${this.#opts.token}` },
+      headers: { authorization: `Bearer ${credentials.token}` },
       perMessageDeflate: false,
       maxPayload: MAX_MESSAGE_BYTES,
       handshakeTimeout: 10_000,
-      ...(this.#opts.ca && { ca: this.#opts.ca }),
+      ...(credentials.ca && { ca: credentials.ca }),
     });
     this.#socket = socket;
     const alive = (): void => {

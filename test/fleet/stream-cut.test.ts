@@ -85,7 +85,7 @@ test('a connection cut in the middle of a multi-part table: the old table keeps 
   stream.publish(table([route('old', '/old', ['be'])], [backend('be', [a.port])], 'old'));
   await stream.idle();
   const gateway = await startTestGateway(t, undefined);
-  const subscription = new ControllerSubscription({ url: `ws://127.0.0.1:${relay.port}`, token: TOKEN, name: 'p', gateway, logger: quiet, backoff: new ReconnectBackoff(200, 500) });
+  const subscription = new ControllerSubscription({ url: `ws://127.0.0.1:${relay.port}`, credentials: async () => ({ token: TOKEN }), name: 'p', gateway, logger: quiet, backoff: new ReconnectBackoff(200, 500) });
   subscription.start();
   t.after(() => subscription.close());
   await eventually(async () => gateway.version() === 'old', 'serves the old table');

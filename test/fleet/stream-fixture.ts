@@ -29,7 +29,7 @@ export async function startProxy(
 ): Promise<{ gateway: Gateway; subscription: ControllerSubscription }> {
   const gateway = await startTestGateway(t, undefined, opts.maxRoutes === undefined ? {} : { maxRoutes: opts.maxRoutes });
   const tableFile = opts.tableFile === undefined ? undefined : new TableFileWriter(opts.tableFile, () => {});
-  const subscription = new ControllerSubscription({ url, token: TOKEN, name, gateway, logger: quiet, backoff: new ReconnectBackoff(50, 500), ...(tableFile && { tableFile }) });
+  const subscription = new ControllerSubscription({ url, credentials: async () => ({ token: TOKEN }), name, gateway, logger: quiet, backoff: new ReconnectBackoff(50, 500), ...(tableFile && { tableFile }) });
   subscription.start();
   t.after(async () => {
     await subscription.close();
