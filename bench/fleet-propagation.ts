@@ -36,6 +36,15 @@ async function fleetOf(c: ControllerProcess): Promise<Fleet | undefined> {
   return r.status === 200 ? (JSON.parse(r.body) as Fleet) : undefined;
 }
 
+async function updateCounts(proxies: readonly ProxyProcess[]): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const kind of ['full', 'delta', 'endpoints']) {
+    counts[kind] = 0;
+    for (const p of proxies) counts[kind] += await metricValue(p.adminPort, `gatehouse_table_updates_total{kind="${kind}"}`);
+  }
+  return counts;
+}
+
 async function main(): Promise<void> {
   const startedAt = new Date();
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-fleet-bench-'));
@@ -72,6 +81,7 @@ async function main(): Promise<void> {
       say(`measuring ${CHANGES} changes at ~${(existing + extra) * ROUTES_PER_API_ROUTE} routes`);
       const latencies: number[] = [];
       const stalls: number[] = [];
+      const updatesBefore = await updateCounts(proxies);
       for (let k = 0; k < CHANGES; k++) {
         const name = `extra-${extra++}`;
         const host = `${name}.bench.example.com`;
@@ -120,6 +130,8 @@ async function main(): Promise<void> {
         stallP50Ms: round1(percentile(stallSorted, 50)),
         stallP99Ms: round1(percentile(stallSorted, 99)),
         stallMaxMs: round1(stallSorted.at(-1) ?? Number.NaN),
+        // How the proxies took the changes: whole tables (a resync) cost far more than deltas.
+        proxyUpdates: Object.fromEntries(Object.entries(await updateCounts(proxies)).map(([k, v]) => [k, v - (updatesBefore[k] ?? 0)])),
       };
       say(JSON.stringify(row));
       results.push(row);

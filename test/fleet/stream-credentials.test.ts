@@ -24,7 +24,7 @@ test('a token fixed on disk is picked up at the next reconnect; a vanished token
   const credentials = await CredentialFiles.open(tokenFile, undefined, quiet);
   assert.ok(typeof credentials !== 'string');
 
-  const gateway = await startTestGateway(t);
+  const gateway = await startTestGateway(t, undefined);
   const subscription = new ControllerSubscription({ url, credentials: () => credentials.current(), name: 'rotating', gateway, logger: quiet, backoff: new ReconnectBackoff(50, 200) });
   subscription.start();
   t.after(() => subscription.close());
