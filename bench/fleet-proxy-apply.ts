@@ -1,8 +1,12 @@
 // One proxy's cost of a table change at ~10k routes, in isolation (one process, no controller, no other proxies):
 // the whole table as the stream delivers it (gunzip, parse and validate each part, sliced build) versus a one-route
-// delta (parse, validate, incremental build). Apply time and the longest event-loop stall (monitorEventLoopDelay).
+// delta (parse, validate, incremental build), each followed by writing the table file as a proxy does. Apply time (to
+// the swap) and the longest event-loop stall (monitorEventLoopDelay) until the file is written.
 //
 //   node bench/fleet-proxy-apply.ts [--routes 10000] [--changes 30]
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -10,6 +14,7 @@ import { tableDelta } from '../controller/distribute/table-delta.ts';
 import { encodeTable } from '../controller/distribute/table-encoding.ts';
 import { startGateway } from '../proxy/server/start-gateway.ts';
 import { TableAssembler } from '../proxy/subscribe/table-assembler.ts';
+import { TableFileWriter } from '../proxy/subscribe/table-file.ts';
 import { decodeFrame, encodeText } from '../proxy/table/stream-frames.ts';
 import { controllerMessage } from '../proxy/table/stream-protocol.ts';
 import { routingTableSchema, type RoutingTable, type TableRoute } from '../proxy/table/table-schema.ts';
@@ -24,19 +29,26 @@ const pct = (xs: number[], p: number): number => percentile([...xs].sort((a, b) 
 const numbered = (i: number): TableRoute => route(`bench/r${i}/r0/m0`, `/r${i}`, ['be'], { hosts: [`api-${Math.floor(i / 3)}.bench.example.com`] });
 const make = (routes: TableRoute[], version: string): RoutingTable => routingTableSchema.parse(table(routes, [backend('be', [9])], version));
 
-async function measure(run: () => Promise<void>): Promise<{ ms: number; stallMs: number }> {
+async function measure(run: () => Promise<void>, persist: () => Promise<void>): Promise<{ ms: number; stallMs: number }> {
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
   const t0 = performance.now();
   await run();
   const ms = performance.now() - t0;
-  await new Promise((r) => setImmediate(r));
+  await persist();
+  // One more timer turn, so the histogram sees the last synchronous stretch.
+  await new Promise((r) => setTimeout(r, 5));
   h.disable();
   return { ms, stallMs: h.max / 1e6 };
 }
 
 async function main(): Promise<void> {
   const gateway = await startGateway({ port: 0, adminPort: 0, logger: pino({ level: 'silent' }) });
+  const dir = await mkdtemp(join(tmpdir(), 'gatehouse-apply-bench-'));
+  const file = new TableFileWriter(join(dir, 'table.json'), (err) => {
+    throw err;
+  });
+  const persist = async (): Promise<void> => file.save(gateway.table() as RoutingTable);
   const routes = Array.from({ length: ROUTES }, (_, i) => numbered(i));
   let current = make(routes, 'v0');
   const full: Array<{ ms: number; stallMs: number }> = [];
@@ -61,7 +73,7 @@ async function main(): Promise<void> {
     if (k % 5 === 0) {
       // Every fifth change also measured as a whole table, from the same base.
       const base = current;
-      full.push(await measure(() => applyFull(next)));
+      full.push(await measure(() => applyFull(next), persist));
       await applyFull(base);
     }
     delta.push(
@@ -70,11 +82,12 @@ async function main(): Promise<void> {
         if (m.type !== 'delta') throw new Error('not a delta');
         const applied = await gateway.applyDelta(m);
         if (!applied.ok) throw new Error(applied.error);
-      }),
+      }, persist),
     );
     current = next;
   }
   await gateway.close();
+  await rm(dir, { recursive: true, force: true });
   const row = (xs: Array<{ ms: number; stallMs: number }>) => ({ n: xs.length, applyP50Ms: round1(pct(xs.map((x) => x.ms), 50)), applyP99Ms: round1(pct(xs.map((x) => x.ms), 99)), stallP50Ms: round1(pct(xs.map((x) => x.stallMs), 50)), stallMaxMs: round1(Math.max(...xs.map((x) => x.stallMs))) });
   process.stdout.write(`${JSON.stringify({ routes: ROUTES, delta: row(delta), fullTable: row(full) }, null, 2)}\n`);
 }
