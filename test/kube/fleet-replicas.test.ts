@@ -2,8 +2,9 @@
 // ctrl-b does not) on a real API server, five `gatehouse proxy` processes split between them — a1, a2 on ctrl-a;
 // b1 and b-small (which refuses tables of more than 2 routes) on ctrl-b; b-both through a "Service" relay that
 // prefers ctrl-b and falls back to ctrl-a. The leader's Programmed condition counts all five; b-small's NACK, on the
-// non-leader, shows on the status; heartbeats cause no status writes; ctrl-b killed with -9 → b-both moves to ctrl-a,
-// b1 and b-small drop out of the count once ctrl-b's report is stale. Every process is stopped by pid, pass or fail.
+// non-leader, shows on the status; heartbeats cause no status writes; a third replica stopped gracefully takes its
+// proxy out of the count at once; ctrl-b killed with -9 → b-both moves to ctrl-a, b1 and b-small drop out of the count
+// once ctrl-b's report is stale. Every process is stopped by pid, pass or fail.
 import { strict as assert } from 'node:assert';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -147,6 +148,20 @@ test('heartbeats write no status: nothing changes, nothing is patched', async ()
   await new Promise((r) => setTimeout(r, LEASE_S * 1000 * 1.5));
   const later = await routeState('one');
   assert.equal(later?.resourceVersion, before?.resourceVersion, 'the ApiRoute was not written');
+});
+
+test('a replica stopped gracefully deletes its report: its proxies stop counting at once, not after the window', async () => {
+  await startReplica('ctrl-c');
+  await startFleetProxy('c1', streamPorts.get('ctrl-c')!);
+  await programmedMessage('one', /^6\/6 proxies serve generation 1$/);
+  await controllers.get('ctrl-c')!.stop(); // SIGTERM
+  await programmedMessage('one', /^5\/5 proxies serve generation 1$/);
+  // Dropped because the report was deleted, not because it went stale: the leader no longer lists ctrl-c at all.
+  assert.deepEqual((await fleetOf('ctrl-a')).fleet.replicas.map((r) => [r.replica, r.fresh]), [['ctrl-b', true]]);
+  const cm = await cp.kubectl(['get', 'configmap', 'gatehouse-controller-fleet-ctrl-c', '-n', 'default']);
+  assert.notEqual(cm.code, 0, 'the ConfigMap of ctrl-c is gone');
+  await proxies.get('c1')!.stop(true);
+  proxies.delete('c1');
 });
 
 test('the non-leader killed with -9: its proxies drop out after the staleness window; the one pointed at both moves to the leader', async () => {
