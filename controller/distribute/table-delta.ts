@@ -4,16 +4,10 @@
 // caller then sends the whole table.
 import { applyListDelta, type ListDelta } from '../../proxy/table/list-delta.ts';
 import type { DeltaMessage, EndpointsMessage } from '../../proxy/table/stream-protocol.ts';
+import { itemJson as json } from '../../proxy/table/table-json.ts';
 import type { RoutingTable } from '../../proxy/table/table-schema.ts';
 import { BACKENDS_PER_PART, ROUTES_PER_PART } from './table-encoding.ts';
 
-/** Each compiled item's JSON, once per object: the compile cache hands unchanged routes on as the same objects. */
-const jsonOf = new WeakMap<object, string>();
-function json(item: object): string {
-  let text = jsonOf.get(item);
-  if (text === undefined) jsonOf.set(item, (text = JSON.stringify(item)));
-  return text;
-}
 
 export function tableDelta(base: RoutingTable, next: RoutingTable): DeltaMessage | null {
   if (base.schema !== next.schema) return null;
@@ -36,6 +30,7 @@ function listDelta<T extends { id: string }>(base: readonly T[], next: readonly 
     present.add(item.id);
     const old = before.get(item.id);
     if (old === undefined) added.push({ after: previousId, item });
+    // Each item's JSON is computed once per object: the compile cache hands unchanged routes on as the same objects.
     else if (old !== item && json(old) !== json(item)) changed.push(item);
     if (changed.length + added.length > limit) return null;
     previousId = item.id;
