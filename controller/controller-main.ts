@@ -15,6 +15,7 @@ import { LeaseElector, type LeaseElectorOptions } from './leader/lease-elector.t
 import { resourceKey } from './compile/resource-key.ts';
 import { BurstCoalescer } from './sources/burst-coalescer.ts';
 import { KubeSource, type KubeSnapshot } from './sources/kube-source.ts';
+import { SharedConnectionKubeConfig } from './sources/kube-shared-connections.ts';
 import { EventRecorder } from './status/event-recorder.ts';
 import { StatusWriter } from './status/status-writer.ts';
 import { StatusSync } from './status-sync.ts';
@@ -60,6 +61,8 @@ export interface RunningController {
 
 export async function runController(opts: ControllerOptions): Promise<RunningController> {
   const log = opts.logger.child({ component: 'controller' });
+  // One connection pool for every API call this controller makes (see kube-shared-connections.ts).
+  const kubeConfig = SharedConnectionKubeConfig.from(opts.kubeConfig);
   const metrics = createControllerMetrics();
   let current: CompiledState | undefined;
   let lastAccepted = new Map<string, unknown>();
@@ -67,9 +70,9 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
   let sequence = 0;
 
   const writer = new StatusWriter({
-    kubeConfig: opts.kubeConfig,
+    kubeConfig,
     logger: opts.logger.child({ component: 'status-writer' }),
-    events: new EventRecorder({ kubeConfig: opts.kubeConfig, logger: opts.logger.child({ component: 'events' }), instance: opts.lease.identity }),
+    events: new EventRecorder({ kubeConfig, logger: opts.logger.child({ component: 'events' }), instance: opts.lease.identity }),
   });
   const statusSync = new StatusSync(writer, log, (r) => {
     metrics.statusPatches.inc(r.patched);
@@ -126,7 +129,7 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
   });
 
   const source = new KubeSource({
-    kubeConfig: opts.kubeConfig,
+    kubeConfig,
     logger: opts.logger,
     ...(opts.namespaces && { namespaces: opts.namespaces }),
     ...(opts.secretSelector && { secretSelector: opts.secretSelector }),
@@ -141,7 +144,7 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
   });
 
   const elector = new LeaseElector({
-    kubeConfig: opts.kubeConfig,
+    kubeConfig,
     namespace: opts.lease.namespace,
     name: opts.lease.name,
     identity: opts.lease.identity,
@@ -175,7 +178,7 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
   });
   // Replicas share their fleets through the Lease's namespace, so the leader counts proxies on every replica.
   const fleetSharing = {
-    kubeConfig: opts.kubeConfig,
+    kubeConfig,
     namespace: opts.lease.namespace,
     group: opts.lease.name,
     replica: opts.lease.identity,
@@ -219,6 +222,7 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
       await distribution?.close();
       statusSync.close();
       await Promise.allSettled([source.stop(), elector.stop()]);
+      await kubeConfig.closeConnections();
       admin.closeAllConnections();
       await new Promise<void>((resolve) => admin.close(() => resolve()));
     },
