@@ -19,6 +19,10 @@ import { debugTable, startController, waitFor } from '../test/kube/controller-pr
 import { percentile, round1 } from './percentiles.ts';
 import { writeResultFiles } from './results-file.ts';
 import { BENCH_NAMESPACE, benchApiRoute, createBenchApiRoutes, setupBenchCluster } from './controller-fixtures.ts';
+import { ensureYoungGenerationLimit } from '../cli/commands/controller-young-generation.ts';
+
+// The in-process controller below is timed with the heap settings `gatehouse controller` gives itself.
+ensureYoungGenerationLimit();
 
 const { values } = parseArgs({ options: { writes: { type: 'string' }, sizes: { type: 'string' } } });
 const WRITES = Number(values.writes ?? 60);
