@@ -9,27 +9,34 @@ export type ClusterLookup =
   | { what: 'secret'; namespace: string; name: string; result: SecretInfo | undefined }
   | { what: 'secretsIn'; namespace: string; name: ''; result: readonly SecretInfo[] };
 
-/** A ClusterIndex that answers as `cluster` does and appends each lookup to `lookups`. */
+/**
+ * A ClusterIndex that answers as `cluster` does and appends each distinct lookup to `lookups`. Results are kept by
+ * reference (the index's lists are never changed once built), and a lookup repeated (one per backend of the same
+ * Service) is recorded once: the compile cache keeps these lists for every ApiRoute.
+ */
 export function recordingCluster(cluster: ClusterIndex, lookups: ClusterLookup[]): ClusterIndex {
+  const record = (lookup: ClusterLookup): void => {
+    if (!lookups.some((l) => l.what === lookup.what && l.namespace === lookup.namespace && l.name === lookup.name)) lookups.push(lookup);
+  };
   return {
     service: (namespace, name) => {
       const result = cluster.service(namespace, name);
-      lookups.push({ what: 'service', namespace, name, result });
+      record({ what: 'service', namespace, name, result });
       return result;
     },
     slicesOf: (namespace, name) => {
       const result = cluster.slicesOf(namespace, name);
-      lookups.push({ what: 'slices', namespace, name, result: [...result] });
+      record({ what: 'slices', namespace, name, result });
       return result;
     },
     secret: (namespace, name) => {
       const result = cluster.secret(namespace, name);
-      lookups.push({ what: 'secret', namespace, name, result });
+      record({ what: 'secret', namespace, name, result });
       return result;
     },
     secretsIn: (namespace) => {
       const result = cluster.secretsIn(namespace);
-      lookups.push({ what: 'secretsIn', namespace, name: '', result: [...result] });
+      record({ what: 'secretsIn', namespace, name: '', result });
       return result;
     },
   };

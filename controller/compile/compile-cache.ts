@@ -8,6 +8,7 @@
 // Per-object entries are keyed by identity in WeakMaps, so replaced objects are collected with their entries.
 // The contract for callers: objects passed in are never mutated afterwards.
 import type { ApiRoute } from '../../crds/schemas/index.ts';
+import type { TableBackend } from '../../proxy/table/table-schema.ts';
 import { indexCluster, type ClusterIndex } from './cluster-index.ts';
 import { recordingCluster, sameLookups, type ClusterLookup } from './cluster-lookups.ts';
 import type { CompileInput, CompileOutput } from './compile-types.ts';
@@ -22,6 +23,8 @@ export class CompileCache {
   readonly #validations = new WeakMap<object, { key: string; result: ValidationResult }>();
   readonly #routes = new WeakMap<ApiRoute, { compiled: CompiledApiRoute; lookups: ClusterLookup[]; checkedWith: ClusterIndex }>();
   #cluster: { input: ClusterInput; index: ClusterIndex } | undefined;
+  /** Resolved backends by content, shared by the routes compiled against the current cluster index. */
+  #backendPool = new Map<string, TableBackend>();
   readonly #incremental = new IncrementalCompiler(this);
   readonly stats = { validationHits: 0, validationMisses: 0, routeHits: 0, routeMisses: 0, statusMisses: 0 };
 
@@ -54,6 +57,7 @@ export class CompileCache {
       return prev.index;
     }
     const index = indexCluster(input);
+    this.#backendPool = new Map();
     this.#cluster = { input: { services: input.services, endpointSlices: input.endpointSlices, secrets: input.secrets }, index };
     return index;
   }
@@ -72,7 +76,7 @@ export class CompileCache {
     }
     this.stats.routeMisses++;
     const lookups: ClusterLookup[] = [];
-    const compiled = compileApiRoute(apiRoute, recordingCluster(cluster, lookups));
+    const compiled = compileApiRoute(apiRoute, recordingCluster(cluster, lookups), this.#backendPool);
     this.#routes.set(apiRoute, { compiled, lookups, checkedWith: cluster });
     return compiled;
   }
