@@ -36,6 +36,19 @@ async function fleetOf(c: ControllerProcess): Promise<Fleet | undefined> {
   return r.status === 200 ? (JSON.parse(r.body) as Fleet) : undefined;
 }
 
+/**
+ * Garbage collections on the proxies by kind (prom-client's nodejs_gc_duration_seconds_count). Counts only: the
+ * durations V8 reports for major GCs include their concurrent phases, not just the time the event loop was held.
+ */
+async function gcCounts(proxies: readonly ProxyProcess[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const p of proxies) {
+    const text = await (await fetch(`http://127.0.0.1:${p.adminPort}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+    for (const m of text.matchAll(/^nodejs_gc_duration_seconds_count\{kind="(\w+)"\} (\d+)/gm)) out[m[1] as string] = (out[m[1] as string] ?? 0) + Number(m[2]);
+  }
+  return out;
+}
+
 async function updateCounts(proxies: readonly ProxyProcess[]): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const kind of ['full', 'delta', 'endpoints']) {
@@ -81,7 +94,9 @@ async function main(): Promise<void> {
       say(`measuring ${CHANGES} changes at ~${(existing + extra) * ROUTES_PER_API_ROUTE} routes`);
       const latencies: number[] = [];
       const stalls: number[] = [];
+      const timeline: Array<{ createMs: number; firstMs: number; lastMs: number }> = [];
       const updatesBefore = await updateCounts(proxies);
+      const gcBefore = await gcCounts(proxies);
       for (let k = 0; k < CHANGES; k++) {
         const name = `extra-${extra++}`;
         const host = `${name}.bench.example.com`;
@@ -95,6 +110,8 @@ async function main(): Promise<void> {
         const pending = new Set(proxies);
         const t0 = performance.now();
         await api.createNamespacedCustomObject({ group: 'gatehouse.dev', version: 'v1alpha1', namespace: BENCH_NAMESPACE, plural: 'apiroutes', body });
+        const created = performance.now();
+        let first: number | undefined;
         let last = t0;
         const deadline = t0 + 60_000;
         while (pending.size > 0) {
@@ -104,12 +121,15 @@ async function main(): Promise<void> {
               if ((await getThrough(p.port, host, '/')).status === 200) {
                 pending.delete(p);
                 last = performance.now();
+                first ??= last;
               }
             }),
           );
           if (pending.size > 0) await new Promise((r) => setTimeout(r, 5));
         }
         latencies.push(last - t0);
+        // Where the time went, per change: the API call itself, then the first and the last proxy serving.
+        timeline.push({ createMs: round1(created - t0), firstMs: round1((first ?? last) - t0), lastMs: round1(last - t0) });
         // Each proxy's stall gauge describes its last change once that change's window (to the table file written) closed.
         for (const [i, p] of proxies.entries()) {
           await waitFor(`${p.name}'s stall window for ${name}`, async () => ((await metricValue(p.adminPort, 'gatehouse_table_apply_stall_max_seconds_count')) > (windowsBefore[i] as number) ? true : undefined), 10_000, 10);
@@ -131,6 +151,8 @@ async function main(): Promise<void> {
         stallP99Ms: round1(percentile(stallSorted, 99)),
         stallMaxMs: round1(stallSorted.at(-1) ?? Number.NaN),
         // How the proxies took the changes: whole tables (a resync) cost far more than deltas.
+        slowest: [...timeline].sort((a, b) => b.lastMs - a.lastMs).slice(0, 3),
+        proxyGcs: Object.fromEntries(Object.entries(await gcCounts(proxies)).map(([k, v]) => [k, v - (gcBefore[k] ?? 0)])),
         proxyUpdates: Object.fromEntries(Object.entries(await updateCounts(proxies)).map(([k, v]) => [k, v - (updatesBefore[k] ?? 0)])),
       };
       say(JSON.stringify(row));
