@@ -74,6 +74,11 @@ export class KubeSource {
    */
   readonly #bySpec = new Map<string, { uid: string | undefined; generation: number; result: Conversion<RawResource> }>();
   readonly #compileCache = new CompileCache();
+  /**
+   * Each gateway object's key and LiveState, made once per cached object: a snapshot is taken on every change and
+   * at 10k resources building them again each time was ~2 MB of garbage per compile.
+   */
+  readonly #live = new WeakMap<KubernetesObject, { key: string; state: LiveState }>();
 
   constructor(opts: KubeSourceOptions) {
     this.#opts = opts;
@@ -185,9 +190,11 @@ export class KubeSource {
         const name = obj.metadata?.name;
         if (namespace === undefined || name === undefined) continue;
         if (isGatewayKind(kind)) {
-          const key = resourceKey({ kind, namespace, name });
+          let known = this.#live.get(obj);
+          if (known === undefined) this.#live.set(obj, (known = { key: resourceKey({ kind, namespace, name }), state: liveState(obj) }));
+          const { key, state } = known;
           take(obj, () => this.#convertGateway(key, obj, () => toRawResource(kind, obj as unknown as Record<string, unknown>, name, namespace)), input.resources, namespace);
-          live.set(key, liveState(obj));
+          live.set(key, state);
         } else if (kind === 'Service') take(obj, () => toServiceInfo(obj, namespace), input.services, namespace);
         else if (kind === 'EndpointSlice') take(obj, () => toEndpointSliceInfo(obj, namespace), input.endpointSlices, namespace);
         else take(obj, () => toSecretInfo(obj, namespace), input.secrets, namespace);
