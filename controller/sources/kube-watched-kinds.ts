@@ -3,6 +3,8 @@
 import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../../crds/schemas/metadata.ts';
 import type { ResourceKind } from '../compile/compile-types.ts';
+import { listInPages, type PageFetch } from './kube-list-pages.ts';
+import { slimObject } from './kube-slim-object.ts';
 
 export type WatchedKind = ResourceKind | 'Service' | 'EndpointSlice' | 'Secret';
 export const WATCHED_KINDS: readonly WatchedKind[] = ['ApiRoute', 'Authorizer', 'RatePolicy', 'Service', 'EndpointSlice', 'Secret'];
@@ -21,6 +23,7 @@ export interface WatchTarget {
 export function watchTarget(kc: KubeConfig, kind: WatchedKind, namespace: string | undefined, secretSelector: string): WatchTarget {
   const ns = namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`;
   const asList = (p: Promise<unknown>): Promise<KubernetesListObject<KubernetesObject>> => p as Promise<KubernetesListObject<KubernetesObject>>;
+  const paged = (fetchPage: PageFetch) => (): Promise<KubernetesListObject<KubernetesObject>> => listInPages(fetchPage, slimObject);
   switch (kind) {
     case 'ApiRoute':
     case 'Authorizer':
@@ -32,12 +35,13 @@ export function watchTarget(kc: KubeConfig, kind: WatchedKind, namespace: string
         namespace,
         path: `/apis/${GROUP}/${VERSION}${ns}/${plural}`,
         labelSelector: undefined,
-        list: () =>
+        list: paged((page) =>
           asList(
             namespace === undefined
-              ? api.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, resourcePlural: plural })
-              : api.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural }),
+              ? api.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, resourcePlural: plural, ...page })
+              : api.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural, ...page }),
           ),
+        ),
       };
     }
     case 'Service': {
@@ -47,7 +51,7 @@ export function watchTarget(kc: KubeConfig, kind: WatchedKind, namespace: string
         namespace,
         path: `/api/v1${ns}/services`,
         labelSelector: undefined,
-        list: () => asList(namespace === undefined ? api.listServiceForAllNamespaces() : api.listNamespacedService({ namespace })),
+        list: paged((page) => asList(namespace === undefined ? api.listServiceForAllNamespaces(page) : api.listNamespacedService({ namespace, ...page }))),
       };
     }
     case 'EndpointSlice': {
@@ -57,7 +61,7 @@ export function watchTarget(kc: KubeConfig, kind: WatchedKind, namespace: string
         namespace,
         path: `/apis/discovery.k8s.io/v1${ns}/endpointslices`,
         labelSelector: undefined,
-        list: () => asList(namespace === undefined ? api.listEndpointSliceForAllNamespaces() : api.listNamespacedEndpointSlice({ namespace })),
+        list: paged((page) => asList(namespace === undefined ? api.listEndpointSliceForAllNamespaces(page) : api.listNamespacedEndpointSlice({ namespace, ...page }))),
       };
     }
     case 'Secret': {
@@ -68,7 +72,9 @@ export function watchTarget(kc: KubeConfig, kind: WatchedKind, namespace: string
         namespace,
         path: `/api/v1${ns}/secrets`,
         labelSelector,
-        list: () => asList(namespace === undefined ? api.listSecretForAllNamespaces({ labelSelector }) : api.listNamespacedSecret({ namespace, labelSelector })),
+        list: paged((page) =>
+          asList(namespace === undefined ? api.listSecretForAllNamespaces({ labelSelector, ...page }) : api.listNamespacedSecret({ namespace, labelSelector, ...page })),
+        ),
       };
     }
   }
