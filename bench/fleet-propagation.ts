@@ -94,6 +94,7 @@ async function main(): Promise<void> {
       say(`measuring ${CHANGES} changes at ~${(existing + extra) * ROUTES_PER_API_ROUTE} routes`);
       const latencies: number[] = [];
       const stalls: number[] = [];
+      const cpu: number[] = [];
       const timeline: Array<{ createMs: number; firstMs: number; lastMs: number }> = [];
       const updatesBefore = await updateCounts(proxies);
       const gcBefore = await gcCounts(proxies);
@@ -134,6 +135,7 @@ async function main(): Promise<void> {
         for (const [i, p] of proxies.entries()) {
           await waitFor(`${p.name}'s stall window for ${name}`, async () => ((await metricValue(p.adminPort, 'gatehouse_table_apply_stall_max_seconds_count')) > (windowsBefore[i] as number) ? true : undefined), 10_000, 10);
           stalls.push((await metricValue(p.adminPort, 'gatehouse_table_apply_stall_seconds')) * 1000);
+          cpu.push((await metricValue(p.adminPort, 'gatehouse_table_apply_cpu_seconds')) * 1000);
         }
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -151,6 +153,9 @@ async function main(): Promise<void> {
         stallP99Ms: round1(percentile(stallSorted, 99)),
         stallMaxMs: round1(stallSorted.at(-1) ?? Number.NaN),
         // How the proxies took the changes: whole tables (a resync) cost far more than deltas.
+        // CPU time a proxy used per change (all its threads): a stall well above it was spent waiting for a CPU.
+        applyCpuP50Ms: round1(percentile([...cpu].sort((a, b) => a - b), 50)),
+        applyCpuP99Ms: round1(percentile([...cpu].sort((a, b) => a - b), 99)),
         slowest: [...timeline].sort((a, b) => b.lastMs - a.lastMs).slice(0, 3),
         proxyGcs: Object.fromEntries(Object.entries(await gcCounts(proxies)).map(([k, v]) => [k, v - (gcBefore[k] ?? 0)])),
         proxyUpdates: Object.fromEntries(Object.entries(await updateCounts(proxies)).map(([k, v]) => [k, v - (updatesBefore[k] ?? 0)])),

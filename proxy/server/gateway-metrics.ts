@@ -15,6 +15,7 @@ export class GatewayMetrics {
   private readonly tableApplies: Counter<'result'>;
   private readonly tableUpdates: Counter<'kind'>;
   private readonly applyStall: Gauge;
+  private readonly applyCpu: Gauge;
   private readonly applyStalls: Histogram;
   private readonly byRoute = new Map<string, RouteMetrics>();
 
@@ -50,6 +51,11 @@ export class GatewayMetrics {
       help: 'The longest event-loop stall while receiving and applying the last table change',
       registers: [this.registry],
     });
+    this.applyCpu = new Gauge({
+      name: 'gatehouse_table_apply_cpu_seconds',
+      help: 'CPU time the process used (all threads) while receiving, applying and persisting the last table change: next to the stall, tells work from waiting for a CPU',
+      registers: [this.registry],
+    });
     this.applyStalls = new Histogram({
       name: 'gatehouse_table_apply_stall_max_seconds',
       help: 'The longest event-loop stall per applied table change',
@@ -66,10 +72,11 @@ export class GatewayMetrics {
     this.tableUpdates.inc({ kind });
   }
 
-  /** The longest event-loop stall seen while a table change was received and applied. */
-  applyStalled(seconds: number): void {
+  /** The longest event-loop stall seen while a table change was received and applied, and the CPU time it took. */
+  applyStalled(seconds: number, cpuSeconds: number): void {
     this.applyStall.set(seconds);
     this.applyStalls.observe(seconds);
+    this.applyCpu.set(cpuSeconds);
   }
 
   /** The instruments of one route, bound to their labels once and shared by every table that has the route. */

@@ -10,13 +10,15 @@ type IntervalHistogram = ReturnType<typeof monitorEventLoopDelay>;
 const SETTLE_MS = 5;
 
 export class ApplyStallWindow {
-  readonly #report: (seconds: number) => void;
+  readonly #report: (seconds: number, cpuSeconds: number) => void;
   #histogram: IntervalHistogram | undefined;
+  /** CPU usage when the window opened: the window's CPU time tells work from waiting for a CPU. */
+  #cpuAtStart: NodeJS.CpuUsage | undefined;
   /** Changes begun and not yet ended: the window closes when this drops to zero. */
   #open = 0;
   #closing: NodeJS.Timeout | undefined;
 
-  constructor(report: (seconds: number) => void) {
+  constructor(report: (seconds: number, cpuSeconds: number) => void) {
     this.#report = report;
   }
 
@@ -27,6 +29,7 @@ export class ApplyStallWindow {
     if (this.#histogram === undefined) {
       this.#histogram = monitorEventLoopDelay({ resolution: 1 });
       this.#histogram.enable();
+      this.#cpuAtStart = process.cpuUsage();
     }
   }
 
@@ -40,7 +43,8 @@ export class ApplyStallWindow {
         if (h === undefined || this.#open > 0) return;
         h.disable();
         this.#histogram = undefined;
-        this.#report(h.max / 1e9);
+        const cpu = process.cpuUsage(this.#cpuAtStart);
+        this.#report(h.max / 1e9, (cpu.user + cpu.system) / 1e6);
       }, SETTLE_MS);
     };
     settled.then(close, close);

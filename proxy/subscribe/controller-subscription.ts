@@ -49,7 +49,7 @@ export class ControllerSubscription {
     this.#opts = opts;
     this.#log = opts.logger.child({ component: 'subscription' });
     this.#backoff = opts.backoff ?? new ReconnectBackoff();
-    this.#stall = new ApplyStallWindow((seconds) => opts.gateway.metrics.applyStalled(seconds));
+    this.#stall = new ApplyStallWindow((seconds, cpuSeconds) => opts.gateway.metrics.applyStalled(seconds, cpuSeconds));
   }
 
   start(): void {

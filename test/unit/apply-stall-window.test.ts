@@ -9,25 +9,29 @@ function block(ms: number): void {
   while (performance.now() < until);
 }
 
-function reported(): { window: ApplyStallWindow; next: Promise<number[]> } {
+function reported(): { window: ApplyStallWindow; next: Promise<number[]>; cpuMs: number[] } {
   const seen: number[] = [];
+  const cpuMs: number[] = [];
   let done: (v: number[]) => void = () => {};
   const next = new Promise<number[]>((resolve) => (done = resolve));
-  const window = new ApplyStallWindow((s) => {
+  const window = new ApplyStallWindow((s, cpu) => {
     seen.push(s * 1000);
+    cpuMs.push(cpu * 1000);
     done(seen);
   });
-  return { window, next };
+  return { window, next, cpuMs };
 }
 
-test('a stall right before end() is reported', async () => {
-  const { window, next } = reported();
+test('a stall right before end() is reported, with the CPU time the window used', async () => {
+  const { window, next, cpuMs } = reported();
   window.begin();
   await new Promise((r) => setTimeout(r, 5));
   block(40);
   window.end();
   const [ms] = await next;
   assert.ok(ms !== undefined && ms >= 35 && ms < 200, `reported ${ms} ms`);
+  // Busy-waiting 40 ms is 40 ms of CPU (less only if the machine took the CPU away meanwhile).
+  assert.ok((cpuMs[0] as number) >= 20 && (cpuMs[0] as number) < 200, `cpu ${cpuMs[0]} ms`);
 });
 
 test('the window lasts until the table file write settles, and overlapping changes share it', async () => {
