@@ -15,7 +15,7 @@ import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { runController, type CompiledState } from '../controller/controller-main.ts';
 import { startControlPlane } from '../test/kube/control-plane.ts';
-import { debugTable, startController, waitFor } from '../test/kube/controller-process.ts';
+import { adminGet, startController, waitFor } from '../test/kube/controller-process.ts';
 import { percentile, round1 } from './percentiles.ts';
 import { writeResultFiles } from './results-file.ts';
 import { BENCH_NAMESPACE, benchApiRoute, createBenchApiRoutes, setupBenchCluster } from './controller-fixtures.ts';
@@ -174,7 +174,9 @@ async function main(): Promise<void> {
       child.stop = proc.stop;
       try {
         const startMs = Date.now();
-        await waitFor('child compiled everything', async () => ((await debugTable(proc.adminPort))?.table.routes.length === total ? true : undefined), 300_000, 2000);
+        // Polled on the routes gauge: /debug/table would build a ~20 MB JSON string in the child on every poll.
+        const full = new RegExp(`^gatehouse_controller_table_routes ${total}$`, 'm');
+        await waitFor('child compiled everything', async () => (full.test((await adminGet(proc.adminPort, '/metrics')).body) ? true : undefined), 300_000, 2000);
         const startToFullTableMs = Date.now() - startMs;
         // A few writes after the start, as in steady use, then read the resident set.
         for (let k = 0; k < 10; k++) {
