@@ -185,7 +185,9 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
     quietMs: 200,
     maxDelayMs: 1000,
     run: () => {
-      if (current && latestSnapshot && elector.isLeader()) statusSync.push(withProgrammed(current.statuses), latestSnapshot.live);
+      if (!current || !latestSnapshot || !elector.isLeader() || !distribution) return;
+      const changed = distribution.changedProgrammed(current.statuses);
+      if (changed.length > 0) statusSync.push(changed, latestSnapshot.live);
     },
     onError: (err) => log.error({ err }, 'Programmed refresh failed'),
   });

@@ -49,6 +49,8 @@ export interface Distribution {
   port: number;
   publish(table: RoutingTable, statuses: readonly ResourceStatus[], sequence: number): void;
   withProgrammed(statuses: readonly ResourceStatus[]): ResourceStatus[];
+  /** Only the statuses whose Programmed condition changed since last handed out (a fleet change), with it added. */
+  changedProgrammed(statuses: readonly ResourceStatus[]): ResourceStatus[];
   /** The /debug/fleet page body. */
   fleetReport(identity: string, leader: boolean): unknown;
   stream: SnapshotStream;
@@ -113,6 +115,7 @@ export async function startDistribution(opts: DistributionOptions, logger: Logge
       stream.publish(table);
     },
     withProgrammed: (statuses) => programmed.withProgrammed(statuses, everyProxy()),
+    changedProgrammed: (statuses) => programmed.changedProgrammed(statuses, everyProxy()),
     fleetReport: (replica, leader) => {
       const current = stream.currentVersion() ?? null;
       const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());

@@ -25,6 +25,8 @@ export class ProgrammedConditions {
   readonly #since = new Map<string, { generation: number | undefined; sequence: number }>();
   /** Table version → the latest compile that produced it. */
   readonly #sequenceOf = new Map<string, number>();
+  /** Resource key → the Programmed condition last handed out for it (status|reason|message). */
+  readonly #shown = new Map<string, string>();
 
   noteCompile(statuses: readonly ResourceStatus[], version: string, sequence: number): void {
     const seen = new Set<string>();
@@ -34,7 +36,11 @@ export class ProgrammedConditions {
       const before = this.#since.get(key);
       if (before === undefined || before.generation !== s.generation) this.#since.set(key, { generation: s.generation, sequence });
     }
-    for (const key of this.#since.keys()) if (!seen.has(key)) this.#since.delete(key);
+    for (const key of this.#since.keys()) {
+      if (seen.has(key)) continue;
+      this.#since.delete(key);
+      this.#shown.delete(key);
+    }
     this.#sequenceOf.delete(version);
     this.#sequenceOf.set(version, sequence);
     while (this.#sequenceOf.size > KEPT_VERSIONS) this.#sequenceOf.delete(this.#sequenceOf.keys().next().value as string);
@@ -42,15 +48,58 @@ export class ProgrammedConditions {
 
   /** The statuses with a Programmed condition added (conditions stay sorted by type). */
   withProgrammed(statuses: readonly ResourceStatus[], proxies: readonly ServingProxy[]): ResourceStatus[] {
-    const serving = proxies.map((p) => ({ p, sequence: p.version === null ? -1 : (this.#sequenceOf.get(p.version) ?? -1) }));
-    const rejected = proxies.map((p) => ({ p, sequence: p.lastError === null ? -1 : (this.#sequenceOf.get(p.lastError.version) ?? -1) }));
+    const fleet = this.#prepare(proxies);
     return statuses.map((s) => {
-      const since = this.#since.get(resourceKey(s))?.sequence ?? Number.MAX_SAFE_INTEGER;
-      const condition = programmed(s, since, serving, rejected);
-      const conditions = [...s.conditions.filter((c) => c.type !== 'Programmed'), condition].sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
-      return { ...s, conditions };
+      const condition = this.#conditionOf(s, fleet);
+      this.#shown.set(resourceKey(s), signature(condition));
+      return withCondition(s, condition);
     });
   }
+
+  /**
+   * Only the statuses whose Programmed condition differs from the one last handed out for that resource, with it
+   * added. A fleet change (a proxy ACKs, connects, leaves) usually moves the condition of the few resources that
+   * changed, so the status writer is handed those, not all 10k (planning 10k patches was ~65 MB of garbage per ACK).
+   */
+  changedProgrammed(statuses: readonly ResourceStatus[], proxies: readonly ServingProxy[]): ResourceStatus[] {
+    const fleet = this.#prepare(proxies);
+    const out: ResourceStatus[] = [];
+    for (const s of statuses) {
+      const condition = this.#conditionOf(s, fleet);
+      const key = resourceKey(s);
+      const text = signature(condition);
+      if (this.#shown.get(key) === text) continue;
+      this.#shown.set(key, text);
+      out.push(withCondition(s, condition));
+    }
+    return out;
+  }
+
+  #prepare(proxies: readonly ServingProxy[]): PreparedFleet {
+    return {
+      serving: proxies.map((p) => ({ p, sequence: p.version === null ? -1 : (this.#sequenceOf.get(p.version) ?? -1) })),
+      rejected: proxies.map((p) => ({ p, sequence: p.lastError === null ? -1 : (this.#sequenceOf.get(p.lastError.version) ?? -1) })),
+    };
+  }
+
+  #conditionOf(s: ResourceStatus, fleet: PreparedFleet): Condition {
+    const since = this.#since.get(resourceKey(s))?.sequence ?? Number.MAX_SAFE_INTEGER;
+    return programmed(s, since, fleet.serving, fleet.rejected);
+  }
+}
+
+interface PreparedFleet {
+  serving: ReadonlyArray<{ p: ServingProxy; sequence: number }>;
+  rejected: ReadonlyArray<{ p: ServingProxy; sequence: number }>;
+}
+
+function signature(c: Condition): string {
+  return `${c.status}|${c.reason}|${c.message}`;
+}
+
+function withCondition(s: ResourceStatus, condition: Condition): ResourceStatus {
+  const conditions = [...s.conditions.filter((c) => c.type !== 'Programmed'), condition].sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+  return { ...s, conditions };
 }
 
 function programmed(
