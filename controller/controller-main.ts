@@ -14,7 +14,7 @@ import { startDistribution, type DistributionOptions } from './distribute/distri
 import { LeaseElector, type LeaseElectorOptions } from './leader/lease-elector.ts';
 import { resourceKey } from './compile/resource-key.ts';
 import { BurstCoalescer } from './sources/burst-coalescer.ts';
-import { KubeSource, type KubeSnapshot } from './sources/kube-source.ts';
+import { KubeSource, type KubeSnapshot, type LiveState } from './sources/kube-source.ts';
 import { SharedConnectionKubeConfig } from './sources/kube-shared-connections.ts';
 import { EventRecorder } from './status/event-recorder.ts';
 import { StatusWriter } from './status/status-writer.ts';
@@ -78,7 +78,6 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
     metrics.statusPatches.inc(r.patched);
     metrics.statusFailures.inc(r.failed);
   });
-  let latestSnapshot: KubeSnapshot | undefined;
   /**
    * Statuses already handed to the status sync after a compile. The incremental compile returns the same status
    * object while a resource's status is unchanged, so a compile hands over only new ones: planning all 10k against
@@ -100,7 +99,6 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
     const previousVersion = current?.table.version;
     current = { table: out.table, statuses: out.statuses, sequence: ++sequence, compiledAt: Date.now(), compileMs };
     distribution?.publish(out.table, out.statuses, current.sequence);
-    latestSnapshot = snapshot;
 
     metrics.compiles.inc();
     metrics.compileSeconds.observe(compileMs / 1000);
@@ -170,7 +168,7 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
       metrics.leader.set(1);
       statusSync.setEnabled(true);
       // Catch up at once: the statuses of the latest compile may never have been written by anyone.
-      if (current && latestSnapshot) statusSync.push(withProgrammed(current.statuses), latestSnapshot.live);
+      if (current) statusSync.push(withProgrammed(current.statuses), liveNow(current.statuses));
     },
     onStoppedLeading: () => {
       log.info({ identity: opts.lease.identity }, 'no longer leading: statuses left to the new leader');
@@ -185,9 +183,9 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
     quietMs: 200,
     maxDelayMs: 1000,
     run: () => {
-      if (!current || !latestSnapshot || !elector.isLeader() || !distribution) return;
+      if (!current || !elector.isLeader() || !distribution) return;
       const changed = distribution.changedProgrammed(current.statuses);
-      if (changed.length > 0) statusSync.push(changed, latestSnapshot.live);
+      if (changed.length > 0) statusSync.push(changed, liveNow(changed));
     },
     onError: (err) => log.error({ err }, 'Programmed refresh failed'),
   });
@@ -201,6 +199,12 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
     isLeader: () => elector.isLeader(),
   };
   const distribution = opts.distribution ? await startDistribution(opts.distribution, opts.logger, () => fleetChanged.poke(), fleetSharing) : undefined;
+  // The informers' objects now, not the last compile's snapshot: status writes since then (our own) are not in
+  // that snapshot, and a plan against it can judge a needed patch "unchanged" (6/6 written, then 5/5 looks done).
+  function liveNow(statuses: readonly ResourceStatus[]): Map<string, LiveState> {
+    return source.liveStates(statuses.map(resourceKey));
+  }
+
   function withProgrammed(statuses: ResourceStatus[]): ResourceStatus[] {
     return distribution ? distribution.withProgrammed(statuses) : statuses;
   }

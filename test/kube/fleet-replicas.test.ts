@@ -154,6 +154,9 @@ test('a replica stopped gracefully deletes its report: its proxies stop counting
   await startReplica('ctrl-c');
   await startFleetProxy('c1', streamPorts.get('ctrl-c')!);
   await programmedMessage('one', /^6\/6 proxies serve generation 1$/);
+  // Let the leader settle (its re-check of its own 6/6 write done), so 5/5 must be planned against the live object
+  // as it is now: planned against the last compile's snapshot (which said 5/5) it was judged already written.
+  await new Promise((r) => setTimeout(r, 1500));
   await controllers.get('ctrl-c')!.stop(); // SIGTERM
   await programmedMessage('one', /^5\/5 proxies serve generation 1$/);
   // Dropped because the report was deleted, not because it went stale: the leader no longer lists ctrl-c at all.
