@@ -198,7 +198,7 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
     leaseDurationMs: opts.lease.leaseDurationMs ?? 15_000,
     isLeader: () => elector.isLeader(),
   };
-  const distribution = opts.distribution ? await startDistribution(opts.distribution, opts.logger, () => fleetChanged.poke(), fleetSharing) : undefined;
+  const distribution = opts.distribution ? await startDistribution(opts.distribution, opts.logger, metrics, () => fleetChanged.poke(), fleetSharing) : undefined;
   // The informers' objects now, not the last compile's snapshot: status writes since then (our own) are not in
   // that snapshot, and a plan against it can judge a needed patch "unchanged" (6/6 written, then 5/5 looks done).
   function liveNow(statuses: readonly ResourceStatus[]): Map<string, LiveState> {

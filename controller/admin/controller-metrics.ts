@@ -1,6 +1,11 @@
-// The controller's Prometheus metrics (served on its admin port): compile work, the table it holds, its informers
-// and whether this replica leads.
+// The controller's Prometheus metrics (served on its admin port): compile work, the table it holds, its informers,
+// whether this replica leads, fleet sharing with the other replicas and the stream's credential reloads. Components
+// are handed the small interfaces they report through (fleet-roster.ts, fleet-publisher.ts, credential-reloader.ts),
+// never the registry.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CredentialReloadMetrics } from '../distribute/credential-reloader.ts';
+import type { FleetPublisherMetrics } from '../distribute/fleet-publisher.ts';
+import type { FleetRosterMetrics } from '../distribute/fleet-roster.ts';
 
 export interface ControllerMetrics {
   registry: Registry;
@@ -14,12 +19,35 @@ export interface ControllerMetrics {
   statusPatches: Counter;
   statusFailures: Counter;
   leader: Gauge;
+  fleet: FleetPublisherMetrics & FleetRosterMetrics;
+  credentials: CredentialReloadMetrics;
 }
 
 export function createControllerMetrics(): ControllerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'gatehouse_controller_' });
   const opts = { registers: [registry] };
+  const fleetReplicas = new Gauge({
+    name: 'gatehouse_controller_fleet_replicas',
+    help: "Other replicas whose fleet report this replica reads, by state: fresh (its proxies count) or stale (no heartbeat within the Lease duration).",
+    labelNames: ['state'],
+    ...opts,
+  });
+  const fleetRemoteProxies = new Gauge({ name: 'gatehouse_controller_fleet_remote_proxies', help: "Proxies listed in the other replicas' fresh fleet reports.", ...opts });
+  const fleetPublishFailures = new Counter({ name: 'gatehouse_controller_fleet_publish_failures_total', help: "Failed writes of this replica's fleet report (retried on the next change or heartbeat).", ...opts });
+  const fleetCollected = new Counter({ name: 'gatehouse_controller_fleet_reports_collected_total', help: 'Fleet reports of long-dead replicas this replica deleted as leader.', ...opts });
+  const credentialReloads = new Counter({
+    name: 'gatehouse_controller_stream_credential_reloads_total',
+    help: 'Changed stream token or TLS files acted on, by kind (token, tls) and outcome (ok: now in use; error: refused or unreadable).',
+    labelNames: ['kind', 'outcome'],
+    ...opts,
+  });
+  const credentialLoadedAt = new Gauge({
+    name: 'gatehouse_controller_stream_credential_last_reload_timestamp_seconds',
+    help: 'Unix time the stream token or TLS certificate in use was loaded: at start, then at each successful reload.',
+    labelNames: ['kind'],
+    ...opts,
+  });
   return {
     registry,
     compiles: new Counter({ name: 'gatehouse_controller_compiles_total', help: 'Compiles run (one per coalesced burst of changes).', ...opts }),
@@ -42,5 +70,25 @@ export function createControllerMetrics(): ControllerMetrics {
     statusPatches: new Counter({ name: 'gatehouse_controller_status_patches_total', help: 'Status subresource patches written.', ...opts }),
     statusFailures: new Counter({ name: 'gatehouse_controller_status_failures_total', help: 'Status writes given up on.', ...opts }),
     leader: new Gauge({ name: 'gatehouse_controller_leader', help: '1 while this replica holds the Lease.', ...opts }),
+    fleet: {
+      roster: ({ fresh, stale, proxies }) => {
+        fleetReplicas.set({ state: 'fresh' }, fresh);
+        fleetReplicas.set({ state: 'stale' }, stale);
+        fleetRemoteProxies.set(proxies);
+      },
+      collected: () => fleetCollected.inc(),
+      publishFailed: () => fleetPublishFailures.inc(),
+    },
+    credentials: {
+      loaded: (kind) => {
+        credentialLoadedAt.set({ kind }, Date.now() / 1000);
+        // Zero series from the start, so the first reload (or failure) shows as an increase.
+        for (const outcome of ['ok', 'error']) credentialReloads.inc({ kind, outcome }, 0);
+      },
+      reloaded: (kind, outcome) => {
+        credentialReloads.inc({ kind, outcome });
+        if (outcome === 'ok') credentialLoadedAt.set({ kind }, Date.now() / 1000);
+      },
+    },
   };
 }

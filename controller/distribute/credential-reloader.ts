@@ -3,7 +3,8 @@
 // a mounted Secret is updated by swapping a symlink (`..data`), which inotify-style watches on the file miss, and a
 // content hash ignores mtime quirks. A file that is unreadable or invalid (a short token, bad PEM, a key that does not
 // match the certificate — e.g. read half-way through a non-atomic update) is logged once and the current one kept;
-// the next poll tries again.
+// the next poll tries again. Each reload is counted (by kind and outcome) in the controller's metrics, never with
+// anything from the files in its labels.
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
@@ -20,6 +21,16 @@ export interface TlsPem {
   key: Buffer;
 }
 
+export type CredentialKind = 'token' | 'tls';
+
+/** What the reloader reports to the controller's metrics. */
+export interface CredentialReloadMetrics {
+  /** A credential of this kind was put in use: at start, and again on each successful reload. */
+  loaded(kind: CredentialKind): void;
+  /** A new file content (or a new way of failing to read it) was acted on: `ok` when it is now in use, `error` when refused. */
+  reloaded(kind: CredentialKind, outcome: 'ok' | 'error'): void;
+}
+
 export interface CredentialReloaderOptions {
   tokenFile: string;
   /** The file's content at start (what `token` holds). */
@@ -28,6 +39,7 @@ export interface CredentialReloaderOptions {
   tls?: TlsFiles & { initial: TlsPem; apply: (pem: TlsPem) => void };
   intervalMs: number;
   logger: Logger;
+  metrics?: CredentialReloadMetrics;
 }
 
 export class CredentialReloader {
@@ -45,9 +57,11 @@ export class CredentialReloader {
     this.#opts = opts;
     this.#log = opts.logger.child({ component: 'stream-credentials' });
     this.#tokenSeen = hash(opts.initialToken);
+    opts.metrics?.loaded('token');
     if (opts.tls) {
       this.#tlsSeen = hash(opts.tls.initial.cert, opts.tls.initial.key);
       this.certificate = describeCertificate(opts.tls.initial.cert);
+      opts.metrics?.loaded('tls');
     }
   }
 
@@ -84,9 +98,12 @@ export class CredentialReloader {
       next = StreamToken.parse(text, path);
     } catch (err) {
       this.#log.warn({ path, error: (err as Error).message }, 'new stream token refused; keeping the current token');
+      this.#opts.metrics?.reloaded('token', 'error');
       return;
     }
     if (this.#opts.token.rotate(next)) this.#log.info({ path, ...this.#opts.token.state() }, 'stream token rotated: new connections need the new token');
+    // A valid file is a successful reload even when it holds the token already in use (e.g. put back after a bad one).
+    this.#opts.metrics?.reloaded('token', 'ok');
   }
 
   async #checkTls(): Promise<void> {
@@ -108,14 +125,16 @@ export class CredentialReloader {
       tls.apply(pem);
     } catch (err) {
       this.#log.warn({ certFile: tls.certFile, keyFile: tls.keyFile, error: (err as Error).message }, 'new stream TLS certificate refused; keeping the current one');
+      this.#opts.metrics?.reloaded('tls', 'error');
       return;
     }
     this.certificate = certificate;
+    this.#opts.metrics?.reloaded('tls', 'ok');
     this.#log.info({ certFile: tls.certFile, notAfter: certificate.notAfter, fingerprint256: certificate.fingerprint256 }, 'stream TLS certificate reloaded: new connections get it');
   }
 
-  /** Logs a read failure once per kind of failure (a file missing for a minute is one line, not thirty). */
-  #refuse(what: 'token' | 'tls', key: string, fields: Record<string, unknown>, message: string): void {
+  /** Logs and counts a read failure once per kind of failure (a file missing for a minute is one line, not thirty). */
+  #refuse(what: CredentialKind, key: string, fields: Record<string, unknown>, message: string): void {
     const seen = `error:${key}`;
     if (what === 'token') {
       if (this.#tokenSeen === seen) return;
@@ -125,6 +144,7 @@ export class CredentialReloader {
       this.#tlsSeen = seen;
     }
     this.#log.warn(fields, message);
+    this.#opts.metrics?.reloaded(what, 'error');
   }
 }
 

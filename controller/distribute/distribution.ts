@@ -9,11 +9,11 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { RoutingTable } from '../../proxy/table/table-schema.ts';
 import type { ResourceStatus } from '../compile/compile-types.ts';
-import { CredentialReloader } from './credential-reloader.ts';
+import { CredentialReloader, type CredentialReloadMetrics } from './credential-reloader.ts';
 import { mergeFleets, type CountedProxy } from './fleet-merge.ts';
-import { FleetPublisher } from './fleet-publisher.ts';
+import { FleetPublisher, type FleetPublisherMetrics } from './fleet-publisher.ts';
 import type { FleetProxy } from './fleet-report.ts';
-import { FleetRoster } from './fleet-roster.ts';
+import { FleetRoster, type FleetRosterMetrics } from './fleet-roster.ts';
 import { FleetTracker } from './fleet-tracker.ts';
 import { ProgrammedConditions } from './programmed-conditions.ts';
 import { SnapshotStream } from './snapshot-stream.ts';
@@ -45,6 +45,12 @@ export interface FleetSharing {
   isLeader: () => boolean;
 }
 
+/** What distribution reports to the controller's metrics (controller-metrics.ts implements it). */
+export interface DistributionMetrics {
+  fleet: FleetPublisherMetrics & FleetRosterMetrics;
+  credentials: CredentialReloadMetrics;
+}
+
 export interface Distribution {
   port: number;
   publish(table: RoutingTable, statuses: readonly ResourceStatus[], sequence: number): void;
@@ -59,7 +65,7 @@ export interface Distribution {
 
 export const DEFAULT_TOKEN_GRACE_MS = 120_000;
 
-export async function startDistribution(opts: DistributionOptions, logger: Logger, onFleetChange: () => void, sharing?: FleetSharing): Promise<Distribution> {
+export async function startDistribution(opts: DistributionOptions, logger: Logger, metrics: DistributionMetrics, onFleetChange: () => void, sharing?: FleetSharing): Promise<Distribution> {
   if ((opts.tlsCertFile === undefined) !== (opts.tlsKeyFile === undefined)) throw new Error('the stream needs both a TLS certificate and a key, or neither');
   const tokenText = await readFile(opts.tokenFile, 'utf8');
   const token = new RotatingToken(StreamToken.parse(tokenText, opts.tokenFile), opts.tokenGraceMs ?? DEFAULT_TOKEN_GRACE_MS);
@@ -81,6 +87,7 @@ export async function startDistribution(opts: DistributionOptions, logger: Logge
     ...(tls && opts.tlsCertFile && opts.tlsKeyFile && { tls: { certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile, initial: tls, apply: (pem) => stream.setTls(pem) } }),
     intervalMs: opts.credentialPollMs ?? 2_000,
     logger,
+    metrics: metrics.credentials,
   });
   reloader.start();
 
@@ -90,7 +97,7 @@ export async function startDistribution(opts: DistributionOptions, logger: Logge
   if (sharing) {
     // A heartbeat every third of the window: two can be lost before the replica counts as gone.
     const timings = { staleAfterMs: sharing.leaseDurationMs, heartbeatMs: Math.max(250, Math.round(sharing.leaseDurationMs / 3)) };
-    publisher = new FleetPublisher({ kubeConfig: sharing.kubeConfig, namespace: sharing.namespace, group: sharing.group, replica: sharing.replica, heartbeatMs: timings.heartbeatMs, proxies: localProxies, logger });
+    publisher = new FleetPublisher({ kubeConfig: sharing.kubeConfig, namespace: sharing.namespace, group: sharing.group, replica: sharing.replica, heartbeatMs: timings.heartbeatMs, proxies: localProxies, logger, metrics: metrics.fleet });
     roster = new FleetRoster({
       kubeConfig: sharing.kubeConfig,
       namespace: sharing.namespace,
@@ -100,6 +107,7 @@ export async function startDistribution(opts: DistributionOptions, logger: Logge
       isLeader: sharing.isLeader,
       onChange: onFleetChange,
       logger,
+      metrics: metrics.fleet,
     });
     publisher.start();
     roster.start();

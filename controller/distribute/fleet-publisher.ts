@@ -7,6 +7,12 @@ import type { Logger } from 'pino';
 import { describeApiError, httpStatusOf } from '../status/kube-errors.ts';
 import { encodeFleetReport, FLEET_DATA_KEY, FLEET_LABEL, fleetLabelValue, fleetObjectName, type FleetProxy } from './fleet-report.ts';
 
+/** What the publisher reports to the controller's metrics. */
+export interface FleetPublisherMetrics {
+  /** A write of this replica's report failed (each one, though only the first of a run is logged). */
+  publishFailed(): void;
+}
+
 export interface FleetPublisherOptions {
   kubeConfig: KubeConfig;
   namespace: string;
@@ -18,6 +24,7 @@ export interface FleetPublisherOptions {
   debounceMs?: number;
   proxies: () => readonly FleetProxy[];
   logger: Logger;
+  metrics?: FleetPublisherMetrics;
 }
 
 /** A delete on shutdown waits no longer than this: a stop must not hang on an unreachable API server. */
@@ -85,6 +92,7 @@ export class FleetPublisher {
     }
     this.#writing = this.#put()
       .catch((err: unknown) => {
+        this.#opts.metrics?.publishFailed();
         if (!this.#failing) this.#log.warn({ err: describeApiError(err) }, 'publishing the fleet failed; retrying on the next change or heartbeat');
         this.#failing = true;
       })

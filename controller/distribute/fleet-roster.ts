@@ -10,6 +10,14 @@ import { InformerSupervisor } from '../sources/informer-supervisor.ts';
 import { describeApiError, httpStatusOf } from '../status/kube-errors.ts';
 import { decodeFleetReport, FLEET_LABEL, fleetLabelValue, type FleetProxy, type FleetReport } from './fleet-report.ts';
 
+/** What the roster reports to the controller's metrics. */
+export interface FleetRosterMetrics {
+  /** The other replicas' readable reports by freshness, and the proxies the fresh ones list; after every change. */
+  roster(counts: { fresh: number; stale: number; proxies: number }): void;
+  /** This replica, as leader, deleted the report of a replica stale past the collect window. */
+  collected(): void;
+}
+
 export interface FleetRosterOptions {
   kubeConfig: KubeConfig;
   namespace: string;
@@ -23,6 +31,7 @@ export interface FleetRosterOptions {
   /** The proxies counted from other replicas changed (a report's proxies changed, it went stale, came back, or left). */
   onChange: () => void;
   logger: Logger;
+  metrics?: FleetRosterMetrics;
 }
 
 interface Entry {
@@ -67,6 +76,7 @@ export class FleetRoster {
   }
 
   start(): void {
+    this.#report();
     this.#informer.start();
     // Often enough that a dead replica drops out within ~⅓ window after it went stale.
     this.#timer = setInterval(() => this.#sweep(), Math.max(100, Math.min(1_000, Math.round(this.#opts.staleAfterMs / 3))));
@@ -92,7 +102,13 @@ export class FleetRoster {
       .sort((a, b) => (a.replica < b.replica ? -1 : a.replica > b.replica ? 1 : 0));
   }
 
+  /** Every path through #apply can add, replace or drop an entry, so the counts are re-reported after each event. */
   #changed(verb: 'add' | 'update' | 'delete', obj: V1ConfigMap): void {
+    this.#apply(verb, obj);
+    this.#report();
+  }
+
+  #apply(verb: 'add' | 'update' | 'delete', obj: V1ConfigMap): void {
     const object = obj.metadata?.name;
     if (object === undefined || object === this.#opts.ownObject) return;
     const before = this.#entries.get(object);
@@ -125,14 +141,31 @@ export class FleetRoster {
   #sweep(): void {
     const now = performance.now();
     const collectAfterMs = this.#opts.collectAfterMs ?? this.#opts.staleAfterMs * 10;
+    let wentStale = false;
     for (const e of this.#entries.values()) {
       const age = now - e.seenAt;
       if (e.fresh && age >= this.#opts.staleAfterMs) {
         e.fresh = false;
+        wentStale = true;
         this.#notify('replica stale: no heartbeat', e);
       }
       if (!e.fresh && age >= collectAfterMs && this.#opts.isLeader()) void this.#collect(e);
     }
+    if (wentStale) this.#report();
+  }
+
+  #report(): void {
+    const metrics = this.#opts.metrics;
+    if (metrics === undefined) return;
+    const counts = { fresh: 0, stale: 0, proxies: 0 };
+    for (const e of this.#entries.values()) {
+      if (!e.fresh) counts.stale++;
+      else {
+        counts.fresh++;
+        counts.proxies += e.report.proxies.length;
+      }
+    }
+    metrics.roster(counts);
   }
 
   #notify(why: string, e: Entry): void {
@@ -145,6 +178,7 @@ export class FleetRoster {
     e.seenAt = performance.now(); // no second attempt until another window has passed
     try {
       await this.#api.deleteNamespacedConfigMap({ name: e.object, namespace: this.#opts.namespace, body: { preconditions: { resourceVersion: e.resourceVersion } } });
+      this.#opts.metrics?.collected();
       this.#log.info({ replica: e.report.replica, object: e.object }, 'deleted the fleet object of a replica that stopped heartbeating');
     } catch (err) {
       if (httpStatusOf(err) !== 404 && httpStatusOf(err) !== 409) this.#log.warn({ object: e.object, err: describeApiError(err) }, 'deleting a stale fleet object failed');

@@ -3,7 +3,8 @@
 // atomic swap of the `..data` symlink). A new token: proxies with it connect, one with the old token still connects
 // during the grace period and is refused after it, proxies already connected stay connected. A new certificate: new
 // connections get it, proxies that trust it connect, open connections keep working. A malformed token or PEM is
-// refused and the current one kept. Every process is stopped by pid, pass or fail.
+// refused and the current one kept. Each reload shows on the controller's /metrics by kind and outcome. Every process
+// is stopped by pid, pass or fail.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -18,7 +19,7 @@ import { z } from 'zod';
 import { freePort } from '../../bench/ports.ts';
 import { STREAM_SUBPROTOCOL } from '../../proxy/table/stream-protocol.ts';
 import { startEcho, type Upstream } from '../e2e/helpers/upstreams.ts';
-import { getThrough, startProxyProcess, type ProxyProcess } from '../fleet/proxy-process.ts';
+import { getThrough, metricValue, startProxyProcess, type ProxyProcess } from '../fleet/proxy-process.ts';
 import { startControlPlane, type ControlPlane } from './control-plane.ts';
 import { adminGet, startController, waitFor, type ControllerProcess } from './controller-process.ts';
 
@@ -78,6 +79,9 @@ const fleetPage = z.object({
 });
 const fleet = async (): Promise<z.output<typeof fleetPage>> => fleetPage.parse(JSON.parse((await adminGet(controller!.adminPort, '/debug/fleet')).body));
 const connected = async (): Promise<string[]> => (await fleet()).proxies.map((p) => p.name);
+const reloads = (kind: 'token' | 'tls', outcome: 'ok' | 'error'): Promise<number> =>
+  metricValue(controller!.adminPort, `gatehouse_controller_stream_credential_reloads_total{kind="${kind}",outcome="${outcome}"}`);
+const loadedAt = (kind: 'token' | 'tls'): Promise<number> => metricValue(controller!.adminPort, `gatehouse_controller_stream_credential_last_reload_timestamp_seconds{kind="${kind}"}`);
 
 /** A proxy whose token file holds `token` and which trusts `ca` (each proxy reads both once, at start). */
 async function startRotationProxy(name: string, token: string, ca: Pem): Promise<ProxyProcess> {
@@ -159,11 +163,16 @@ after(async () => {
 });
 
 test('token rotated: the new token connects, the old one only during the grace period, open connections stay', async () => {
+  assert.deepEqual([await reloads('token', 'ok'), await reloads('token', 'error')], [0, 0]);
+  const loadedAtStart = await loadedAt('token');
+  assert.ok(loadedAtStart > 0, 'the token loaded at start has a timestamp');
   await volume.write({ token: `${NEW_TOKEN}\n`, 'tls.crt': certA.cert, 'tls.key': certA.key });
   const rotated = await waitFor('the controller uses the new token', async () => {
     const f = await fleet();
     return f.credentials.token.previousAdmittedUntil !== null ? f.credentials.token : undefined;
   });
+  assert.equal(await reloads('token', 'ok'), 1);
+  assert.ok((await loadedAt('token')) > loadedAtStart);
   // During the grace period both tokens connect: a proxy with the new one, a proxy not yet given the new one.
   await Promise.all([startRotationProxy('p-new', NEW_TOKEN, certA), startRotationProxy('p-late', OLD_TOKEN, certA)]);
   await waitFor('p-new and p-late connected', async () => {
@@ -190,18 +199,26 @@ test('token rotated: the new token connects, the old one only during the grace p
   // A malformed token file is refused and the current token kept.
   await volume.write({ token: 'too-short\n', 'tls.crt': certA.cert, 'tls.key': certA.key });
   await logged('new stream token refused; keeping the current token');
+  assert.deepEqual([await reloads('token', 'ok'), await reloads('token', 'error')], [1, 1]);
   assert.equal(await upgradeStatus(NEW_TOKEN, certA), 101);
   assert.equal(await upgradeStatus('too-short', certA), 401);
-  for (const secret of [OLD_TOKEN, NEW_TOKEN, 'too-short']) assert.ok(!controller!.logs().includes(secret), 'no token in the logs');
+  const metrics = (await adminGet(controller!.adminPort, '/metrics')).body;
+  for (const secret of [OLD_TOKEN, NEW_TOKEN, 'too-short']) {
+    assert.ok(!controller!.logs().includes(secret), 'no token in the logs');
+    assert.ok(!metrics.includes(secret), 'no token in the metrics');
+  }
   await stale.stop(true);
   proxies.delete('p-stale');
 });
 
 test('certificate rotated: new connections get it, proxies that trust it connect, open connections keep working', async () => {
   assert.equal(await servedFingerprint(), certA.fingerprint);
+  const [okBefore, errorsBefore, loadedAtStart] = [await reloads('tls', 'ok'), await reloads('tls', 'error'), await loadedAt('tls')];
   await volume.write({ token: `${NEW_TOKEN}\n`, 'tls.crt': certB.cert, 'tls.key': certB.key });
   await waitFor('the stream serves certificate B', async () => ((await servedFingerprint()) === certB.fingerprint ? true : undefined));
   assert.equal((await fleet()).credentials.certificate?.fingerprint256, certB.fingerprint);
+  assert.equal(await reloads('tls', 'ok'), okBefore + 1);
+  assert.ok((await loadedAt('tls')) > loadedAtStart);
 
   await startRotationProxy('p-ca-b', NEW_TOKEN, certB);
   await waitFor('p-ca-b connected', async () => ((await connected()).includes('p-ca-b') ? true : undefined));
@@ -216,5 +233,8 @@ test('certificate rotated: new connections get it, proxies that trust it connect
   await volume.write({ token: `${NEW_TOKEN}\n`, 'tls.crt': certA.cert, 'tls.key': certB.key });
   await logged('new stream TLS certificate refused; keeping the current one', 2);
   assert.equal(await servedFingerprint(), certB.fingerprint);
+  // At least two: a poll that reads the certificate and the key either side of a volume swap is one more refusal.
+  assert.ok((await reloads('tls', 'error')) >= errorsBefore + 2);
+  assert.equal(await reloads('tls', 'ok'), okBefore + 1);
   assert.equal(await upgradeStatus(NEW_TOKEN, certB), 101);
 });

@@ -4,7 +4,8 @@
 // prefers ctrl-b and falls back to ctrl-a. The leader's Programmed condition counts all five; b-small's NACK, on the
 // non-leader, shows on the status; heartbeats cause no status writes; a third replica stopped gracefully takes its
 // proxy out of the count at once; ctrl-b killed with -9 → b-both moves to ctrl-a, b1 and b-small drop out of the count
-// once ctrl-b's report is stale. Every process is stopped by pid, pass or fail.
+// once ctrl-b's report is stale. The fleet metrics on /metrics follow each step. Every process is stopped by pid,
+// pass or fail.
 import { strict as assert } from 'node:assert';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { stringify } from 'yaml';
 import { z } from 'zod';
 import { freePort } from '../../bench/ports.ts';
 import { startEcho, type Upstream } from '../e2e/helpers/upstreams.ts';
-import { getThrough, startProxyProcess, type ProxyProcess } from '../fleet/proxy-process.ts';
+import { getThrough, metricValue, startProxyProcess, type ProxyProcess } from '../fleet/proxy-process.ts';
 import { startControlPlane, type ControlPlane } from './control-plane.ts';
 import { adminGet, startController, waitFor, type ControllerProcess } from './controller-process.ts';
 import { startServiceRelay } from './service-relay.ts';
@@ -43,6 +44,18 @@ const fleetPage = z.object({
 
 async function fleetOf(name: string): Promise<z.output<typeof fleetPage>> {
   return fleetPage.parse(JSON.parse((await adminGet(controllers.get(name)!.adminPort, '/debug/fleet')).body));
+}
+
+/** `fresh=… stale=… proxies=… failures=…`: the other replicas and their proxies as this replica's /metrics counts them. */
+async function fleetMetrics(name: string): Promise<string> {
+  const port = controllers.get(name)!.adminPort;
+  const [fresh, stale, proxies, failures] = await Promise.all([
+    metricValue(port, 'gatehouse_controller_fleet_replicas{state="fresh"}'),
+    metricValue(port, 'gatehouse_controller_fleet_replicas{state="stale"}'),
+    metricValue(port, 'gatehouse_controller_fleet_remote_proxies'),
+    metricValue(port, 'gatehouse_controller_fleet_publish_failures_total'),
+  ]);
+  return `fresh=${fresh} stale=${stale} proxies=${proxies} failures=${failures}`;
 }
 
 async function startReplica(name: string): Promise<void> {
@@ -119,6 +132,8 @@ test('the leader counts the proxies of both replicas: Programmed=True 5/5', asyn
   assert.deepEqual(a.proxies.map((p) => p.name), ['a1', 'a2'], 'only a1 and a2 are connected to the leader itself');
   assert.deepEqual(a.fleet.counted.map((p) => `${p.name}@${p.replica}`), ['a1@ctrl-a', 'a2@ctrl-a', 'b-both@ctrl-b', 'b-small@ctrl-b', 'b1@ctrl-b']);
   assert.deepEqual(a.fleet.replicas.map((r) => [r.replica, r.fresh, r.proxies]), [['ctrl-b', true, 3]]);
+  assert.equal(await fleetMetrics('ctrl-a'), 'fresh=1 stale=0 proxies=3 failures=0');
+  await waitFor('ctrl-b counts the proxies of ctrl-a', async () => ((await fleetMetrics('ctrl-b')) === 'fresh=1 stale=0 proxies=2 failures=0' ? true : undefined));
 
   // The published objects: one per replica, labelled, never carrying the token.
   const cms = await cp.kubectl(['get', 'configmaps', '-n', 'default', '-l', 'gatehouse.dev/fleet-of=gatehouse-controller', '-o', 'json']);
@@ -154,6 +169,7 @@ test('a replica stopped gracefully deletes its report: its proxies stop counting
   await startReplica('ctrl-c');
   await startFleetProxy('c1', streamPorts.get('ctrl-c')!);
   await programmedMessage('one', /^6\/6 proxies serve generation 1$/);
+  assert.equal(await fleetMetrics('ctrl-a'), 'fresh=2 stale=0 proxies=4 failures=0');
   // Let the leader settle (its re-check of its own 6/6 write done), so 5/5 must be planned against the live object
   // as it is now: planned against the last compile's snapshot (which said 5/5) it was judged already written.
   await new Promise((r) => setTimeout(r, 1500));
@@ -161,6 +177,7 @@ test('a replica stopped gracefully deletes its report: its proxies stop counting
   await programmedMessage('one', /^5\/5 proxies serve generation 1$/);
   // Dropped because the report was deleted, not because it went stale: the leader no longer lists ctrl-c at all.
   assert.deepEqual((await fleetOf('ctrl-a')).fleet.replicas.map((r) => [r.replica, r.fresh]), [['ctrl-b', true]]);
+  assert.equal(await fleetMetrics('ctrl-a'), 'fresh=1 stale=0 proxies=3 failures=0', 'a deleted report is neither fresh nor stale');
   const cm = await cp.kubectl(['get', 'configmap', 'gatehouse-controller-fleet-ctrl-c', '-n', 'default']);
   assert.notEqual(cm.code, 0, 'the ConfigMap of ctrl-c is gone');
   await proxies.get('c1')!.stop(true);
@@ -180,6 +197,7 @@ test('the non-leader killed with -9: its proxies drop out after the staleness wi
   assert.deepEqual(a.proxies.map((p) => p.name), ['a1', 'a2', 'b-both'], 'b-both reconnected through the relay to ctrl-a');
   assert.deepEqual(a.fleet.counted.map((p) => `${p.name}@${p.replica}`), ['a1@ctrl-a', 'a2@ctrl-a', 'b-both@ctrl-a']);
   assert.deepEqual(a.fleet.replicas.map((r) => [r.replica, r.fresh]), [['ctrl-b', false]]);
+  assert.equal(await fleetMetrics('ctrl-a'), 'fresh=0 stale=1 proxies=0 failures=0');
 
   // The next change is Programmed by the three that are left.
   await apply('after');

@@ -1,10 +1,14 @@
 // The fleet roster against a real API server: another replica's report counts while it heartbeats, drops out once
 // it goes stale, and only the leader deletes an object that stayed stale for the collect window (a replica that died
-// for good). Short windows so the whole life of a dead replica fits in a few seconds.
-import { test } from 'node:test';
+// for good). Short windows so the whole life of a dead replica fits in a few seconds. The publisher's failed writes
+// (its namespace does not exist yet) are counted until a write works. Both report into the controller's metrics,
+// read back from its registry.
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
+import { createControllerMetrics, type ControllerMetrics } from '../../controller/admin/controller-metrics.ts';
+import { FleetPublisher } from '../../controller/distribute/fleet-publisher.ts';
 import { encodeFleetReport, FLEET_DATA_KEY, FLEET_LABEL, fleetLabelValue } from '../../controller/distribute/fleet-report.ts';
 import { FleetRoster } from '../../controller/distribute/fleet-roster.ts';
 import { startControlPlane, type ControlPlane } from './control-plane.ts';
@@ -37,6 +41,12 @@ async function exists(cp: ControlPlane, object: string): Promise<boolean> {
   return false;
 }
 
+/** A series' value in the registry's exposition (undefined when absent), e.g. `x_total` or `x{state="fresh"}`. */
+async function metric(metrics: ControllerMetrics, series: string): Promise<number | undefined> {
+  const line = (await metrics.registry.metrics()).split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
 async function until<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -47,12 +57,20 @@ async function until<T>(what: string, check: () => T | undefined | Promise<T | u
   }
 }
 
-test('fleet roster: fresh reports count, stale ones drop out, only the leader collects the long-dead', async (t) => {
-  const cp = await startControlPlane({ installCrds: false });
-  t.after(() => cp.stop());
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(cp.kubeconfigPath);
+let cp: ControlPlane;
+const kubeConfig = new KubeConfig();
 
+before(async () => {
+  cp = await startControlPlane({ installCrds: false });
+  kubeConfig.loadFromFile(cp.kubeconfigPath);
+});
+
+after(() => cp?.stop());
+
+test('fleet roster: fresh reports count, stale ones drop out, only the leader collects the long-dead', async (t) => {
+  const metrics = createControllerMetrics();
+  const counts = async (): Promise<string> =>
+    [`fresh=${await metric(metrics, 'gatehouse_controller_fleet_replicas{state="fresh"}')}`, `stale=${await metric(metrics, 'gatehouse_controller_fleet_replicas{state="stale"}')}`, `proxies=${await metric(metrics, 'gatehouse_controller_fleet_remote_proxies')}`].join(' ');
   let leader = false;
   let changes = 0;
   const roster = new FleetRoster({
@@ -65,9 +83,11 @@ test('fleet roster: fresh reports count, stale ones drop out, only the leader co
     isLeader: () => leader,
     onChange: () => changes++,
     logger,
+    metrics: metrics.fleet,
   });
   roster.start();
   t.after(() => roster.stop());
+  assert.equal(await counts(), 'fresh=0 stale=0 proxies=0', 'reported from the start');
 
   await put(cp, configMap('own', 'me', ['mine'])); // this replica's own object: never counted
   await put(cp, configMap('live', 'replica-live', ['l1', 'l2']));
@@ -76,6 +96,7 @@ test('fleet roster: fresh reports count, stale ones drop out, only the leader co
   const names = (): string => roster.proxies().map((p) => `${p.name}@${p.replica}`).sort().join(',');
   await until('both reports counted', () => (names() === 'd1@replica-dead,l1@replica-live,l2@replica-live' ? true : undefined));
   assert.ok(changes >= 1, 'a newly counted report is a change');
+  assert.equal(await counts(), 'fresh=2 stale=0 proxies=3', 'neither the own nor the unreadable report is a replica');
 
   // 'live' heartbeats (a new resourceVersion every ~STALE/3); 'dead' never changes again.
   const heartbeat = setInterval(() => void put(cp, configMap('live', 'replica-live', ['l1', 'l2'])).catch(() => undefined), STALE_MS / 3);
@@ -89,10 +110,12 @@ test('fleet roster: fresh reports count, stale ones drop out, only the leader co
     [['replica-dead', false, 1], ['replica-live', true, 2]],
     'the unreadable report is not listed',
   );
+  assert.equal(await counts(), 'fresh=1 stale=1 proxies=2', "a stale replica's proxies are not counted");
 
   // Not the leader: past the collect window the object stays (only the leader deletes).
   await new Promise((r) => setTimeout(r, COLLECT_MS + STALE_MS));
   assert.equal(await exists(cp, 'dead'), true, 'a non-leader never deletes');
+  assert.equal(await metric(metrics, 'gatehouse_controller_fleet_reports_collected_total'), 0);
 
   leader = true;
   await until('the leader to delete the long-dead object', async () => ((await exists(cp, 'dead')) ? undefined : true), COLLECT_MS * 3);
@@ -102,4 +125,25 @@ test('fleet roster: fresh reports count, stale ones drop out, only the leader co
   assert.equal(await exists(cp, 'garbled'), true);
   await until('the deleted replica to leave the list', () => (roster.replicas().map((r) => r.replica).join(',') === 'replica-live' ? true : undefined));
   assert.equal(names(), 'l1@replica-live,l2@replica-live');
+  await until('the collect counted', async () => ((await metric(metrics, 'gatehouse_controller_fleet_reports_collected_total')) === 1 ? true : undefined));
+  assert.equal(await counts(), 'fresh=1 stale=0 proxies=2');
+});
+
+test('fleet publisher: failed writes are counted until one works', async (t) => {
+  const metrics = createControllerMetrics();
+  const failures = async (): Promise<number> => (await metric(metrics, 'gatehouse_controller_fleet_publish_failures_total')) ?? 0;
+  const namespace = 'fleet-publisher-test';
+  const publisher = new FleetPublisher({ kubeConfig, namespace, group: GROUP, replica: 'pub', heartbeatMs: 150, proxies: () => [], logger, metrics: metrics.fleet });
+  publisher.start();
+  t.after(() => publisher.close());
+  // The namespace does not exist yet: every heartbeat's write fails.
+  await until('two failed writes', async () => ((await failures()) >= 2 ? true : undefined));
+  assert.equal(publisher.writes, 0);
+
+  const created = await cp.kubectl(['create', 'namespace', namespace]);
+  assert.equal(created.code, 0, created.stderr);
+  await until('a write that works', () => (publisher.writes > 0 ? true : undefined));
+  const failed = await failures();
+  await until('more heartbeats', () => (publisher.writes >= 3 ? true : undefined));
+  assert.equal(await failures(), failed, 'no failures once writes work');
 });

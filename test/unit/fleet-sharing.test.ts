@@ -1,9 +1,16 @@
 // The pure parts of fleet sharing and token rotation: the published report round-trips through its schema (and a
 // bad one is refused with a reason), object names are valid for any replica identity, the merge counts each proxy
 // once (newest connection wins), Programmed counts remote proxies by version, and a rotated token admits the old one
-// only during its grace period. The processes and the API server are in test/kube/fleet-replicas.test.ts.
+// only during its grace period, and each reload of the token file is counted by outcome. The processes and the API
+// server are in test/kube/fleet-replicas.test.ts.
 import { strict as assert } from 'node:assert';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { pino } from 'pino';
+import { createControllerMetrics } from '../../controller/admin/controller-metrics.ts';
+import { CredentialReloader } from '../../controller/distribute/credential-reloader.ts';
 import { mergeFleets } from '../../controller/distribute/fleet-merge.ts';
 import { decodeFleetReport, encodeFleetReport, FLEET_DATA_KEY, fleetLabelValue, fleetObjectName, type FleetProxy } from '../../controller/distribute/fleet-report.ts';
 import { ProgrammedConditions } from '../../controller/distribute/programmed-conditions.ts';
@@ -85,4 +92,50 @@ test('a rotated token: the new one is admitted, the old one only during the grac
   const none = new RotatingToken(first, 0);
   none.rotate(second);
   assert.ok(!none.admits('Bearer first-token-0123456789'), 'no grace: the old token is refused at once');
+});
+
+test('token file reloads are counted by outcome, each content or failure once; the token is never in the metrics', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'gatehouse-reload-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'token');
+  await writeFile(file, 'first-token-0123456789\n');
+  const metrics = createControllerMetrics();
+  const value = async (series: string): Promise<number | undefined> => {
+    const line = (await metrics.registry.metrics()).split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  };
+  const reloads = async (): Promise<string> =>
+    `ok=${await value('gatehouse_controller_stream_credential_reloads_total{kind="token",outcome="ok"}')} error=${await value('gatehouse_controller_stream_credential_reloads_total{kind="token",outcome="error"}')}`;
+  const loadedAt = (): Promise<number | undefined> => value('gatehouse_controller_stream_credential_last_reload_timestamp_seconds{kind="token"}');
+
+  const token = new RotatingToken(StreamToken.parse('first-token-0123456789\n', file), 60_000);
+  const reloader = new CredentialReloader({ tokenFile: file, initialToken: 'first-token-0123456789\n', token, intervalMs: 60_000, logger: pino({ level: 'silent' }), metrics: metrics.credentials });
+  const atStart = await loadedAt();
+  assert.ok(atStart !== undefined && Math.abs(atStart - Date.now() / 1000) < 5, 'the token loaded at start is the first load');
+  assert.equal(await value('gatehouse_controller_stream_credential_last_reload_timestamp_seconds{kind="tls"}'), undefined, 'no TLS, no TLS series');
+  await reloader.check();
+  assert.equal(await reloads(), 'ok=0 error=0', 'an unchanged file is no reload');
+
+  await new Promise((r) => setTimeout(r, 20));
+  await writeFile(file, 'second-token-0123456789\n');
+  await reloader.check();
+  assert.equal(await reloads(), 'ok=1 error=0');
+  assert.ok(token.admits('Bearer second-token-0123456789'));
+  const rotatedAt = await loadedAt();
+  assert.ok(rotatedAt !== undefined && rotatedAt > atStart, 'a successful reload moves the timestamp');
+
+  await writeFile(file, 'too-short\n');
+  await reloader.check();
+  await reloader.check();
+  assert.equal(await reloads(), 'ok=1 error=1', 'a refused content counts once, however often it is polled');
+  await rm(file);
+  await reloader.check();
+  await reloader.check();
+  assert.equal(await reloads(), 'ok=1 error=2', 'a missing file counts once');
+  assert.equal(await loadedAt(), rotatedAt, 'failures leave the timestamp alone');
+
+  await writeFile(file, 'second-token-0123456789\n');
+  await reloader.check();
+  assert.equal(await reloads(), 'ok=2 error=2', 'the token in use put back: a valid file again');
+  assert.ok(!(await metrics.registry.metrics()).includes('token-0123456789'), 'no token in the metrics');
 });
