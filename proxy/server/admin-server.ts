@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { writeChunks } from './response-chunks.ts';
 
 export interface AdminDeps {
   registry: Registry;
@@ -18,7 +19,8 @@ export interface AdminDeps {
 export interface AdminPage {
   status: number;
   contentType: string;
-  body: string;
+  /** A large page comes as chunks, pulled one at a time as the client reads (response-chunks.ts). */
+  body: string | Iterable<Buffer>;
 }
 
 export function createAdminServer(deps: AdminDeps): Server {
@@ -37,7 +39,15 @@ export function createAdminServer(deps: AdminDeps): Server {
       res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(`${ready ? 'ok' : 'not ready'}: ${detail}\n`);
     } else if (path !== undefined && deps.extraRoutes && Object.hasOwn(deps.extraRoutes, path)) {
       const page = (deps.extraRoutes[path] as () => AdminPage)();
-      res.writeHead(page.status, { 'content-type': page.contentType }).end(page.body);
+      res.writeHead(page.status, { 'content-type': page.contentType });
+      if (typeof page.body === 'string') res.end(page.body);
+      else if (req.method === 'HEAD') res.end();
+      else {
+        writeChunks(res, page.body).catch((err: unknown) => {
+          deps.logger.error({ err, path }, 'writing an admin page failed');
+          res.destroy();
+        });
+      }
     } else if (path === '/readyz') {
       const version = deps.servedVersion();
       if (version === undefined) res.writeHead(503, { 'content-type': 'text/plain' }).end('no routing table loaded\n');

@@ -24,10 +24,19 @@ function itemBytes(item: object): Buffer {
 }
 
 /**
- * The table's JSON as lists of buffers for writev, each list holding at most `itemsPerChunk` routes or backends (with
- * the commas between them: 256 items make 512 buffers, under Linux's IOV_MAX of 1024).
+ * JSON.stringify(item) as UTF-8, made afresh each time: for a writer that runs rarely and must not keep a copy of
+ * every item alive for as long as the item lives (the controller's /debug/table).
  */
-export function* tableJsonChunks(table: RoutingTable, itemsPerChunk = 256): Generator<Buffer[]> {
+export function freshItemBytes(item: object): Buffer {
+  return Buffer.from(JSON.stringify(item));
+}
+
+/**
+ * The table's JSON as lists of buffers for writev, each list holding at most `itemsPerChunk` routes or backends (with
+ * the commas between them: 256 items make 512 buffers, under Linux's IOV_MAX of 1024). Items come from the per-object
+ * cache unless `bytesOfItem` says otherwise.
+ */
+export function* tableJsonChunks(table: RoutingTable, itemsPerChunk = 256, bytesOfItem: (item: object) => Buffer = itemBytes): Generator<Buffer[]> {
   let chunk: Buffer[] = [];
   let text = '{';
   const flushText = (): void => {
@@ -47,7 +56,7 @@ export function* tableJsonChunks(table: RoutingTable, itemsPerChunk = 256): Gene
     flushText();
     for (let i = 0; i < value.length; i++) {
       if (i > 0) chunk.push(COMMA);
-      chunk.push(itemBytes(value[i] as object));
+      chunk.push(bytesOfItem(value[i] as object));
       if ((i + 1) % itemsPerChunk === 0) {
         yield chunk;
         chunk = [];

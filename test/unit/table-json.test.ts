@@ -2,7 +2,7 @@
 // byte (the delta tests compare a proxy's file with the controller's table), whatever the slice size.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { tableJsonChunks } from '../../proxy/table/table-json.ts';
+import { freshItemBytes, tableJsonChunks } from '../../proxy/table/table-json.ts';
 import { routingTableSchema } from '../../proxy/table/table-schema.ts';
 import { backend, route, table } from '../e2e/helpers/tables.ts';
 
@@ -17,6 +17,7 @@ const t = routingTableSchema.parse(
 test('joined slices are JSON.stringify(table) for any slice size, empty lists included', () => {
   const joined = (chunks: Iterable<Buffer[]>): string => Buffer.concat([...chunks].flat()).toString('utf8');
   for (const size of [1, 3, 10, 11, 256]) assert.equal(joined(tableJsonChunks(t, size)), JSON.stringify(t), `slice size ${size}`);
+  assert.equal(joined(tableJsonChunks(t, 3, freshItemBytes)), JSON.stringify(t), 'items serialised afresh (the controller)');
   const empty = routingTableSchema.parse(table([], [], 'empty'));
   assert.equal(joined(tableJsonChunks(empty)), JSON.stringify(empty));
 });
