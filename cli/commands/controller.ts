@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { validateFlags } from './command-flags.ts';
-import { ensureYoungGenerationLimit } from './controller-young-generation.ts';
+import { ensureControllerHeapFlags } from './controller-heap-flags.ts';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { z } from 'zod';
@@ -54,7 +54,7 @@ const flagsSchema = z.object({
   .refine((f) => (f['stream-tls-cert'] === undefined) === (f['stream-tls-key'] === undefined), { path: ['stream-tls-key'], message: '--stream-tls-cert and --stream-tls-key go together' });
 
 export async function controllerCommand(args: string[]): Promise<number> {
-  ensureYoungGenerationLimit();
+  ensureControllerHeapFlags();
   const { values } = parseArgs({
     args,
     options: {

@@ -1,8 +1,10 @@
 // `gatehouse controller` against a real kube-apiserver + etcd: resources applied with the built kubectl show up in
 // the compiled table (read from the controller's /debug/table) and get statuses written by the controller.
 import { strict as assert } from 'node:assert';
+import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
+import { missingHeapFlags } from '../../cli/commands/controller-heap-flags.ts';
 import { startControlPlane, type ControlPlane } from './control-plane.ts';
 import { adminGet, debugTable, startController, waitFor, type ControllerProcess, type DebugTable } from './controller-process.ts';
 
@@ -27,6 +29,11 @@ interface Condition {
   message: string;
   observedGeneration?: number;
 }
+
+test('the controller process runs with its V8 heap flags (it re-executed itself, same pid)', async () => {
+  const argv = (await readFile(`/proc/${controller.pid}/cmdline`, 'utf8')).split('\0');
+  for (const flag of missingHeapFlags([], undefined)) assert.ok(argv.includes(flag), `${flag} in ${argv.join(' ')}`);
+});
 
 async function apply(...objects: Record<string, unknown>[]): Promise<void> {
   const r = await cp.kubectl(['apply', '-f', '-'], { stdin: objects.map((o) => stringify(o)).join('---\n') });

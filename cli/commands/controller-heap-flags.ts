@@ -1,0 +1,41 @@
+// V8 heap settings `gatehouse controller` gives itself. Measurements are in docs/controller.md.
+//
+// - Young generation: V8 grows the two semi-spaces up to 64 MB each on a machine with memory to spare, and the
+//   controller's start (listing and compiling 10k ApiRoutes) grows them to that maximum, where they stay: 128 MB of
+//   the resident set for objects that live a few milliseconds.
+// - Old-generation growth: a burst of status writes (a fresh install or a new leader writing 10k statuses, each
+//   answered by the API server and echoed back by the watch) allocates fast enough that V8 picks its largest growth
+//   factor, and the heap ends up at 1.5–2.5× what is live; V8 does not give it back while the controller is busy.
+//   Growing by 20% per major GC keeps it near the live size, for ~20% longer bulk status writes.
+//
+// Both can only be set when the isolate is created, so the command re-executes itself once (execve: same pid, same
+// stdio, same environment) with the flags the user has not chosen.
+export const CONTROLLER_SEMI_SPACE_MB = 8;
+export const CONTROLLER_HEAP_GROWING_PERCENT = 20;
+
+interface HeapFlag {
+  /** What we pass. */
+  flag: string;
+  /** The user passing any of these (command line or NODE_OPTIONS) means they chose; we pass nothing. */
+  userChoices: string[];
+}
+
+const FLAGS: HeapFlag[] = [
+  { flag: `--max-semi-space-size=${CONTROLLER_SEMI_SPACE_MB}`, userChoices: ['--max-semi-space-size', '--max-heap-size'] },
+  { flag: `--heap-growing-percent=${CONTROLLER_HEAP_GROWING_PERCENT}`, userChoices: ['--heap-growing-percent'] },
+];
+
+/** The flags to add, given the process's own flags and NODE_OPTIONS. */
+export function missingHeapFlags(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
+  const given = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].map((a) => a.replaceAll('_', '-'));
+  const chosen = (flag: string): boolean => given.some((a) => a === flag || a.startsWith(`${flag}=`));
+  return FLAGS.filter((f) => !f.userChoices.some(chosen)).map((f) => f.flag);
+}
+
+/** Never returns when it re-executes; returns at once when every flag is set or the platform has no execve. */
+export function ensureControllerHeapFlags(): void {
+  const missing = missingHeapFlags(process.execArgv, process.env['NODE_OPTIONS']);
+  if (missing.length === 0 || typeof process.execve !== 'function') return;
+  const script = process.argv.slice(1);
+  process.execve(process.execPath, [process.execPath, ...missing, ...process.execArgv, ...script], process.env);
+}
