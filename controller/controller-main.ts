@@ -17,6 +17,7 @@ import { BurstCoalescer } from './sources/burst-coalescer.ts';
 import { KubeSource, type KubeSnapshot, type LiveState } from './sources/kube-source.ts';
 import { SharedConnectionKubeConfig } from './sources/kube-shared-connections.ts';
 import { EventRecorder } from './status/event-recorder.ts';
+import { OwnStatusWrites } from './status/own-status-writes.ts';
 import { StatusWriter } from './status/status-writer.ts';
 import { StatusSync } from './status-sync.ts';
 
@@ -69,8 +70,10 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
   let lastProblems = '';
   let sequence = 0;
 
+  const ownWrites = new OwnStatusWrites();
   const writer = new StatusWriter({
     kubeConfig,
+    onPatched: (key, resourceVersion) => ownWrites.record(key, resourceVersion),
     logger: opts.logger.child({ component: 'status-writer' }),
     events: new EventRecorder({ kubeConfig, logger: opts.logger.child({ component: 'events' }), instance: opts.lease.identity }),
   });
@@ -120,20 +123,23 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
     if (fresh.length > 0) statusSync.push(withProgrammed(fresh), snapshot.live);
   };
 
-  // Status-only changes (most often our own writes) need no compile; the leader re-checks just those resources,
-  // so a status someone else overwrote is put back.
+  // Status-only changes need no compile; the leader re-checks just those resources, so a status someone else
+  // overwrote is put back. The echoes of its own writes (most of these changes) are skipped.
   const liveChanged = new Set<string>();
   const recheck = new BurstCoalescer({
     quietMs: 100,
     maxDelayMs: 1000,
     run: () => {
-      const keys = [...liveChanged];
+      const changed = [...liveChanged];
       liveChanged.clear();
+      ownWrites.forgetOld();
       if (!current || !elector.isLeader()) return;
-      const wanted = new Set(keys);
+      const live = source.liveStates(changed);
+      const wanted = new Set(changed.filter((key) => !ownWrites.isEcho(key, live.get(key)?.resourceVersion)));
+      if (wanted.size === 0) return;
       statusSync.push(
         withProgrammed(current.statuses.filter((s) => wanted.has(resourceKey(s)))),
-        source.liveStates(keys),
+        live,
       );
     },
     onError: (err) => log.error({ err }, 'status re-check failed'),

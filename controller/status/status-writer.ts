@@ -36,6 +36,8 @@ export interface StatusWriterOptions {
   clock?: () => Date;
   /** First retry delay; doubles per attempt. */
   backoffMs?: number;
+  /** Each patch that landed, with the resourceVersion it produced (the watch event it causes carries the same). */
+  onPatched?: (key: string, resourceVersion: string) => void;
 }
 
 export interface WriteResult {
@@ -70,6 +72,7 @@ export class StatusWriter {
   private readonly events: EventRecorder | undefined;
   private readonly clock: () => Date;
   private readonly backoffMs: number;
+  private readonly onPatched: ((key: string, resourceVersion: string) => void) | undefined;
 
   constructor(options: StatusWriterOptions) {
     this.api = options.kubeConfig.makeApiClient(CustomObjectsApi);
@@ -81,6 +84,7 @@ export class StatusWriter {
     this.events = options.events;
     this.clock = options.clock ?? (() => new Date());
     this.backoffMs = options.backoffMs ?? 200;
+    this.onPatched = options.onPatched;
   }
 
   /** Brings every resource's status in line with `statuses`; never throws for one resource's failure. */
@@ -127,8 +131,9 @@ export class StatusWriter {
           setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
         );
         this.logger.debug({ resource: key }, 'status written');
+        const meta = readMeta(updated);
+        if (meta.resourceVersion !== undefined) this.onPatched?.(key, meta.resourceVersion);
         if (this.events && plan.rejections.length > 0) {
-          const meta = readMeta(updated);
           await this.events.recordRejections({ kind: status.kind, namespace: status.namespace, name: status.name, ...meta }, plan.rejections);
         }
         return 'patched';

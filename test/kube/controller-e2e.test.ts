@@ -97,6 +97,21 @@ test('apply → Accepted=True on the status and the route in the table; update �
   await waitForStatus('alpha', (c) => c.get('Accepted')?.status === 'True' && c.get('Accepted')?.observedGeneration === 2, 'generation 2 accepted');
 });
 
+test('a status someone else overwrote is put back; the echoes of its own writes are not re-written', async () => {
+  await apply(urlRoute('overwritten', 'overwritten.example.com'));
+  await waitForStatus('overwritten', (c) => c.get('Accepted')?.status === 'True', 'Accepted=True');
+  const rv = async (): Promise<string> => (JSON.parse(await kubectlOk(['get', 'apiroute', 'overwritten', '-n', 'default', '-o', 'json'])) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+  // Settled: our write's echo came back and was recognised, so nothing more is written.
+  const settled = await rv();
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(await rv(), settled, 'no status churn after its own write');
+
+  const forged = { type: 'Accepted', status: 'False', reason: 'Invalid', message: 'forged by a test', lastTransitionTime: new Date().toISOString(), observedGeneration: 1 };
+  await kubectlOk(['patch', 'apiroute', 'overwritten', '-n', 'default', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { conditions: [forged] } })]);
+  const restored = await waitForStatus('overwritten', (c) => c.get('Accepted')?.status === 'True' && c.has('ResolvedRefs'), 'Accepted=True put back');
+  assert.notEqual(restored.get('Accepted')?.message, 'forged by a test');
+});
+
 test('an invalid route the CRD lets through → Accepted=False naming the field; every other route byte-identical', async () => {
   await apply(urlRoute('steady', 'steady.example.com'));
   const before = await waitForTable('steady in the table', (t) => routesOf(t, 'steady').length === 1);
