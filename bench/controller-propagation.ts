@@ -181,7 +181,7 @@ async function main(): Promise<void> {
         const startToFullTableMs = Date.now() - startMs;
         let statusWriteMs: number | undefined;
         if (expectPatches > 0) {
-          // The counter moves once per written batch, so this waits for the whole first write of every status.
+          // One patch per ApiRoute: every status written once.
           const patches = /^gatehouse_controller_status_patches_total (\d+)$/m;
           await waitFor('child wrote every status', async () => (Number(patches.exec((await adminGet(proc.adminPort, '/metrics')).body)?.[1] ?? 0) >= expectPatches ? true : undefined), 600_000, 500);
           statusWriteMs = Date.now() - startMs;

@@ -37,7 +37,7 @@ export interface StatusWriterOptions {
   /** First retry delay; doubles per attempt. */
   backoffMs?: number;
   /** Each patch that landed, with the resourceVersion it produced (the watch event it causes carries the same). */
-  onPatched?: (key: string, resourceVersion: string) => void;
+  onPatched?: (key: string, resourceVersion: string | undefined) => void;
 }
 
 export interface WriteResult {
@@ -72,7 +72,7 @@ export class StatusWriter {
   private readonly events: EventRecorder | undefined;
   private readonly clock: () => Date;
   private readonly backoffMs: number;
-  private readonly onPatched: ((key: string, resourceVersion: string) => void) | undefined;
+  private readonly onPatched: ((key: string, resourceVersion: string | undefined) => void) | undefined;
 
   constructor(options: StatusWriterOptions) {
     this.api = options.kubeConfig.makeApiClient(CustomObjectsApi);
@@ -132,7 +132,7 @@ export class StatusWriter {
         );
         this.logger.debug({ resource: key }, 'status written');
         const meta = readMeta(updated);
-        if (meta.resourceVersion !== undefined) this.onPatched?.(key, meta.resourceVersion);
+        this.onPatched?.(key, meta.resourceVersion);
         if (this.events && plan.rejections.length > 0) {
           await this.events.recordRejections({ kind: status.kind, namespace: status.namespace, name: status.name, ...meta }, plan.rejections);
         }
