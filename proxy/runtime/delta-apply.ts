@@ -7,9 +7,10 @@ import { buildRouteIndexDelta } from '../router/route-index.ts';
 import type { Slicer } from '../router/host-buckets.ts';
 import { applyListDelta } from '../table/list-delta.ts';
 import type { DeltaMessage } from '../table/stream-protocol.ts';
-import type { RoutingTable, TableBackend, TableRoute, WeightedBackend } from '../table/table-schema.ts';
+import type { RoutingTable, TableRoute } from '../table/table-schema.ts';
 import { EndpointCollector, finish, runtimeRoute, type BuildResult } from './build-runtime.ts';
 import type { Runtime, RuntimeRoute } from './runtime-types.ts';
+import { firstBackendRef, unknownBackendProblem } from './table-references.ts';
 
 /** The table a delta makes of `base`, or why it cannot be applied. Pure: nothing is built or swapped. */
 export function tableFromDelta(base: RoutingTable, delta: DeltaMessage): { ok: true; table: RoutingTable } | { ok: false; error: string } {
@@ -45,13 +46,13 @@ export async function applyDelta(previous: Runtime, delta: DeltaMessage, slicer:
   for (const route of oldTouched) refs.remove(route);
   for (const route of newTouched) {
     refs.add(route);
-    const unknown = unknownBackend(route, backendsById);
-    if (unknown !== null) return { ok: false, error: `invalid routing table: route ${JSON.stringify(route.id)} references unknown backend ${JSON.stringify(unknown)}` };
+    const unknown = firstBackendRef(route, (id) => !backendsById.has(id));
+    if (unknown !== null) return { ok: false, error: `invalid routing table: ${unknownBackendProblem(route, unknown)}` };
   }
   for (const id of delta.backends.removed) {
     if (!refs.usesBackend(id)) continue;
-    const user = table.routes.find((r) => sendsTo(r, new Set([id]))) as TableRoute;
-    return { ok: false, error: `invalid routing table: route ${JSON.stringify(user.id)} references unknown backend ${JSON.stringify(id)}` };
+    const user = table.routes.find((r) => firstBackendRef(r, (ref) => ref === id) !== null) as TableRoute;
+    return { ok: false, error: `invalid routing table: ${unknownBackendProblem(user, id)}` };
   }
   if (slicer.due()) await slicer.pause();
 
@@ -68,7 +69,8 @@ export async function applyDelta(previous: Runtime, delta: DeltaMessage, slicer:
   const rebuild: TableRoute[] = [...newTouched];
   if (changedBackends.size > 0) {
     const touchedIds = new Set(newTouched.map((r) => r.id));
-    for (const route of table.routes) if (!touchedIds.has(route.id) && sendsTo(route, changedBackends)) rebuild.push(route);
+    const changed = (id: string): boolean => changedBackends.has(id);
+    for (const route of table.routes) if (!touchedIds.has(route.id) && firstBackendRef(route, changed) !== null) rebuild.push(route);
   }
   const removedBackends = new Set(delta.backends.removed);
   // Targets of unchanged backends that some route still uses are carried over first, so kept routes and rebuilt
@@ -85,20 +87,4 @@ export async function applyDelta(previous: Runtime, delta: DeltaMessage, slicer:
     if (slicer.due()) await slicer.pause();
   }
   return finish({ table, index, routes, endpoints, backendsById, refs }, previous, previous.options);
-}
-
-function unknownBackend(route: TableRoute, backends: ReadonlyMap<string, TableBackend>): string | null {
-  const missing = (refs: readonly WeightedBackend[]): string | null => {
-    for (const ref of refs) if (!backends.has(ref.backend)) return ref.backend;
-    return null;
-  };
-  return missing(route.backends) ?? (route.canary === undefined ? null : missing(route.canary.backends));
-}
-
-/** Without allocating: it runs for every route of the table when a backend's settings change. */
-function sendsTo(route: TableRoute, backends: ReadonlySet<string>): boolean {
-  for (const ref of route.backends) if (backends.has(ref.backend)) return true;
-  const canary = route.canary;
-  if (canary !== undefined) for (const ref of canary.backends) if (backends.has(ref.backend)) return true;
-  return false;
 }

@@ -1,5 +1,6 @@
-// Checks the schema cannot express: ids are unique and every route names backends the table has.
-import type { RoutingTable } from '../table/table-schema.ts';
+// Checks the schema cannot express: ids are unique and every route names backends the table has. The delta path
+// (delta-apply.ts) checks only the routes it touches, with the same helpers and the same message.
+import type { RoutingTable, TableRoute } from '../table/table-schema.ts';
 
 /** The first problem found, or null when the table is consistent. */
 export function tableReferenceProblem(table: RoutingTable): string | null {
@@ -12,9 +13,23 @@ export function tableReferenceProblem(table: RoutingTable): string | null {
   for (const route of table.routes) {
     if (routes.has(route.id)) return `duplicate route id ${JSON.stringify(route.id)}`;
     routes.add(route.id);
-    for (const ref of [...route.backends, ...(route.canary?.backends ?? [])]) {
-      if (!backends.has(ref.backend)) return `route ${JSON.stringify(route.id)} references unknown backend ${JSON.stringify(ref.backend)}`;
-    }
+    const missing = firstBackendRef(route, (id) => !backends.has(id));
+    if (missing !== null) return unknownBackendProblem(route, missing);
   }
   return null;
+}
+
+/**
+ * The first backend id the route sends to (its backends, then its canary's) that passes `test`, or null. Without
+ * allocating: the delta path runs it for every route of the table when a backend's settings change.
+ */
+export function firstBackendRef(route: TableRoute, test: (backendId: string) => boolean): string | null {
+  for (const ref of route.backends) if (test(ref.backend)) return ref.backend;
+  const canary = route.canary;
+  if (canary !== undefined) for (const ref of canary.backends) if (test(ref.backend)) return ref.backend;
+  return null;
+}
+
+export function unknownBackendProblem(route: TableRoute, backendId: string): string {
+  return `route ${JSON.stringify(route.id)} references unknown backend ${JSON.stringify(backendId)}`;
 }
