@@ -4,7 +4,7 @@
 import { makeInformer, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { CompileCache } from '../compile/compile-cache.ts';
-import type { CompileInput, RawResource } from '../compile/compile-types.ts';
+import type { CompileInput, RawResource, ResourceKind } from '../compile/compile-types.ts';
 import { resourceKey } from '../compile/resource-key.ts';
 import { BurstCoalescer } from './burst-coalescer.ts';
 import { InformerSupervisor } from './informer-supervisor.ts';
@@ -164,7 +164,7 @@ export class KubeSource {
       for (const w of this.#watched) {
         if (w.kind !== kind) continue;
         const obj = w.supervisor.get(namespace, name);
-        if (obj) out.set(key, liveState(obj));
+        if (obj && isGatewayKind(w.kind)) out.set(key, this.#known(obj, w.kind, namespace, name).state);
       }
     }
     return out;
@@ -190,9 +190,7 @@ export class KubeSource {
         const name = obj.metadata?.name;
         if (namespace === undefined || name === undefined) continue;
         if (isGatewayKind(kind)) {
-          let known = this.#live.get(obj);
-          if (known === undefined) this.#live.set(obj, (known = { key: resourceKey({ kind, namespace, name }), state: liveState(obj) }));
-          const { key, state } = known;
+          const { key, state } = this.#known(obj, kind, namespace, name);
           take(obj, () => this.#convertGateway(key, obj, () => toRawResource(kind, obj as unknown as Record<string, unknown>, name, namespace)), input.resources, namespace);
           live.set(key, state);
         } else if (kind === 'Service') take(obj, () => toServiceInfo(obj, namespace), input.services, namespace);
@@ -201,6 +199,13 @@ export class KubeSource {
       }
     }
     return { input: { ...input, cache: this.#compileCache }, live, problems };
+  }
+
+  /** The object's key and LiveState, made once per cached object. */
+  #known(obj: KubernetesObject, kind: ResourceKind, namespace: string, name: string): { key: string; state: LiveState } {
+    let known = this.#live.get(obj);
+    if (known === undefined) this.#live.set(obj, (known = { key: resourceKey({ kind, namespace, name }), state: liveState(obj) }));
+    return known;
   }
 
   /** Same uid and generation means the same spec: reuse the conversion made from it. */
