@@ -10,9 +10,9 @@ import type { Logger } from 'pino';
 import type { RoutingTable } from '../../proxy/table/table-schema.ts';
 import type { ResourceStatus } from '../compile/compile-types.ts';
 import { CredentialReloader, type CredentialReloadMetrics } from './credential-reloader.ts';
-import { mergeFleets, type CountedProxy } from './fleet-merge.ts';
+import { mergeFleets } from './fleet-merge.ts';
 import { FleetPublisher, type FleetPublisherMetrics } from './fleet-publisher.ts';
-import type { FleetProxy } from './fleet-report.ts';
+import type { FleetProxy, ReplicaProxy } from './fleet-report.ts';
 import { FleetRoster, type FleetRosterMetrics } from './fleet-roster.ts';
 import { FleetTracker } from './fleet-tracker.ts';
 import { ProgrammedConditions } from './programmed-conditions.ts';
@@ -113,7 +113,7 @@ export async function startDistribution(opts: DistributionOptions, logger: Logge
     roster.start();
   }
   const identity = sharing?.replica ?? '';
-  const everyProxy = (): CountedProxy[] => mergeFleets(identity, localProxies(), roster?.proxies() ?? []);
+  const everyProxy = (): ReplicaProxy[] => mergeFleets(identity, localProxies(), roster?.proxies() ?? []);
 
   return {
     port,

@@ -2,17 +2,11 @@
 // moved from one replica to another can be listed by both for a while (the old replica has not noticed the dead
 // socket yet, or has not published since), so each proxy name counts once: the record of its newest connection wins,
 // and on a tie this replica's own record (it is live, not a report).
-import type { FleetProxy } from './fleet-report.ts';
-import type { RemoteProxy } from './fleet-roster.ts';
+import type { FleetProxy, ReplicaProxy } from './fleet-report.ts';
 
-export interface CountedProxy extends FleetProxy {
-  /** The replica it is connected to. */
-  replica: string;
-}
-
-export function mergeFleets(localReplica: string, local: readonly FleetProxy[], remote: readonly RemoteProxy[]): CountedProxy[] {
-  const byName = new Map<string, CountedProxy>();
-  const offer = (p: CountedProxy, isLocal: boolean): void => {
+export function mergeFleets(localReplica: string, local: readonly FleetProxy[], remote: readonly ReplicaProxy[]): ReplicaProxy[] {
+  const byName = new Map<string, ReplicaProxy>();
+  const offer = (p: ReplicaProxy, isLocal: boolean): void => {
     const held = byName.get(p.name);
     if (held === undefined || p.connectedAt > held.connectedAt || (isLocal && p.connectedAt === held.connectedAt)) byName.set(p.name, p);
   };

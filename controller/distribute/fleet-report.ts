@@ -23,6 +23,11 @@ export interface FleetProxy {
   lastError: { version: string; error: string; at: number } | null;
 }
 
+/** A proxy with the replica it is connected to: as another replica reports it, or as the leader counts it. */
+export interface ReplicaProxy extends FleetProxy {
+  replica: string;
+}
+
 const isoTime = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s));
 const version = z.string().min(1).max(200);
 

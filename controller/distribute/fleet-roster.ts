@@ -8,7 +8,7 @@ import { CoreV1Api, makeInformer, type KubeConfig, type KubernetesListObject, ty
 import type { Logger } from 'pino';
 import { InformerSupervisor } from '../sources/informer-supervisor.ts';
 import { describeApiError, httpStatusOf } from '../status/kube-errors.ts';
-import { decodeFleetReport, FLEET_LABEL, fleetLabelValue, type FleetProxy, type FleetReport } from './fleet-report.ts';
+import { decodeFleetReport, FLEET_LABEL, fleetLabelValue, type FleetReport, type ReplicaProxy } from './fleet-report.ts';
 
 /** What the roster reports to the controller's metrics. */
 export interface FleetRosterMetrics {
@@ -43,10 +43,6 @@ interface Entry {
   /** performance.now() when this process last saw the object change. */
   seenAt: number;
   fresh: boolean;
-}
-
-export interface RemoteProxy extends FleetProxy {
-  replica: string;
 }
 
 export class FleetRoster {
@@ -89,8 +85,8 @@ export class FleetRoster {
   }
 
   /** The proxies the other, fresh replicas report. */
-  proxies(): RemoteProxy[] {
-    const out: RemoteProxy[] = [];
+  proxies(): ReplicaProxy[] {
+    const out: ReplicaProxy[] = [];
     for (const e of this.#entries.values()) if (e.fresh) for (const p of e.report.proxies) out.push({ ...p, replica: e.report.replica });
     return out;
   }
