@@ -1,7 +1,7 @@
 // The routing tables the gateway is measured with, built by hand to the table contract
 // (proxy/table/table-schema.ts): one catch-all route, and 10,000 routes of mixed shapes.
 import { createHash } from 'node:crypto';
-import { ROUTE_DEFAULTS, routingTableSchema, type RoutingTable, type TableBackend, type TableRoute, type TablePathMatch, type TableValueMatch } from '../proxy/table/table-schema.ts';
+import { ROUTE_DEFAULTS, TABLE_SCHEMA_VERSION, routingTableSchema, type RoutingTable, type TableBackend, type TableRoute, type TablePathMatch, type TableValueMatch } from '../proxy/table/table-schema.ts';
 import { buildRouteIndex } from '../proxy/router/route-index.ts';
 import { LOOPBACK } from './ports.ts';
 
@@ -43,7 +43,7 @@ function backend(upstreamPort: number, pathPrefix: string): TableBackend {
 function seal(routes: TableRoute[], backends: TableBackend[]): RoutingTable {
   const sorted = [...backends].sort((a, b) => a.id.localeCompare(b.id));
   const version = createHash('sha256').update(JSON.stringify({ routes, backends: sorted })).digest('hex').slice(0, 16);
-  return routingTableSchema.parse({ schema: 1, version, routes, backends: sorted });
+  return routingTableSchema.parse({ schema: TABLE_SCHEMA_VERSION, version, routes, backends: sorted, authorizers: [] });
 }
 
 export function oneRouteTable(upstreamPort: number): RoutingTable {

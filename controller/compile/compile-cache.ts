@@ -7,13 +7,14 @@
 //   table assembly and hashing only for what changed (incremental-compile.ts).
 // Per-object entries are keyed by identity in WeakMaps, so replaced objects are collected with their entries.
 // The contract for callers: objects passed in are never mutated afterwards.
-import type { ApiRoute } from '../../crds/schemas/index.ts';
+import type { ApiRoute, Authorizer } from '../../crds/schemas/index.ts';
 import type { TableBackend } from '../../proxy/table/table-schema.ts';
 import { indexCluster, type ClusterIndex } from './cluster-index.ts';
 import { recordingCluster, sameLookups, type ClusterLookup } from './cluster-lookups.ts';
 import type { CompileInput, CompileOutput } from './compile-types.ts';
 import { IncrementalCompiler } from './incremental-compile.ts';
 import { compileApiRoute, type CompiledApiRoute } from './route-compiler.ts';
+import { compileAuthorizer, type CompiledAuthorizer } from './authorizer-compiler.ts';
 import { resourceKey, type ResourceId } from './resource-key.ts';
 import { validateResource, type ValidationResult } from './validate-resource.ts';
 
@@ -22,6 +23,7 @@ type ClusterInput = Pick<CompileInput, 'services' | 'endpointSlices' | 'secrets'
 export class CompileCache {
   readonly #validations = new WeakMap<object, { key: string; result: ValidationResult }>();
   readonly #routes = new WeakMap<ApiRoute, { compiled: CompiledApiRoute; lookups: ClusterLookup[]; checkedWith: ClusterIndex }>();
+  readonly #authorizers = new WeakMap<Authorizer, { compiled: CompiledAuthorizer; lookups: ClusterLookup[]; checkedWith: ClusterIndex }>();
   #cluster: { input: ClusterInput; index: ClusterIndex } | undefined;
   /** Resolved backends by content, shared by the routes compiled against the current cluster index. */
   #backendPool = new Map<string, TableBackend>();
@@ -65,6 +67,19 @@ export class CompileCache {
   /** Whether lookups recorded against `checkedWith` give the same answers in `cluster`. */
   stillValid(lookups: readonly ClusterLookup[], checkedWith: ClusterIndex, cluster: ClusterIndex): boolean {
     return checkedWith === cluster || sameLookups(lookups, cluster);
+  }
+
+  /** The same result object while the Authorizer and the Secrets and Services it looked up are the same objects. */
+  compileAuthorizer(authorizer: Authorizer, cluster: ClusterIndex): CompiledAuthorizer {
+    const hit = this.#authorizers.get(authorizer);
+    if (hit && this.stillValid(hit.lookups, hit.checkedWith, cluster)) {
+      hit.checkedWith = cluster;
+      return hit.compiled;
+    }
+    const lookups: ClusterLookup[] = [];
+    const compiled = compileAuthorizer(authorizer, recordingCluster(cluster, lookups));
+    this.#authorizers.set(authorizer, { compiled, lookups, checkedWith: cluster });
+    return compiled;
   }
 
   compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex): CompiledApiRoute {

@@ -5,7 +5,7 @@
 //
 // This is the plain, whole-input compile. Given a CompileCache, the cache's incremental compile
 // (incremental-compile.ts) answers instead, with the same output.
-import type { RoutingTable, TableBackend } from '../../proxy/table/table-schema.ts';
+import type { RoutingTable, TableAuthorizer, TableBackend } from '../../proxy/table/table-schema.ts';
 import { TABLE_SCHEMA_VERSION } from '../../proxy/table/table-schema.ts';
 import type { CompileInput, CompileOutput, ResourceStatus } from './compile-types.ts';
 import { indexCluster } from './cluster-index.ts';
@@ -17,6 +17,7 @@ import type { RefLookup } from './route-references.ts';
 import { tableVersion } from './table-hash.ts';
 import { groupByKey, judgeResource } from './judge-resource.ts';
 import { resourceStatus } from './resource-status.ts';
+import { compileAuthorizer } from './authorizer-compiler.ts';
 
 export function compile(input: CompileInput): CompileOutput {
   if (input.cache) return input.cache.compile(input);
@@ -42,7 +43,12 @@ export function compile(input: CompileInput): CompileOutput {
   }
   const { kept, lost } = resolveConflicts(candidates);
 
-  const table = assembleTable(kept, [...compiled.values()].flatMap((c) => c.backends));
+  const authorizers: TableAuthorizer[] = [];
+  for (const j of judged) {
+    const usable = j.served?.kind === 'Authorizer' ? compileAuthorizer(j.served.object, cluster).table : null;
+    if (usable) authorizers.push(usable);
+  }
+  const table = assembleTable(kept, [...compiled.values()].flatMap((c) => c.backends), authorizers);
   const statuses: ResourceStatus[] = judged
     .map((j) => {
       const conflicts = j.id.kind === 'ApiRoute' ? (lost.get(`${j.id.namespace}/${j.id.name}`) ?? []) : [];
@@ -54,15 +60,26 @@ export function compile(input: CompileInput): CompileOutput {
   return { table, statuses, accepted };
 }
 
-/** Only backends some served route uses; each id once, sorted by id. */
-function assembleTable(routes: RoutingTable['routes'], backends: TableBackend[]): RoutingTable {
+/** Only backends and authorizers some served route uses; each id once, sorted by id. */
+function assembleTable(routes: RoutingTable['routes'], backends: TableBackend[], authorizers: TableAuthorizer[]): RoutingTable {
   const used = new Set<string>();
+  const usedAuthorizers = new Set<string>();
   for (const r of routes) {
     for (const b of r.backends) used.add(b.backend);
     for (const b of r.canary?.backends ?? []) used.add(b.backend);
+    if (r.auth) usedAuthorizers.add(r.auth.authorizer);
   }
   const byId = new Map<string, TableBackend>();
   for (const b of backends) if (used.has(b.id) && !byId.has(b.id)) byId.set(b.id, b);
-  const content: Omit<RoutingTable, 'version'> = { schema: TABLE_SCHEMA_VERSION, routes, backends: [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) };
-  return { schema: content.schema, version: tableVersion(content), routes: content.routes, backends: content.backends };
+  const content: Omit<RoutingTable, 'version'> = {
+    schema: TABLE_SCHEMA_VERSION,
+    routes,
+    backends: [...byId.values()].sort(compareIds),
+    authorizers: authorizers.filter((a) => usedAuthorizers.has(a.id)).sort(compareIds),
+  };
+  return { schema: content.schema, version: tableVersion(content), routes: content.routes, backends: content.backends, authorizers: content.authorizers };
+}
+
+function compareIds(a: { id: string }, b: { id: string }): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }

@@ -5,7 +5,7 @@
 // conflicts re-decided only on the claim keys involved, its status rebuilt only when something it depends on
 // changed. What stays linear in the number of resources is a pass of identity checks, joining the kept routes
 // into the table array and hashing 32 bytes per route for the version.
-import type { RoutingTable, TableBackend, TableRoute } from '../../proxy/table/table-schema.ts';
+import type { RoutingTable, TableAuthorizer, TableBackend, TableRoute } from '../../proxy/table/table-schema.ts';
 import { TABLE_SCHEMA_VERSION } from '../../proxy/table/table-schema.ts';
 import { ClaimCandidate, ClaimIndex } from './claim-index.ts';
 import type { ClusterIndex } from './cluster-index.ts';
@@ -46,6 +46,10 @@ interface Entry {
   routes: TableRoute[];
   digests: Buffer;
   backendIds: string[];
+  /** An Authorizer's compiled form (null: not served, or not enforceable). */
+  authorizer: TableAuthorizer | null;
+  /** The authorizer ids its winning routes use. */
+  authorizerIds: string[];
   conflicts: string[];
   status: ResourceStatus | undefined;
   statusDeps: StatusDeps | undefined;
@@ -63,6 +67,8 @@ export class IncrementalCompiler {
   readonly #resolution = new SortedList<Entry>((a, b) => compareResolutionKeys(a.rank as ResolutionKey, b.rank as ResolutionKey));
   readonly #statusOrder = new SortedList<Entry>((a, b) => compareResourceIds(a.id, b.id));
   readonly #backends = new Map<string, { backend: TableBackend; uses: number }>();
+  /** Route uses per authorizer id: only used authorizers go into the table. */
+  readonly #authorizerUses = new Map<string, number>();
   #sequence = 0;
   #previous: { table: RoutingTable; header: Buffer; statuses: ResourceStatus[]; accepted: Map<string, unknown> } | undefined;
 
@@ -75,6 +81,7 @@ export class IncrementalCompiler {
     const cluster = this.#cache.clusterIndex(input);
     const touched = new Set<Entry>();
     let membershipChanged = false;
+    let authorizersChanged = false;
     const acceptedChanged = new Set<Entry>();
     for (const group of groupByKey(input.resources, (r) => this.#keyOf(r))) {
       const first = group[0] as RawResource;
@@ -98,6 +105,11 @@ export class IncrementalCompiler {
         this.#replaceCandidates(entry, compiled, served?.kind === 'ApiRoute' ? served.object.metadata : undefined);
         touched.add(entry);
       }
+      const authorizer = served?.kind === 'Authorizer' ? this.#cache.compileAuthorizer(served.object, cluster).table : null;
+      if (authorizer !== entry.authorizer) {
+        entry.authorizer = authorizer;
+        authorizersChanged = true;
+      }
     }
     let tableChanged = touched.size > 0;
     let backendsChanged = false;
@@ -105,6 +117,7 @@ export class IncrementalCompiler {
       if (entry.seen === seq) continue;
       this.#replaceCandidates(entry, undefined, undefined);
       if (this.#useBackends(entry, [], undefined)) backendsChanged = true;
+      if (this.#useAuthorizers(entry, NO_IDS) || entry.authorizer !== null) authorizersChanged = true;
       this.#entries.delete(key);
       this.#statusOrder.remove(entry);
       membershipChanged = true;
@@ -121,9 +134,11 @@ export class IncrementalCompiler {
       entry.conflicts = entry.candidates.flatMap((c) => (c.loss === undefined ? [] : [c.loss]));
       entry.digests = entry.routes.length === 0 ? NO_DIGESTS : Buffer.concat(entry.routes.map(routeDigest));
       if (this.#useBackends(entry, usedBackendIds(entry.routes), entry.compiled)) backendsChanged = true;
+      if (this.#useAuthorizers(entry, usedAuthorizerIds(entry.routes))) authorizersChanged = true;
     }
 
-    const { table, header } = tableChanged || backendsChanged || this.#previous === undefined ? this.#assemble(backendsChanged) : this.#previous;
+    const { table, header } =
+      tableChanged || backendsChanged || authorizersChanged || this.#previous === undefined ? this.#assemble(backendsChanged, authorizersChanged) : this.#previous;
     const statusesChanged = this.#refreshStatuses(cluster);
     const statuses =
       statusesChanged || membershipChanged || this.#previous === undefined ? this.#statusOrder.items.map((e) => e.status as ResourceStatus) : this.#previous.statuses;
@@ -190,7 +205,37 @@ export class IncrementalCompiler {
     return changed;
   }
 
-  #assemble(backendsChanged: boolean): { table: RoutingTable; header: Buffer } {
+  /** Moves the entry's authorizer uses to `ids`; true when the set of used authorizers changed. */
+  #useAuthorizers(entry: Entry, ids: string[]): boolean {
+    let changed = false;
+    for (const id of entry.authorizerIds) {
+      const uses = (this.#authorizerUses.get(id) as number) - 1;
+      if (uses === 0) {
+        this.#authorizerUses.delete(id);
+        changed = true;
+      } else this.#authorizerUses.set(id, uses);
+    }
+    for (const id of ids) {
+      const uses = this.#authorizerUses.get(id) ?? 0;
+      if (uses === 0) changed = true;
+      this.#authorizerUses.set(id, uses + 1);
+    }
+    entry.authorizerIds = ids;
+    return changed;
+  }
+
+  /** The used authorizers that are enforceable, sorted by id. */
+  #usedAuthorizers(): TableAuthorizer[] {
+    const out: TableAuthorizer[] = [];
+    for (const id of this.#authorizerUses.keys()) {
+      const slash = id.indexOf('/');
+      const entry = this.#entries.get(resourceKey({ kind: 'Authorizer', namespace: id.slice(0, slash), name: id.slice(slash + 1) }));
+      if (entry?.authorizer) out.push(entry.authorizer);
+    }
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  #assemble(backendsChanged: boolean, authorizersChanged: boolean): { table: RoutingTable; header: Buffer } {
     const routes: TableRoute[] = [];
     const digests: Buffer[] = [];
     for (const entry of this.#resolution.items) {
@@ -201,8 +246,10 @@ export class IncrementalCompiler {
       backendsChanged || this.#previous === undefined
         ? [...this.#backends.values()].map((b) => b.backend).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
         : this.#previous.table.backends;
-    const header = backendsChanged || this.#previous === undefined ? headerDigest({ schema: TABLE_SCHEMA_VERSION, routes, backends }) : this.#previous.header;
-    return { table: { schema: TABLE_SCHEMA_VERSION, version: versionFromDigests(header, digests), routes, backends }, header };
+    const authorizers = authorizersChanged || this.#previous === undefined ? this.#usedAuthorizers() : this.#previous.table.authorizers;
+    const header =
+      backendsChanged || authorizersChanged || this.#previous === undefined ? headerDigest({ schema: TABLE_SCHEMA_VERSION, routes, backends, authorizers }) : this.#previous.header;
+    return { table: { schema: TABLE_SCHEMA_VERSION, version: versionFromDigests(header, digests), routes, backends, authorizers }, header };
   }
 
   /** Rebuilds the statuses whose inputs changed; true when any did. */
@@ -271,6 +318,8 @@ function newEntry(judgement: Judgement, key: string): Entry {
     routes: [],
     digests: NO_DIGESTS,
     backendIds: [],
+    authorizer: null,
+    authorizerIds: [],
     conflicts: [],
     status: undefined,
     statusDeps: undefined,
@@ -285,6 +334,14 @@ function usedBackendIds(routes: readonly TableRoute[]): string[] {
     for (const b of r.canary?.backends ?? []) ids.add(b.backend);
   }
   return [...ids];
+}
+
+const NO_IDS: string[] = [];
+
+function usedAuthorizerIds(routes: readonly TableRoute[]): string[] {
+  const ids = new Set<string>();
+  for (const r of routes) if (r.auth) ids.add(r.auth.authorizer);
+  return ids.size === 0 ? NO_IDS : [...ids];
 }
 
 function sameStrings(a: readonly string[], b: readonly string[]): boolean {

@@ -6,8 +6,8 @@ import { buildConditions, type Acceptance, type RefResolution } from './conditio
 import type { Judgement } from './judge-resource.ts';
 import type { CompiledApiRoute } from './route-compiler.ts';
 import { checkRouteReferences, type RefLookup } from './route-references.ts';
-import { checkAuthorizerReferences } from './authorizer-references.ts';
-import { unenforcedKindNote, unenforcedRouteFields } from './unsupported-features.ts';
+import { compileAuthorizer } from './authorizer-compiler.ts';
+import { RATE_POLICIES_NOT_ENFORCED, unenforcedRouteFields } from './unsupported-features.ts';
 import type { ValidatedResource } from './validated-resource.ts';
 
 export function resourceStatus(j: Judgement, compiled: CompiledApiRoute | undefined, conflicts: string[], cluster: ClusterIndex, lookup: RefLookup): ResourceStatus {
@@ -31,7 +31,8 @@ function acceptance(j: Judgement): Acceptance {
 }
 
 function acceptedNotes(resource: ValidatedResource): string[] {
-  return resource.kind === 'ApiRoute' ? unenforcedRouteFields(resource.object) : [unenforcedKindNote(resource.kind)];
+  if (resource.kind === 'ApiRoute') return unenforcedRouteFields(resource.object);
+  return resource.kind === 'RatePolicy' ? [RATE_POLICIES_NOT_ENFORCED] : [];
 }
 
 function references(j: Judgement, compiled: CompiledApiRoute | undefined, cluster: ClusterIndex, lookup: RefLookup): RefResolution {
@@ -47,7 +48,7 @@ function references(j: Judgement, compiled: CompiledApiRoute | undefined, cluste
         notes: compiled?.backendNotes ?? [],
       };
     case 'Authorizer':
-      return { checked: true, ofFallback, problems: checkAuthorizerReferences(served.object, cluster), notes: [] };
+      return { checked: true, ofFallback, problems: compileAuthorizer(served.object, cluster).problems, notes: [] };
     case 'RatePolicy':
       return { checked: true, ofFallback, problems: [], notes: [] };
   }

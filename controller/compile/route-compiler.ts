@@ -5,6 +5,8 @@ import { parseDurationMs, parseSizeBytes } from '../../crds/schemas/index.ts';
 import {
   ROUTE_DEFAULTS,
   type TableBackend,
+  type TableClientIpRules,
+  type TableRouteAuth,
   type TableHeaderChanges,
   type TableRoute,
   type TableValueMatch,
@@ -17,6 +19,7 @@ import { resolveBackend } from './backend-resolver.ts';
 import { effectiveMatches, matchPath } from './effective-matches.ts';
 import { tablePath, tableRewrite } from './route-paths.ts';
 import { cmp } from './resource-key.ts';
+import { authorizerId } from './authorizer-compiler.ts';
 
 export interface RouteCandidate {
   route: TableRoute;
@@ -90,6 +93,8 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
       },
       retries: { attempts: rule.retries?.attempts ?? ROUTE_DEFAULTS.retryAttempts },
       maxBodyBytes: rule.maxBodySize === undefined ? ROUTE_DEFAULTS.maxBodyBytes : parseSizeBytes(rule.maxBodySize),
+      clientIp: clientIpRules(rule.clientIp ?? spec.clientIp),
+      auth: routeAuth(metadata.namespace, rule.authorizer ?? spec.authorizer),
     };
     effectiveMatches(rule).forEach((match, j) => {
       const path = matchPath(match);
@@ -110,11 +115,26 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
         timeouts: shared.timeouts,
         retries: shared.retries,
         maxBodyBytes: shared.maxBodyBytes,
+        ...(shared.clientIp && { clientIp: shared.clientIp }),
+        ...(shared.auth && { auth: shared.auth }),
       };
       out.candidates.push({ route, field: matchField(i, j) });
     });
   });
   return out;
+}
+
+/** A rule's (or its ApiRoute's) authorizer: scopes and claims sorted, so equal requirements compile the same. */
+function routeAuth(namespace: string, ref: RouteRule['authorizer']): TableRouteAuth | undefined {
+  if (ref === undefined) return undefined;
+  const claims = Object.entries(ref.claims ?? {}).sort((a, b) => cmp(a[0], b[0]));
+  return { authorizer: authorizerId(namespace, ref.name), scopes: sortedUnique(ref.scopes ?? []), claims: claims.length === 0 ? NONE : claims };
+}
+
+function clientIpRules(rules: RouteRule['clientIp']): TableClientIpRules | undefined {
+  const allow = sortedUnique(rules?.allowCIDRs ?? []);
+  const deny = sortedUnique(rules?.denyCIDRs ?? []);
+  return allow.length === 0 && deny.length === 0 ? undefined : { allow, deny };
 }
 
 function durationOr(text: string | undefined, fallback: number): number {

@@ -1,21 +1,18 @@
 // Fields this gateway version validates but does not enforce yet. They are accepted (so manifests written for
 // later versions apply today) and listed in the Accepted message, never silently ignored.
 import type { ApiRoute } from '../../crds/schemas/index.ts';
-import type { ResourceKind } from './compile-types.ts';
 
 const NOT_ENFORCED = 'is accepted but not yet enforced by this gateway version';
 
 export function unenforcedRouteFields(route: ApiRoute): string[] {
   const fields: string[] = [];
   const { spec } = route;
-  for (const f of ['authorizer', 'ratePolicies', 'cors'] as const) if (spec[f] !== undefined) fields.push(`spec.${f}`);
+  for (const f of ['ratePolicies', 'cors'] as const) if (spec[f] !== undefined) fields.push(`spec.${f}`);
   spec.rules.forEach((rule, i) => {
-    for (const f of ['authorizer', 'ratePolicies', 'cors', 'cache', 'websocket'] as const) if (rule[f] !== undefined) fields.push(`spec.rules[${i}].${f}`);
+    for (const f of ['ratePolicies', 'cors', 'cache', 'websocket'] as const) if (rule[f] !== undefined) fields.push(`spec.rules[${i}].${f}`);
   });
   return fields.map((f) => `${f} ${NOT_ENFORCED}`);
 }
 
-/** Authorizers and RatePolicies as a whole are not enforced yet. */
-export function unenforcedKindNote(kind: Exclude<ResourceKind, 'ApiRoute'>): string {
-  return `${kind === 'Authorizer' ? 'Authorizers are' : 'RatePolicies are'} accepted but not yet enforced by this gateway version`;
-}
+/** RatePolicies as a whole are not enforced yet. */
+export const RATE_POLICIES_NOT_ENFORCED = 'RatePolicies are accepted but not yet enforced by this gateway version';

@@ -6,6 +6,8 @@ import type { RoutingTable } from '../../proxy/table/table-schema.ts';
 
 export const ROUTES_PER_PART = 500;
 export const BACKENDS_PER_PART = 1_000;
+/** Few, but one API-key authorizer carries a hash per key. */
+export const AUTHORIZERS_PER_PART = 50;
 
 export interface EncodedTable {
   version: string;
@@ -16,12 +18,18 @@ export interface EncodedTable {
 }
 
 export async function encodeTable(table: RoutingTable): Promise<EncodedTable> {
-  const partCount = Math.max(1, Math.ceil(table.routes.length / ROUTES_PER_PART), Math.ceil(table.backends.length / BACKENDS_PER_PART));
+  const partCount = Math.max(
+    1,
+    Math.ceil(table.routes.length / ROUTES_PER_PART),
+    Math.ceil(table.backends.length / BACKENDS_PER_PART),
+    Math.ceil(table.authorizers.length / AUTHORIZERS_PER_PART),
+  );
   const parts: Promise<Buffer>[] = [];
   for (let part = 0; part < partCount; part++) {
     const routes = table.routes.slice(part * ROUTES_PER_PART, (part + 1) * ROUTES_PER_PART);
     const backends = table.backends.slice(part * BACKENDS_PER_PART, (part + 1) * BACKENDS_PER_PART);
-    const message: TablePartMessage = { type: 'table-part', version: table.version, schema: table.schema, part, parts: partCount, routes, backends };
+    const authorizers = table.authorizers.slice(part * AUTHORIZERS_PER_PART, (part + 1) * AUTHORIZERS_PER_PART);
+    const message: TablePartMessage = { type: 'table-part', version: table.version, schema: table.schema, part, parts: partCount, routes, backends, authorizers };
     parts.push(encodeCompressed(message));
   }
   const buffers = await Promise.all(parts);

@@ -1,4 +1,5 @@
 // ApiRoute: hosts, an optional basePath, and rules that send matching requests to weighted backends.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { withRules } from './rule.ts';
 import { durationSchema, sizeSchema } from './quantities.ts';
@@ -13,7 +14,7 @@ export const hostSchema = z
   .max(253)
   .regex(HOST_RE, 'must be a lowercase hostname, optionally starting with "*." for a wildcard');
 
-const headerNameSchema = z.string().min(1).max(256).regex(HEADER_NAME_RE, 'must be a valid HTTP header name');
+export const headerNameSchema = z.string().min(1).max(256).regex(HEADER_NAME_RE, 'must be a valid HTTP header name');
 export const methodSchema = z.enum(METHODS);
 
 export const pathMatchSchema = withRules(
@@ -160,6 +161,27 @@ export const websocketSchema = z.object({
   idleTimeout: durationSchema.optional(),
 });
 
+/** "10.0.0.0/8", "2001:db8::/32": an address and a prefix length that fits it. */
+export function isCidr(text: string): boolean {
+  const slash = text.indexOf('/');
+  if (slash < 0) return false;
+  const family = isIP(text.slice(0, slash));
+  const bits = text.slice(slash + 1);
+  return family !== 0 && /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+const cidrSchema = z
+  .string()
+  .max(64)
+  .refine(isCidr, 'must be a CIDR such as "10.0.0.0/8" or "2001:db8::/32"')
+  .meta({ format: 'cidr' });
+
+/** Client address rules (AWS resource policies' IP conditions): deny wins; a non-empty allow list admits only its ranges. */
+export const clientIpSchema = z.object({
+  allowCIDRs: z.array(cidrSchema).max(64).optional(),
+  denyCIDRs: z.array(cidrSchema).max(64).optional(),
+});
+
 export const authorizerRefSchema = z.object({
   name: objectNameSchema,
   scopes: z.array(z.string().min(1).max(256)).max(32).optional(),
@@ -183,6 +205,8 @@ export const routeRuleSchema = z.object({
   websocket: websocketSchema.optional(),
   authorizer: authorizerRefSchema.optional(),
   ratePolicies: z.array(localRefSchema).max(8).optional(),
+  /** Replaces the ApiRoute's clientIp for this rule. */
+  clientIp: clientIpSchema.optional(),
 });
 
 export const apiRouteSpecSchema = z.object({
@@ -200,6 +224,7 @@ export const apiRouteSpecSchema = z.object({
   authorizer: authorizerRefSchema.optional(),
   ratePolicies: z.array(localRefSchema).max(8).optional(),
   cors: corsSchema.optional(),
+  clientIp: clientIpSchema.optional(),
   timeouts: timeoutsSchema.optional(),
   rules: z.array(routeRuleSchema).min(1, 'at least one rule is required').max(64),
 });

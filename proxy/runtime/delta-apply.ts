@@ -20,8 +20,10 @@ export function tableFromDelta(base: RoutingTable, delta: DeltaMessage): { ok: t
   if (!routes.ok) return { ok: false, error: `delta not applicable: ${routes.error}` };
   const backends = applyListDelta(base.backends, delta.backends, 'backend');
   if (!backends.ok) return { ok: false, error: `delta not applicable: ${backends.error}` };
+  const authorizers = applyListDelta(base.authorizers, delta.authorizers, 'authorizer');
+  if (!authorizers.ok) return { ok: false, error: `delta not applicable: ${authorizers.error}` };
   // Same key order as a table assembled from parts, so the persisted file has the controller's bytes.
-  return { ok: true, table: { schema: base.schema, version: delta.version, routes: routes.items, backends: backends.items } as RoutingTable };
+  return { ok: true, table: { schema: base.schema, version: delta.version, routes: routes.items, backends: backends.items, authorizers: authorizers.items } as RoutingTable };
 }
 
 export async function applyDelta(previous: Runtime, delta: DeltaMessage, slicer: Slicer, tooBig: (routes: number) => string | null): Promise<BuildResult> {

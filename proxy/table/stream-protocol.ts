@@ -8,7 +8,7 @@
 // and of the backends, so the proxy parses and validates it a slice at a time and never stalls on one big message.
 // `schema` is not pinned here: a proxy that receives a schema it does not know answers with a NACK saying so.
 import { z } from 'zod';
-import { tableBackendSchema, tableEndpointSchema, tableRouteSchema } from './table-schema.ts';
+import { tableAuthorizerSchema, tableBackendSchema, tableEndpointSchema, tableRouteSchema } from './table-schema.ts';
 
 /** Bumped when a message changes meaning; the controller refuses proxies that speak another one. */
 export const STREAM_PROTOCOL_VERSION = 1;
@@ -28,6 +28,7 @@ export const tablePartMessage = z.object({
   parts: z.number().int().min(1).max(100_000),
   routes: z.array(tableRouteSchema),
   backends: z.array(tableBackendSchema),
+  authorizers: z.array(tableAuthorizerSchema),
 });
 export type TablePartMessage = z.output<typeof tablePartMessage>;
 
@@ -49,7 +50,7 @@ const listDelta = <T extends z.ZodType>(item: T) =>
   });
 
 /**
- * The routes and backends that differ from `baseVersion` (see list-delta.ts for how they are applied). Only these
+ * The routes, backends and authorizers that differ from `baseVersion` (see list-delta.ts for how they are applied). Only these
  * are validated and rebuilt; a proxy serving another version, or one that cannot apply it, NACKs with `resync` and
  * gets the whole table.
  */
@@ -60,6 +61,7 @@ export const deltaMessage = z.object({
   schema: z.number().int(),
   routes: listDelta(tableRouteSchema),
   backends: listDelta(tableBackendSchema),
+  authorizers: listDelta(tableAuthorizerSchema),
 });
 export type DeltaMessage = z.output<typeof deltaMessage>;
 

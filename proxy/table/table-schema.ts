@@ -3,7 +3,9 @@
 // Backends (clusters) are separate from routes so endpoint-only changes never touch the routes.
 import { z } from 'zod';
 
-export const TABLE_SCHEMA_VERSION = 1;
+// 2: authorizers and per-route policies. A proxy of schema 1 would drop the fields it does not know and serve
+// protected routes open, so it must refuse these tables (it NACKs an unknown schema) rather than read them.
+export const TABLE_SCHEMA_VERSION = 2;
 
 const lowerHeaderName = z.string().min(1).regex(/^[a-z0-9!#$%&'*+.^_`|~-]+$/, 'header names are lower-case in the table');
 
@@ -60,6 +62,106 @@ export const tableHeaderChangesSchema = z.object({
 });
 export type TableHeaderChanges = z.output<typeof tableHeaderChangesSchema>;
 
+/** Where a credential is read from; header names lower-case, the prefix (e.g. "Bearer ") matched case-insensitively. */
+export const tableCredentialSourceSchema = z.discriminatedUnion('from', [
+  z.object({ from: z.literal('header'), name: lowerHeaderName, prefix: z.string() }),
+  z.object({ from: z.literal('query'), name: z.string().min(1) }),
+  z.object({ from: z.literal('cookie'), name: z.string().min(1) }),
+]);
+export type TableCredentialSource = z.output<typeof tableCredentialSourceSchema>;
+
+export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
+/** A public JWK: the compiler copies only public members, so no private key material reaches a proxy. */
+export const tablePublicJwkSchema = z.object({
+  kty: z.enum(['RSA', 'EC', 'OKP']),
+  kid: z.string().optional(),
+  use: z.string().optional(),
+  alg: z.string().optional(),
+  crv: z.string().optional(),
+  n: z.string().optional(),
+  e: z.string().optional(),
+  x: z.string().optional(),
+  y: z.string().optional(),
+});
+export type TablePublicJwk = z.output<typeof tablePublicJwkSchema>;
+
+const authorizerId = z.string().min(1);
+
+export const tableJwtAuthorizerSchema = z.object({
+  /** "<namespace>/<name>" of the Authorizer. */
+  id: authorizerId,
+  type: z.literal('jwt'),
+  issuer: z.string().min(1),
+  audiences: z.array(z.string().min(1)).min(1),
+  algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1),
+  jwks: z.discriminatedUnion('source', [
+    /** Fetched and cached by the proxy; `caPem` verifies an https URI (public certificates only). */
+    z.object({ source: z.literal('uri'), uri: z.string().url(), caPem: z.string().optional(), cacheMs: z.number().int().positive() }),
+    /** From a Secret, resolved by the controller. */
+    z.object({ source: z.literal('inline'), keys: z.array(tablePublicJwkSchema) }),
+  ]),
+  token: tableCredentialSourceSchema,
+  clockSkewMs: z.number().int().nonnegative(),
+  /** Set upstream to the token's `sub` (removed from the client's request first). */
+  consumerHeader: lowerHeaderName,
+  /** [claim, lower-case header]: the header is always removed from the client's request first. */
+  claimsToHeaders: z.array(z.tuple([z.string().min(1), lowerHeaderName])),
+});
+export type TableJwtAuthorizer = z.output<typeof tableJwtAuthorizerSchema>;
+
+export const tableApiKeyAuthorizerSchema = z.object({
+  id: authorizerId,
+  type: z.literal('apiKey'),
+  key: tableCredentialSourceSchema,
+  /** Set on the upstream request to the consumer's name (removed from the client's request first). */
+  consumerHeader: lowerHeaderName,
+  /** Hex; the proxy looks a key up by sha256(salt bytes ‖ key bytes). Keys themselves never reach the table. */
+  salt: z.string().regex(/^[0-9a-f]{32}$/),
+  /** Sorted by hash. */
+  keys: z.array(z.object({ hash: z.string().regex(/^[0-9a-f]{64}$/), consumer: z.string().min(1), plan: z.string().min(1).optional() })),
+});
+export type TableApiKeyAuthorizer = z.output<typeof tableApiKeyAuthorizerSchema>;
+
+export const tableExternalAuthorizerSchema = z.object({
+  id: authorizerId,
+  type: z.literal('external'),
+  /** Where the decision request is POSTed. */
+  url: z.string().url(),
+  /** The request parts that identify the caller; with the route id they key the decision cache. */
+  identitySources: z.array(tableCredentialSourceSchema).min(1),
+  /** Lower-case headers of an allow answer copied onto the upstream request (removed from the client's first). */
+  contextHeaders: z.array(lowerHeaderName),
+  /** Header naming the consumer upstream (removed from the client's request first). */
+  consumerHeader: lowerHeaderName,
+  resultTtlMs: z.number().int().nonnegative(),
+  timeoutMs: z.number().int().positive(),
+  failureMode: z.enum(['deny', 'allow']),
+});
+export type TableExternalAuthorizer = z.output<typeof tableExternalAuthorizerSchema>;
+
+export const tableAuthorizerSchema = z.discriminatedUnion('type', [tableJwtAuthorizerSchema, tableApiKeyAuthorizerSchema, tableExternalAuthorizerSchema]);
+export type TableAuthorizer = z.output<typeof tableAuthorizerSchema>;
+
+/** A route's use of an Authorizer: which one, and what a caller it authenticates must also have (else 403). */
+export const tableRouteAuthSchema = z.object({
+  /** An id in the table's authorizers; a route naming one the table lacks answers 500 and is never forwarded. */
+  authorizer: authorizerId,
+  /** Every one must be granted (JWT `scope` / `scp`). */
+  scopes: z.array(z.string().min(1)),
+  /** [claim, required value] pairs. */
+  claims: z.array(z.tuple([z.string().min(1), z.string()])),
+});
+export type TableRouteAuth = z.output<typeof tableRouteAuthSchema>;
+
+/** Client address rules: refused (403) when in `deny`, or when `allow` is not empty and the address is not in it. */
+export const tableClientIpRulesSchema = z.object({
+  allow: z.array(z.string().min(1)),
+  deny: z.array(z.string().min(1)),
+});
+export type TableClientIpRules = z.output<typeof tableClientIpRulesSchema>;
+
 export const tableRouteSchema = z.object({
   /** Unique in the table: "<ns>/<name>/r<rule>/m<match>". */
   id: z.string().min(1),
@@ -89,6 +191,8 @@ export const tableRouteSchema = z.object({
   }),
   retries: z.object({ attempts: z.number().int().min(0).max(5) }),
   maxBodyBytes: z.number().int().nonnegative(),
+  clientIp: tableClientIpRulesSchema.optional(),
+  auth: tableRouteAuthSchema.optional(),
 });
 export type TableRoute = z.output<typeof tableRouteSchema>;
 
@@ -100,6 +204,8 @@ export const routingTableSchema = z.object({
   routes: z.array(tableRouteSchema),
   /** Sorted by id. */
   backends: z.array(tableBackendSchema),
+  /** The Authorizers some route uses, sorted by id. */
+  authorizers: z.array(tableAuthorizerSchema),
 });
 export type RoutingTable = z.output<typeof routingTableSchema>;
 

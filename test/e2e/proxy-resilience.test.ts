@@ -7,6 +7,7 @@ import { refusedPort, startEcho, startSlow, startUpstream } from './helpers/upst
 import { backend, route, table } from './helpers/tables.ts';
 import { closeAfter, startTestGateway } from './helpers/gateway.ts';
 import { send } from './helpers/http-client.ts';
+import { TABLE_SCHEMA_VERSION } from '../../proxy/table/table-schema.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -122,7 +123,7 @@ test('a refused table leaves the current one serving; an unchanged endpoint keep
   const badRef = gw.applyTable(table([route('r', '/', ['missing'])], [backend('be', [a.port])], 'bad-ref'));
   assert.equal(badRef.ok, false);
   assert.match(badRef.ok ? '' : badRef.error, /unknown backend "missing"/);
-  const badShape = gw.applyTable({ schema: 1, version: 'bad-shape', routes: [{ id: 'x' }], backends: [] });
+  const badShape = gw.applyTable({ schema: TABLE_SCHEMA_VERSION, version: 'bad-shape', routes: [{ id: 'x' }], backends: [], authorizers: [] });
   assert.equal(badShape.ok, false);
   const badRegex = gw.applyTable(table([route('r', '/', ['be'], { path: { type: 'regex', value: '(' } })], [backend('be', [a.port])], 'bad-regex'));
   assert.equal(badRegex.ok, false);

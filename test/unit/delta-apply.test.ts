@@ -12,7 +12,9 @@ import type { BackendTarget } from '../../proxy/runtime/backend-target.ts';
 import type { Runtime } from '../../proxy/runtime/runtime-types.ts';
 import { TimeSlicer } from '../../proxy/runtime/time-slicer.ts';
 import type { MatchInput } from '../../proxy/router/route-index-types.ts';
-import { routingTableSchema, type RoutingTable, type TableBackend, type TableRoute } from '../../proxy/table/table-schema.ts';
+import { TABLE_SCHEMA_VERSION, routingTableSchema, type RoutingTable, type TableBackend, type TableRoute } from '../../proxy/table/table-schema.ts';
+
+const NO_CHANGE = { removed: [], changed: [], added: [] };
 import { backend, route, table } from '../e2e/helpers/tables.ts';
 
 /** mulberry32: small, seeded, good enough to shuffle test tables. */
@@ -148,21 +150,21 @@ test('a delta whose route names a backend the table lacks, or that removes a bac
   assert.ok(built.ok);
   const unknown = await applyDelta(
     built.runtime,
-    { type: 'delta', baseVersion: 'v1', version: 'v2', schema: 1, routes: { removed: [], changed: [route('r1', '/a', ['ghost'])], added: [] }, backends: { removed: [], changed: [], added: [] } },
+    { type: 'delta', baseVersion: 'v1', version: 'v2', schema: TABLE_SCHEMA_VERSION, routes: { removed: [], changed: [route('r1', '/a', ['ghost'])], added: [] }, backends: { removed: [], changed: [], added: [] }, authorizers: NO_CHANGE },
     new TimeSlicer(),
     () => null,
   );
   assert.deepEqual(unknown, { ok: false, error: 'invalid routing table: route "r1" references unknown backend "ghost"' });
   const inUse = await applyDelta(
     built.runtime,
-    { type: 'delta', baseVersion: 'v1', version: 'v2', schema: 1, routes: { removed: [], changed: [], added: [] }, backends: { removed: ['be2'], changed: [], added: [] } },
+    { type: 'delta', baseVersion: 'v1', version: 'v2', schema: TABLE_SCHEMA_VERSION, routes: { removed: [], changed: [], added: [] }, backends: { removed: ['be2'], changed: [], added: [] }, authorizers: NO_CHANGE },
     new TimeSlicer(),
     () => null,
   );
   assert.deepEqual(inUse, { ok: false, error: 'invalid routing table: route "r2" references unknown backend "be2"' });
   const twice = await applyDelta(
     built.runtime,
-    { type: 'delta', baseVersion: 'v1', version: 'v2', schema: 1, routes: { removed: [], changed: [], added: [{ after: 'r1', item: route('r2', '/c', ['be']) }] }, backends: { removed: [], changed: [], added: [] } },
+    { type: 'delta', baseVersion: 'v1', version: 'v2', schema: TABLE_SCHEMA_VERSION, routes: { removed: [], changed: [], added: [{ after: 'r1', item: route('r2', '/c', ['be']) }] }, backends: { removed: [], changed: [], added: [] }, authorizers: NO_CHANGE },
     new TimeSlicer(),
     () => null,
   );
