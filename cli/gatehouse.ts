@@ -3,11 +3,13 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
+import { trustedProxiesFlag } from './commands/trusted-proxies-flag.ts';
 
 const USAGE = `usage: gatehouse <command> [options]
 
 commands:
   standalone --config DIR [--port 8080] [--admin-port 9090] [--host 127.0.0.1] [--demo-upstream]
+             [--trusted-proxies CIDR,…]
                      serve the manifests in DIR (watched, hot-reloaded) without a cluster
   validate FILE|DIR…  compile offline, print each resource's conditions, exit 1 on problems
   controller [--kubeconfig PATH] [--namespaces a,b] [--admin-port 9091] [--lease-namespace default]
@@ -16,7 +18,7 @@ commands:
                      the Kubernetes controller: watch the cluster, compile, write statuses (leader only),
                      serve tables to proxies on the stream port
   proxy --controller ws(s)://HOST:PORT --token-file FILE [--table-file PATH] [--port 8080] [--admin-port 9090]
-        [--name NAME] [--ca-file FILE] [--max-routes N]
+        [--name NAME] [--ca-file FILE] [--max-routes N] [--trusted-proxies CIDR,…]
                      one proxy of the fleet: subscribes to the controller, serves its table (kept in --table-file)
   version            print the version
 `;
@@ -42,11 +44,17 @@ async function standalone(args: string[]): Promise<number> {
       'admin-port': { type: 'string' },
       host: { type: 'string' },
       'demo-upstream': { type: 'boolean' },
+      'trusted-proxies': { type: 'string' },
       'log-level': { type: 'string' },
     },
   });
   if (!values.config) {
     process.stderr.write(`gatehouse standalone: --config DIR is required\n\n${USAGE}`);
+    return 2;
+  }
+  const trusted = trustedProxiesFlag.safeParse(values['trusted-proxies']);
+  if (!trusted.success) {
+    process.stderr.write(`gatehouse standalone: --trusted-proxies ${trusted.error.issues[0]?.message ?? 'is invalid'}\n\n${USAGE}`);
     return 2;
   }
   const logger = pino({ level: values['log-level'] ?? process.env.LOG_LEVEL ?? 'info' });
@@ -57,6 +65,7 @@ async function standalone(args: string[]): Promise<number> {
     host: values.host ?? '127.0.0.1',
     port: parsePort(values.port, 8080, '--port'),
     adminPort: parsePort(values['admin-port'], 9090, '--admin-port'),
+    trustedProxies: trusted.data,
     logger,
   });
   logger.info({ port: gw.port, adminPort: gw.adminPort, config: values.config }, 'gatehouse standalone ready');

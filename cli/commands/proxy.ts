@@ -3,6 +3,7 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { validateFlags } from './command-flags.ts';
+import { TRUSTED_PROXIES_USAGE, trustedProxiesFlag } from './trusted-proxies-flag.ts';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { startGateway } from '../../proxy/server/start-gateway.ts';
@@ -11,7 +12,7 @@ import { CredentialFiles } from '../../proxy/subscribe/stream-credentials.ts';
 import { readTableFile, TableFileWriter } from '../../proxy/subscribe/table-file.ts';
 
 export const PROXY_USAGE = `  proxy --controller ws(s)://HOST:PORT --token-file FILE [--table-file PATH] [--port 8080] [--admin-port 9090]
-        [--host 0.0.0.0] [--admin-host HOST] [--name NAME] [--ca-file FILE] [--max-routes N]
+        [--host 0.0.0.0] [--admin-host HOST] [--name NAME] [--ca-file FILE] [--max-routes N] ${TRUSTED_PROXIES_USAGE}
                      one proxy of the fleet: subscribes to the controller, serves its table (kept in --table-file)`;
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
@@ -26,6 +27,7 @@ const flagsSchema = z.object({
   name: z.string().min(1).max(253).optional(),
   'ca-file': z.string().min(1).optional(),
   'max-routes': z.coerce.number().int().positive().optional(),
+  'trusted-proxies': trustedProxiesFlag,
   'log-level': z.string().optional(),
 });
 
@@ -43,6 +45,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
       name: { type: 'string' },
       'ca-file': { type: 'string' },
       'max-routes': { type: 'string' },
+      'trusted-proxies': { type: 'string' },
       'log-level': { type: 'string' },
     },
   });
@@ -62,6 +65,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
     adminPort: flags['admin-port'],
     ...(flags['admin-host'] && { adminHost: flags['admin-host'] }),
     ...(flags['max-routes'] && { maxRoutes: flags['max-routes'] }),
+    trustedProxies: flags['trusted-proxies'],
     logger,
   });
 

@@ -11,6 +11,8 @@ export interface StandaloneOptions {
   host: string;
   port: number;
   adminPort: number;
+  /** CIDRs whose X-Forwarded-For names the client. */
+  trustedProxies?: readonly string[];
   logger: Logger;
   /** Where problems with the manifests are written for the person editing them. */
   problems?: NodeJS.WritableStream;
@@ -25,7 +27,7 @@ export interface Standalone {
 export async function runStandalone(opts: StandaloneOptions): Promise<Standalone> {
   const problemsOut = opts.problems ?? process.stderr;
   const log = opts.logger.child({ component: 'standalone' });
-  const gateway = await startGateway({ host: opts.host, port: opts.port, adminPort: opts.adminPort, logger: opts.logger });
+  const gateway = await startGateway({ host: opts.host, port: opts.port, adminPort: opts.adminPort, logger: opts.logger, trustedProxies: opts.trustedProxies ?? [] });
   let lastAccepted = new Map<string, unknown>();
   let servedVersion: string | undefined;
   let lastProblems = '';

@@ -32,6 +32,8 @@ export interface ExchangeInit {
   retries: number;
   dispatch: Dispatcher.DispatchOptions;
   startedAt: number;
+  /** The authenticated consumer's name, for the access log; null when the route authenticates no one. */
+  consumer: string | null;
 }
 
 const WAITING = 0; // dispatched, no response headers yet: an error can still become a status
@@ -213,6 +215,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       status,
       ms: Math.round((performance.now() - init.startedAt) * 1000) / 1000,
       upstream: this.endpoint.address,
+      ...(init.consumer === null ? {} : { consumer: init.consumer }),
       ...(err === undefined ? {} : { error: errorCode(err) }),
     });
   }

@@ -9,12 +9,24 @@ import { setForwardedHeaders } from './forwarded-headers.ts';
 /** Set by the gateway itself below; `expect` because Node answers 100-continue and undici refuses to send it. */
 const REPLACED = new Set(['host', 'expect', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 
-export function upstreamRequestHeaders(req: IncomingMessage, requestId: string, hostHeader: string | undefined, changes: TableHeaderChanges | null): HeaderBag {
+/**
+ * `owned`: headers the route's policies set (consumer, claims, authorizer context), never taken from the client so none
+ * can be forged; `policyHeaders`: what the policies set them to for this request, applied last so a route's own header
+ * changes cannot overwrite the authenticated identity.
+ */
+export function upstreamRequestHeaders(
+  req: IncomingMessage,
+  requestId: string,
+  hostHeader: string | undefined,
+  changes: TableHeaderChanges | null,
+  owned: ReadonlySet<string> | null,
+  policyHeaders: ReadonlyArray<readonly [string, string]> | null,
+): HeaderBag {
   const incoming = req.headers;
   const named = connectionNamed(incoming.connection);
   const out: HeaderBag = {};
   for (const name in incoming) {
-    if (isHopByHop(name) || REPLACED.has(name) || (named !== null && named.has(name))) continue;
+    if (isHopByHop(name) || REPLACED.has(name) || (named !== null && named.has(name)) || (owned !== null && owned.has(name))) continue;
     out[name] = incoming[name];
   }
   setForwardedHeaders(out, req);
@@ -22,5 +34,6 @@ export function upstreamRequestHeaders(req: IncomingMessage, requestId: string, 
   const host = hostHeader ?? incoming.host;
   if (host !== undefined) out.host = host;
   if (changes !== null) applyHeaderChanges(out, changes);
+  if (policyHeaders !== null) for (const [name, value] of policyHeaders) out[name] = value;
   return out;
 }

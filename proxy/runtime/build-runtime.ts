@@ -14,13 +14,23 @@ import { ReferenceCounts, targetKey } from './reference-counts.ts';
 import { tableReferenceProblem } from './table-references.ts';
 import { WeightedPicker } from './weighted-picker.ts';
 import type { Runtime, RuntimeOptions, RuntimeRoute } from './runtime-types.ts';
+import { pino } from 'pino';
+import { buildAuthorizers, NO_AUTHORIZERS, policyEnvFor, type AuthorizerSet } from '../policy/authorizer-set.ts';
+import { ClientAddresses } from '../policy/client-ip/client-address.ts';
+import { NO_AUTH_METRICS } from '../policy/policy-types.ts';
+import { buildRoutePolicy } from '../policy/route-policy.ts';
 
 export type BuildResult = { ok: true; runtime: Runtime; retired: UpstreamEndpoint[] } | { ok: false; error: string };
 
 const NO_METRICS = { requestDone: () => {}, upstreamResponded: () => {} };
 
 /** Defaults for a runtime built without options (and without a previous runtime to inherit them from). */
-export const DEFAULT_RUNTIME_OPTIONS: RuntimeOptions = { ejection: DEFAULT_EJECTION, pools: DEFAULT_POOL_SETTINGS, routeMetrics: () => NO_METRICS };
+export const DEFAULT_RUNTIME_OPTIONS: RuntimeOptions = {
+  ejection: DEFAULT_EJECTION,
+  pools: DEFAULT_POOL_SETTINGS,
+  routeMetrics: () => NO_METRICS,
+  policy: policyEnvFor(pino({ level: 'silent' }), NO_AUTH_METRICS, new ClientAddresses([])),
+};
 
 export function buildRuntime(input: unknown, previous?: Runtime, options: RuntimeOptions = previous?.options ?? DEFAULT_RUNTIME_OPTIONS): BuildResult {
   const parsed = routingTableSchema.safeParse(input);
@@ -37,9 +47,10 @@ export function buildRuntime(input: unknown, previous?: Runtime, options: Runtim
   // Nothing below can fail, so no pool is created for a table that is then refused.
   const endpoints = new EndpointCollector(previous, options);
   const backendsById = new Map(table.backends.map((b) => [b.id, b]));
+  const authorizers = buildAuthorizers(table.authorizers, previous?.authorizers ?? NO_AUTHORIZERS, options.policy);
   const routes = new Map<string, RuntimeRoute>();
-  for (const route of table.routes) routes.set(route.id, runtimeRoute(route, backendsById, endpoints, options));
-  return finish({ table, index, routes, endpoints, backendsById, refs: ReferenceCounts.of(table.routes) }, previous, options);
+  for (const route of table.routes) routes.set(route.id, runtimeRoute(route, backendsById, endpoints, options, authorizers));
+  return finish({ table, index, routes, endpoints, backendsById, refs: ReferenceCounts.of(table.routes), authorizers }, previous, options);
 }
 
 /**
@@ -58,12 +69,13 @@ export async function buildRuntimeSliced(table: RoutingTable, slicer: Slicer, pr
   }
   const endpoints = new EndpointCollector(previous, options);
   const backendsById = new Map(table.backends.map((b) => [b.id, b]));
+  const authorizers = buildAuthorizers(table.authorizers, previous?.authorizers ?? NO_AUTHORIZERS, options.policy);
   const routes = new Map<string, RuntimeRoute>();
   for (const route of table.routes) {
-    routes.set(route.id, runtimeRoute(route, backendsById, endpoints, options));
+    routes.set(route.id, runtimeRoute(route, backendsById, endpoints, options, authorizers));
     if (slicer.due()) await slicer.pause();
   }
-  return finish({ table, index, routes, endpoints, backendsById, refs: ReferenceCounts.of(table.routes) }, previous, options);
+  return finish({ table, index, routes, endpoints, backendsById, refs: ReferenceCounts.of(table.routes), authorizers }, previous, options);
 }
 
 /**
@@ -98,7 +110,13 @@ export function updateEndpoints(previous: Runtime, version: string, updates: Rea
   return { ok: true, runtime, retired };
 }
 
-export function runtimeRoute(route: TableRoute, backendsById: ReadonlyMap<string, TableBackend>, endpoints: EndpointCollector, options: RuntimeOptions): RuntimeRoute {
+export function runtimeRoute(
+  route: TableRoute,
+  backendsById: ReadonlyMap<string, TableBackend>,
+  endpoints: EndpointCollector,
+  options: RuntimeOptions,
+  authorizers: AuthorizerSet,
+): RuntimeRoute {
   const connectMs = route.timeouts.connectMs;
   const picker = (refs: WeightedBackend[]): WeightedPicker<BackendTarget> =>
     new WeightedPicker(refs.map((ref) => ({ item: endpoints.target(backendsById.get(ref.backend) as TableBackend, connectMs), weight: ref.weight })));
@@ -110,6 +128,7 @@ export function runtimeRoute(route: TableRoute, backendsById: ReadonlyMap<string
     rewrite: compileRewrite(route.rewrite),
     requestHeaders: compactChanges(route.requestHeaders),
     responseHeaders: compactChanges(route.responseHeaders),
+    policy: buildRoutePolicy(route, authorizers, options.policy.metrics),
     metrics: options.routeMetrics(route.id),
   };
 }
@@ -122,11 +141,23 @@ export interface BuiltParts {
   endpoints: EndpointCollector;
   backendsById: ReadonlyMap<string, TableBackend>;
   refs: ReferenceCounts;
+  authorizers: AuthorizerSet;
 }
 
 export function finish(parts: BuiltParts, previous: Runtime | undefined, options: RuntimeOptions): BuildResult {
-  const { table, index, routes, endpoints, backendsById, refs } = parts;
-  const runtime: Runtime = { version: table.version, table, index, routes, endpoints: endpoints.all, backendTargets: endpoints.targetsByBackend(), backendsById, refs, options };
+  const { table, index, routes, endpoints, backendsById, refs, authorizers } = parts;
+  const runtime: Runtime = {
+    version: table.version,
+    table,
+    index,
+    routes,
+    endpoints: endpoints.all,
+    backendTargets: endpoints.targetsByBackend(),
+    backendsById,
+    refs,
+    authorizers,
+    options,
+  };
   const retired = previous === undefined ? [] : [...previous.endpoints.values()].filter((e) => !endpoints.all.has(e.key));
   return { ok: true, runtime, retired };
 }

@@ -9,8 +9,9 @@ import { applyListDelta } from '../table/list-delta.ts';
 import type { DeltaMessage } from '../table/stream-protocol.ts';
 import type { RoutingTable, TableRoute } from '../table/table-schema.ts';
 import { EndpointCollector, finish, runtimeRoute, type BuildResult } from './build-runtime.ts';
+import { buildAuthorizers } from '../policy/authorizer-set.ts';
 import type { Runtime, RuntimeRoute } from './runtime-types.ts';
-import { firstBackendRef, unknownBackendProblem } from './table-references.ts';
+import { duplicateId, firstBackendRef, unknownBackendProblem } from './table-references.ts';
 
 /** The table a delta makes of `base`, or why it cannot be applied. Pure: nothing is built or swapped. */
 export function tableFromDelta(base: RoutingTable, delta: DeltaMessage): { ok: true; table: RoutingTable } | { ok: false; error: string } {
@@ -65,14 +66,32 @@ export async function applyDelta(previous: Runtime, delta: DeltaMessage, slicer:
     return { ok: false, error: `invalid routing table: ${err instanceof Error ? err.message : String(err)}` };
   }
 
-  // A backend that changed in any way gets a new target; every route sending to it is rebuilt. Finding those routes
-  // walks the table, but only when a backend's settings changed (endpoint-only changes travel as endpoint updates).
+  // Authorizers come and go with their routes' references only by id: a route naming one the table lacks is served
+  // a 500 (fail closed), so no reference check can refuse the delta. Unchanged ones keep their authenticators.
+  const authorizersTouched = delta.authorizers.removed.length + delta.authorizers.changed.length + delta.authorizers.added.length > 0;
+  if (authorizersTouched) {
+    const duplicate = duplicateId(table.authorizers);
+    if (duplicate !== null) return { ok: false, error: `invalid routing table: duplicate authorizer id ${JSON.stringify(duplicate)}` };
+  }
+  const authorizers = authorizersTouched ? buildAuthorizers(table.authorizers, previous.authorizers, previous.options.policy) : previous.authorizers;
+
+  // A backend that changed in any way gets a new target, an authorizer that changed a new authenticator; every route
+  // sending to the one or using the other is rebuilt. Finding those routes walks the table, but only when a backend's
+  // settings or an authorizer changed (endpoint-only changes travel as endpoint updates).
   const changedBackends = new Set<string>(delta.backends.changed.map((b) => b.id));
+  const changedAuthorizers = new Set<string>();
+  if (authorizersTouched) {
+    for (const [id, built] of previous.authorizers) if (authorizers.get(id) !== built) changedAuthorizers.add(id);
+    for (const id of authorizers.keys()) if (!previous.authorizers.has(id)) changedAuthorizers.add(id);
+  }
   const rebuild: TableRoute[] = [...newTouched];
-  if (changedBackends.size > 0) {
+  if (changedBackends.size > 0 || changedAuthorizers.size > 0) {
     const touchedIds = new Set(newTouched.map((r) => r.id));
     const changed = (id: string): boolean => changedBackends.has(id);
-    for (const route of table.routes) if (!touchedIds.has(route.id) && firstBackendRef(route, changed) !== null) rebuild.push(route);
+    for (const route of table.routes) {
+      if (touchedIds.has(route.id)) continue;
+      if (firstBackendRef(route, changed) !== null || (route.auth !== undefined && changedAuthorizers.has(route.auth.authorizer))) rebuild.push(route);
+    }
   }
   const removedBackends = new Set(delta.backends.removed);
   // Targets of unchanged backends that some route still uses are carried over first, so kept routes and rebuilt
@@ -85,8 +104,8 @@ export async function applyDelta(previous: Runtime, delta: DeltaMessage, slicer:
   const routes = new Map(previous.routes);
   for (const id of delta.routes.removed) routes.delete(id);
   for (const route of rebuild) {
-    routes.set(route.id, runtimeRoute(route, backendsById, endpoints, previous.options));
+    routes.set(route.id, runtimeRoute(route, backendsById, endpoints, previous.options, authorizers));
     if (slicer.due()) await slicer.pause();
   }
-  return finish({ table, index, routes, endpoints, backendsById, refs }, previous, previous.options);
+  return finish({ table, index, routes, endpoints, backendsById, refs, authorizers }, previous, previous.options);
 }

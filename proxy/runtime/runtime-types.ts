@@ -8,6 +8,8 @@ import type { CanaryTrigger } from './canary-match.ts';
 import type { EjectionPolicy } from './endpoint-health.ts';
 import type { PoolSettings, UpstreamEndpoint } from './endpoint-pool.ts';
 import type { WeightedPicker } from './weighted-picker.ts';
+import type { AuthorizerSet, PolicyEnv } from '../policy/authorizer-set.ts';
+import type { RoutePolicy } from '../policy/route-policy.ts';
 
 /** Per-route instruments, resolved once per table so a request does no label lookups. */
 export interface RouteMetrics {
@@ -24,6 +26,8 @@ export interface RuntimeRoute {
   rewrite: PathRewriter | null;
   requestHeaders: TableHeaderChanges | null;
   responseHeaders: TableHeaderChanges | null;
+  /** Client IP rules and authorization, in order; null for a route with neither (it pays nothing). */
+  policy: RoutePolicy | null;
   metrics: RouteMetrics;
 }
 
@@ -41,6 +45,8 @@ export interface Runtime {
   backendsById: ReadonlyMap<string, TableBackend>;
   /** Route references per backend and target: lets a delta check and carry over only what it touches. */
   refs: ReferenceCounts;
+  /** The table's Authorizers by id, with their authenticators (carried to the next runtime while unchanged). */
+  authorizers: AuthorizerSet;
   options: RuntimeOptions;
 }
 
@@ -48,4 +54,5 @@ export interface RuntimeOptions {
   ejection: EjectionPolicy;
   pools: PoolSettings;
   routeMetrics: (routeId: string) => RouteMetrics;
+  policy: PolicyEnv;
 }

@@ -9,12 +9,24 @@ export function tableReferenceProblem(table: RoutingTable): string | null {
     if (backends.has(backend.id)) return `duplicate backend id ${JSON.stringify(backend.id)}`;
     backends.add(backend.id);
   }
+  const authorizer = duplicateId(table.authorizers);
+  if (authorizer !== null) return `duplicate authorizer id ${JSON.stringify(authorizer)}`;
   const routes = new Set<string>();
   for (const route of table.routes) {
     if (routes.has(route.id)) return `duplicate route id ${JSON.stringify(route.id)}`;
     routes.add(route.id);
     const missing = firstBackendRef(route, (id) => !backends.has(id));
     if (missing !== null) return unknownBackendProblem(route, missing);
+  }
+  return null;
+}
+
+/** The first id that appears twice in `items`, or null. */
+export function duplicateId(items: ReadonlyArray<{ id: string }>): string | null {
+  const seen = new Set<string>();
+  for (const { id } of items) {
+    if (seen.has(id)) return id;
+    seen.add(id);
   }
   return null;
 }

@@ -2,7 +2,7 @@
 // The runtime is read once per request, so a table swap never changes a request in flight.
 import type { Readable } from 'node:stream';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { RouteMetrics } from '../runtime/runtime-types.ts';
+import type { RouteMetrics, RuntimeRoute } from '../runtime/runtime-types.ts';
 import type { RuntimeHolder } from '../runtime/runtime-holder.ts';
 import { wantsCanary } from '../runtime/canary-match.ts';
 import { limitedBody, hasRequestBody } from '../forward/body-limit.ts';
@@ -14,12 +14,19 @@ import { hostOf, parseRequestTarget } from './request-target.ts';
 import { requestIdFor } from './request-id.ts';
 import { logRequest, wantsLog, type RequestLogEntry } from './request-log.ts';
 import { NO_ROUTE } from './gateway-metrics.ts';
+import type { ClientAddresses } from '../policy/client-ip/client-address.ts';
+import type { PolicyContext } from '../policy/policy-types.ts';
+import { runPolicy } from '../policy/route-policy.ts';
+import type { MatchResult } from '../router/route-index-types.ts';
+import type { RequestTarget } from './request-target.ts';
 
 export interface GatewayServerDeps {
   holder: RuntimeHolder;
   settings: ExchangeSettings;
   /** Instruments for requests answered before a route was found. */
   noRoute: RouteMetrics;
+  /** Who the client is (the socket's peer, or X-Forwarded-For through trusted proxies), for route policies. */
+  addresses: ClientAddresses;
 }
 
 /** Safe to replay on another endpoint when the first never accepted the connection (RFC 9110 §9.2.2). */
@@ -60,12 +67,49 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: G
     // Refuse before reading a byte of it, and close rather than drain a body we will not use.
     return reject(rr.metrics, route.id, target.path, 413, 'request body too large', CLOSE);
   }
+  const policy = rr.policy;
+  if (policy === null) return forward(req, res, deps, rr, match.params, target, method, requestId, startedAt, null);
+  const ctx: PolicyContext = {
+    req,
+    routeId: route.id,
+    requestId,
+    method,
+    path: target.path,
+    query: target.query,
+    host: hostOf(req.headers.host),
+    clientIp: deps.addresses.of(req),
+    consumer: null,
+    upstreamHeaders: null,
+  };
+  runPolicy(policy, ctx, (denial) => {
+    if (denial !== null) return reject(rr.metrics, route.id, target.path, denial.status, denial.error, denial.headers);
+    // An asynchronous step (a JWKS fetch, an external decision) may outlast the client.
+    if (res.destroyed || req.socket.destroyed) return rr.metrics.requestDone(499);
+    forward(req, res, deps, rr, match.params, target, method, requestId, startedAt, ctx);
+  });
+}
+
+function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: GatewayServerDeps,
+  rr: RuntimeRoute,
+  params: Extract<MatchResult, { kind: 'route' }>['params'],
+  target: RequestTarget,
+  method: string,
+  requestId: string,
+  startedAt: number,
+  ctx: PolicyContext | null,
+): void {
+  const route = rr.route;
   const picker = rr.canary !== null && wantsCanary(req.headers, rr.canary.trigger) ? rr.canary.picker : rr.primary;
   const backend = picker.pick();
   const endpoint = backend?.next(performance.now());
-  if (backend === undefined || endpoint === undefined) return reject(rr.metrics, route.id, target.path, 503, 'no healthy endpoint');
+  if (backend === undefined || endpoint === undefined) {
+    return rejectRequest(res, deps, { requestId, method, path: target.path, route: route.id, status: 503, ms: 0 }, rr.metrics, startedAt, 'no healthy endpoint', undefined);
+  }
 
-  let upstreamPath = rr.rewrite === null ? target.path : rr.rewrite(target.path, match.params);
+  let upstreamPath = rr.rewrite === null ? target.path : rr.rewrite(target.path, params);
   if (backend.pathPrefix !== '') upstreamPath = backend.pathPrefix + upstreamPath;
   if (target.query !== '') upstreamPath = `${upstreamPath}?${target.query}`;
   const hasBody = hasRequestBody(req);
@@ -83,13 +127,14 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: G
       dispatch: {
         method,
         path: upstreamPath,
-        headers: upstreamRequestHeaders(req, requestId, backend.hostHeader, rr.requestHeaders),
+        headers: upstreamRequestHeaders(req, requestId, backend.hostHeader, rr.requestHeaders, rr.policy?.ownedHeaders ?? null, ctx?.upstreamHeaders ?? null),
         // undici streams any async iterable; its option type lists only Readable among the streaming kinds.
         body: hasBody ? (limitedBody(req, route.maxBodyBytes) as unknown as Readable) : null,
         headersTimeout: idleMs,
         bodyTimeout: idleMs,
       },
       startedAt,
+      consumer: ctx?.consumer?.name ?? null,
     },
     deps.settings,
   );

@@ -10,6 +10,8 @@ export interface RequestLogEntry {
   status: number;
   ms: number;
   upstream?: string;
+  /** The authenticated consumer's name (never its credential). */
+  consumer?: string;
   /** Why the exchange failed, as an error code (never a message that might echo request data). */
   error?: string;
 }

@@ -16,6 +16,9 @@ import type { RuntimeOptions } from '../runtime/runtime-types.ts';
 import { createAdminServer } from './admin-server.ts';
 import { GatewayMetrics, NO_ROUTE } from './gateway-metrics.ts';
 import { createGatewayServer } from './gateway-server.ts';
+import { AuthorizerMetrics } from './authorizer-metrics.ts';
+import { policyEnvFor, retireAuthorizers, NO_AUTHORIZERS } from '../policy/authorizer-set.ts';
+import { ClientAddresses } from '../policy/client-ip/client-address.ts';
 
 export interface GatewayOptions {
   port: number;
@@ -33,6 +36,8 @@ export interface GatewayOptions {
   shutdownGraceMs?: number;
   /** Refuse tables with more routes than this (a capacity guard for small proxies). */
   maxRoutes?: number;
+  /** CIDRs of proxies in front of the gateway whose X-Forwarded-For names the client (default: none, the socket's peer is the client). */
+  trustedProxies?: readonly string[];
 }
 
 export type ApplyResult = { ok: true; version: string } | { ok: false; error: string };
@@ -70,12 +75,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const metrics = new GatewayMetrics();
   const holder = new RuntimeHolder();
   const ejection: EjectionPolicy = { ...DEFAULT_EJECTION, ...opts.ejection };
+  // The JWKS gauges read the caches when scraped, by then made.
+  const authorizerMetrics = new AuthorizerMetrics(metrics.registry, () => policy.jwks.states());
+  const policy = policyEnvFor(logger, authorizerMetrics, new ClientAddresses(opts.trustedProxies ?? []));
   const runtimeOptions: RuntimeOptions = {
     ejection,
     pools: { ...DEFAULT_POOL_SETTINGS, ...opts.pools },
     routeMetrics: (id) => metrics.forRoute(id),
+    policy,
   };
-  const server = createGatewayServer({ holder, settings: { logger, ejection }, noRoute: metrics.forRoute(NO_ROUTE) });
+  const server = createGatewayServer({ holder, settings: { logger, ejection }, noRoute: metrics.forRoute(NO_ROUTE), addresses: policy.addresses });
   const admin = createAdminServer({ registry: metrics.registry, servedVersion: () => holder.current?.version, logger });
   const host = opts.host ?? '127.0.0.1';
   try {
@@ -96,7 +105,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       logger.error({ err: built.error, serving: holder.current?.version ?? null }, 'routing table refused');
       return { ok: false, error: built.error };
     }
+    const previousAuthorizers = holder.current?.authorizers ?? NO_AUTHORIZERS;
     holder.swap(built.runtime, built.retired);
+    retireAuthorizers(previousAuthorizers, built.runtime.authorizers, runtimeOptions.policy);
     metrics.tableUpdated(kind);
     logger.info({ version: built.runtime.version, kind, routes: built.runtime.routes.size, endpoints: built.runtime.endpoints.size, retired: built.retired.length }, 'routing table applied');
     return { ok: true, version: built.runtime.version };
@@ -152,6 +163,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       }, graceMs);
       await closed;
       clearTimeout(grace);
+      retireAuthorizers(holder.current?.authorizers ?? NO_AUTHORIZERS, NO_AUTHORIZERS, runtimeOptions.policy);
       await holder.destroy();
     })());
 
