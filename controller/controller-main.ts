@@ -7,6 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { RoutingTable } from '../proxy/table/table-schema.ts';
 import { compile } from './compile/compile.ts';
+import { JwksHealthWatch } from './sources/jwks-health.ts';
 import type { ResourceStatus } from './compile/compile-types.ts';
 import { createControllerAdmin } from './admin/controller-admin.ts';
 import { createControllerMetrics } from './admin/controller-metrics.ts';
@@ -35,6 +36,8 @@ export interface ControllerOptions {
   maxDelayMs?: number;
   /** Serve tables to proxies on a stream port and report Programmed conditions; off when undefined. */
   distribution?: DistributionOptions;
+  /** How often JWKS URIs are fetched for the Authorizers' status. Default 60 s. */
+  jwksCheckIntervalMs?: number;
   /** In-process hook after every compile (benchmarks, tests). */
   onCompiled?: (state: CompiledState, snapshot: KubeSnapshot) => void;
 }
@@ -95,14 +98,24 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
     return fresh;
   };
 
+  // Statuses follow JWKS health: a change compiles again (the table stays the same; the Authorizers' status moves).
+  const jwksHealth = new JwksHealthWatch({
+    logger: opts.logger,
+    ...(opts.jwksCheckIntervalMs !== undefined && { intervalMs: opts.jwksCheckIntervalMs }),
+    onChange: () => {
+      if (current !== undefined) onSnapshot({ ...source.snapshot(), firstChangeAt: 0 });
+    },
+  });
+
   const onSnapshot = (snapshot: KubeSnapshot): void => {
     const started = performance.now();
-    const out = compile({ ...snapshot.input, lastAccepted });
+    const out = compile({ ...snapshot.input, lastAccepted, jwksHealth: jwksHealth.health() });
     const compileMs = performance.now() - started;
     lastAccepted = out.accepted;
     const previousVersion = current?.table.version;
     current = { table: out.table, statuses: out.statuses, sequence: ++sequence, compiledAt: Date.now(), compileMs };
     distribution?.publish(out.table, out.statuses, current.sequence);
+    jwksHealth.watch(out.table);
 
     metrics.compiles.inc();
     metrics.compileSeconds.observe(compileMs / 1000);
@@ -243,6 +256,7 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
     statusIdleFor: (ms) => statusSync.idleFor(ms),
     close: async () => {
       clearInterval(syncedGauge);
+      jwksHealth.close();
       recheck.close();
       fleetChanged.close();
       await distribution?.close();

@@ -12,7 +12,7 @@ import { DEFAULT_SECRET_SELECTOR } from '../../controller/sources/kube-source.ts
 
 export const CONTROLLER_USAGE = `  controller [--kubeconfig PATH] [--namespaces a,b] [--admin-port 9091] [--admin-host 0.0.0.0]
              [--lease-namespace default] [--lease-name gatehouse-controller] [--identity NAME]
-             [--secret-selector gatehouse.dev/secret] [--lease-duration 15s]
+             [--secret-selector gatehouse.dev/secret] [--lease-duration 15s] [--jwks-check-interval 60s]
              [--stream-port 9443 --stream-token-file FILE [--stream-host 0.0.0.0] [--stream-tls-cert F --stream-tls-key F]
               [--stream-token-grace 120s]]
                      the Kubernetes controller: watch the cluster, compile, write statuses (leader only)`;
@@ -36,6 +36,12 @@ const flagsSchema = z.object({
     // Whole seconds: the Lease stores leaseDurationSeconds.
     .regex(/^[1-9]\d*s$/, 'must be whole seconds, like 15s')
     .default('15s')
+    .transform((s) => Number(s.slice(0, -1)) * 1000),
+  // How often the JWKS URIs of JWT Authorizers are fetched to report their health on the Authorizers' status.
+  'jwks-check-interval': z
+    .string()
+    .regex(/^[1-9]\d*s$/, 'must be whole seconds, like 60s')
+    .default('60s')
     .transform((s) => Number(s.slice(0, -1)) * 1000),
   'stream-port': z.coerce.number().int().min(0).max(65535).optional(),
   'stream-host': z.string().default('0.0.0.0'),
@@ -67,6 +73,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
       identity: { type: 'string' },
       'secret-selector': { type: 'string' },
       'lease-duration': { type: 'string' },
+      'jwks-check-interval': { type: 'string' },
       'stream-port': { type: 'string' },
       'stream-host': { type: 'string' },
       'stream-token-file': { type: 'string' },
@@ -97,6 +104,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
     secretSelector: flags['secret-selector'],
     adminHost: flags['admin-host'],
     adminPort: flags['admin-port'],
+    jwksCheckIntervalMs: flags['jwks-check-interval'],
     ...(flags['stream-port'] !== undefined &&
       flags['stream-token-file'] !== undefined && {
         distribution: {

@@ -40,11 +40,16 @@ export interface SecretInfo {
   data: Record<string, string>;
 }
 
+/** Whether the controller can fetch a JWKS URI (see sources/jwks-health.ts); errors name no key material. */
+export type JwksHealth = { uri: string; ok: true } | { uri: string; ok: false; error: string; since: string };
+
 export interface CompileInput {
   resources: RawResource[];
   services?: ServiceInfo[];
   endpointSlices?: EndpointSliceInfo[];
   secrets?: SecretInfo[];
+  /** JWKS fetch health by source key (JwksCaches.keyOf): a failing URI is reported on its Authorizers' status. */
+  jwksHealth?: ReadonlyMap<string, JwksHealth>;
   /**
    * The last accepted object per resource key ("Kind/ns/name"): an invalid update keeps serving this one
    * and its status says so.

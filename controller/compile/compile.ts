@@ -52,7 +52,7 @@ export function compile(input: CompileInput): CompileOutput {
   const statuses: ResourceStatus[] = judged
     .map((j) => {
       const conflicts = j.id.kind === 'ApiRoute' ? (lost.get(`${j.id.namespace}/${j.id.name}`) ?? []) : [];
-      return resourceStatus(j, compiled.get(resourceKey(j.id)), conflicts, cluster, lookup);
+      return resourceStatus(j, compiled.get(resourceKey(j.id)), conflicts, cluster, lookup, (key) => input.jwksHealth?.get(key));
     })
     .sort(compareResourceIds);
   const accepted = new Map<string, unknown>();

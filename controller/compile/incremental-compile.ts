@@ -11,7 +11,7 @@ import { ClaimCandidate, ClaimIndex } from './claim-index.ts';
 import type { ClusterIndex } from './cluster-index.ts';
 import { recordingCluster, type ClusterLookup } from './cluster-lookups.ts';
 import type { CompileCache } from './compile-cache.ts';
-import type { CompileInput, CompileOutput, RawResource, ResourceKind, ResourceStatus } from './compile-types.ts';
+import type { CompileInput, CompileOutput, JwksHealth, RawResource, ResourceKind, ResourceStatus } from './compile-types.ts';
 import { groupByKey, judgeResource, type Judgement } from './judge-resource.ts';
 import { compareResolutionKeys, orderOf, resolutionKey, type ResolutionKey } from './resolution-order.ts';
 import { compareResourceIds, resourceKey, type ResourceId } from './resource-key.ts';
@@ -28,6 +28,8 @@ interface StatusDeps {
   refs: { kind: ResourceKind; namespace: string; name: string; state: RefTargetState }[];
   cluster: ClusterLookup[];
   checkedWith: ClusterIndex;
+  /** JWKS health entries looked up, by source key (entries are replaced when they change, so identity tells). */
+  jwks: Array<{ key: string; health: JwksHealth | undefined }>;
 }
 
 interface Entry {
@@ -139,7 +141,7 @@ export class IncrementalCompiler {
 
     const { table, header } =
       tableChanged || backendsChanged || authorizersChanged || this.#previous === undefined ? this.#assemble(backendsChanged, authorizersChanged) : this.#previous;
-    const statusesChanged = this.#refreshStatuses(cluster);
+    const statusesChanged = this.#refreshStatuses(cluster, input.jwksHealth);
     const statuses =
       statusesChanged || membershipChanged || this.#previous === undefined ? this.#statusOrder.items.map((e) => e.status as ResourceStatus) : this.#previous.statuses;
     const accepted = this.#previous === undefined || membershipChanged ? this.#accepted() : acceptedChanged.size > 0 ? this.#updatedAccepted(this.#previous.accepted, acceptedChanged) : this.#previous.accepted;
@@ -253,7 +255,7 @@ export class IncrementalCompiler {
   }
 
   /** Rebuilds the statuses whose inputs changed; true when any did. */
-  #refreshStatuses(cluster: ClusterIndex): boolean {
+  #refreshStatuses(cluster: ClusterIndex, jwksHealth: ReadonlyMap<string, JwksHealth> | undefined): boolean {
     const lookup: RefLookup = (kind, namespace, name) => {
       const e = this.#entries.get(resourceKey({ kind, namespace, name }));
       return e === undefined ? 'missing' : e.judgement.served ? 'served' : 'not-accepted';
@@ -267,19 +269,25 @@ export class IncrementalCompiler {
         deps.compiled === entry.compiled &&
         sameStrings(deps.conflicts, entry.conflicts) &&
         deps.refs.every((r) => lookup(r.kind, r.namespace, r.name) === r.state) &&
+        deps.jwks.every((h) => jwksHealth?.get(h.key) === h.health) &&
         this.#cache.stillValid(deps.cluster, deps.checkedWith, cluster)
       ) {
         deps.checkedWith = cluster;
         continue;
       }
       this.#cache.stats.statusMisses++;
-      const next: StatusDeps = { judgement: entry.judgement, compiled: entry.compiled, conflicts: entry.conflicts, refs: [], cluster: [], checkedWith: cluster };
+      const next: StatusDeps = { judgement: entry.judgement, compiled: entry.compiled, conflicts: entry.conflicts, refs: [], cluster: [], checkedWith: cluster, jwks: [] };
       const recordingLookup: RefLookup = (kind, namespace, name) => {
         const state = lookup(kind, namespace, name);
         next.refs.push({ kind, namespace, name, state });
         return state;
       };
-      entry.status = resourceStatus(entry.judgement, entry.compiled, entry.conflicts, recordingCluster(cluster, next.cluster), recordingLookup);
+      const recordingHealth = (key: string): JwksHealth | undefined => {
+        const health = jwksHealth?.get(key);
+        next.jwks.push({ key, health });
+        return health;
+      };
+      entry.status = resourceStatus(entry.judgement, entry.compiled, entry.conflicts, recordingCluster(cluster, next.cluster), recordingLookup, recordingHealth);
       entry.statusDeps = next;
       changed = true;
     }

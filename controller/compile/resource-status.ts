@@ -1,7 +1,10 @@
 // One resource's status conditions from its judgement, its compiled routes, its lost conflicts and what its
 // references resolve to. Shared by the plain and the incremental compile, so both write the same conditions.
 import type { ClusterIndex } from './cluster-index.ts';
-import type { ResourceStatus } from './compile-types.ts';
+import type { JwksHealth, ResourceStatus } from './compile-types.ts';
+import { JwksCaches } from '../../proxy/policy/jwt/jwks-cache.ts';
+import type { TableAuthorizer } from '../../proxy/table/table-schema.ts';
+import type { RefProblem } from './conditions.ts';
 import { buildConditions, type Acceptance, type RefResolution } from './conditions.ts';
 import type { Judgement } from './judge-resource.ts';
 import type { CompiledApiRoute } from './route-compiler.ts';
@@ -10,13 +13,25 @@ import { compileAuthorizer } from './authorizer-compiler.ts';
 import { RATE_POLICIES_NOT_ENFORCED, unenforcedRouteFields } from './unsupported-features.ts';
 import type { ValidatedResource } from './validated-resource.ts';
 
-export function resourceStatus(j: Judgement, compiled: CompiledApiRoute | undefined, conflicts: string[], cluster: ClusterIndex, lookup: RefLookup): ResourceStatus {
+/** The health of a JWKS source by its key; undefined when not watched (standalone, or not probed yet). */
+export type JwksHealthLookup = (sourceKey: string) => JwksHealth | undefined;
+
+const NO_JWKS_HEALTH: JwksHealthLookup = () => undefined;
+
+export function resourceStatus(
+  j: Judgement,
+  compiled: CompiledApiRoute | undefined,
+  conflicts: string[],
+  cluster: ClusterIndex,
+  lookup: RefLookup,
+  jwksHealth: JwksHealthLookup = NO_JWKS_HEALTH,
+): ResourceStatus {
   return {
     ...j.id,
     ...(j.generation === undefined ? {} : { generation: j.generation }),
     conditions: buildConditions({
       acceptance: acceptance(j),
-      refs: references(j, compiled, cluster, lookup),
+      refs: references(j, compiled, cluster, lookup, jwksHealth),
       conflicts,
       generation: j.generation,
     }),
@@ -35,7 +50,7 @@ function acceptedNotes(resource: ValidatedResource): string[] {
   return resource.kind === 'RatePolicy' ? [RATE_POLICIES_NOT_ENFORCED] : [];
 }
 
-function references(j: Judgement, compiled: CompiledApiRoute | undefined, cluster: ClusterIndex, lookup: RefLookup): RefResolution {
+function references(j: Judgement, compiled: CompiledApiRoute | undefined, cluster: ClusterIndex, lookup: RefLookup, jwksHealth: JwksHealthLookup): RefResolution {
   const served = j.served;
   if (!served) return { checked: false };
   const ofFallback = j.problems.length > 0;
@@ -47,9 +62,24 @@ function references(j: Judgement, compiled: CompiledApiRoute | undefined, cluste
         problems: [...checkRouteReferences(served.object, lookup), ...(compiled?.backendProblems ?? [])],
         notes: compiled?.backendNotes ?? [],
       };
-    case 'Authorizer':
-      return { checked: true, ofFallback, problems: compileAuthorizer(served.object, cluster).problems, notes: [] };
+    case 'Authorizer': {
+      const { table, problems } = compileAuthorizer(served.object, cluster);
+      const jwks = jwksProblem(table, jwksHealth);
+      return { checked: true, ofFallback, problems: jwks === null ? problems : [...problems, jwks], notes: [] };
+    }
     case 'RatePolicy':
       return { checked: true, ofFallback, problems: [], notes: [] };
   }
+}
+
+/** A JWKS URI the controller cannot fetch: proxies keep the keys they have, but new or rotated keys will not arrive. */
+function jwksProblem(table: TableAuthorizer | null, jwksHealth: JwksHealthLookup): RefProblem | null {
+  if (table?.type !== 'jwt' || table.jwks.source !== 'uri') return null;
+  const health = jwksHealth(JwksCaches.keyOf(table.jwks));
+  if (health === undefined || health.ok) return null;
+  return {
+    path: 'spec.jwt.jwks.uri',
+    reason: 'JwksUnavailable',
+    message: `fetching the JWKS from ${health.uri} fails since ${health.since}: ${health.error}; proxies keep using the keys they already have`,
+  };
 }

@@ -106,6 +106,11 @@ export class JwksCache {
     if (this.#keys === null && this.#inFlight === null && this.#deps.clock() >= this.#retryAt) void this.#refresh();
   }
 
+  /** Fetches now, whatever the freshness (the controller's health watch calls it on its own schedule). Never rejects. */
+  probe(): Promise<void> {
+    return this.#refresh();
+  }
+
   /** The keys that may have signed a token with this header (possibly none: the token is then invalid). */
   async keysFor(alg: string, kid: string | undefined): Promise<readonly SigningKey[]> {
     const now = this.#deps.clock();
