@@ -1,6 +1,9 @@
-// The demo backends `npm start` runs beside the gateway, so the examples answer at once.
+// The demo backends `npm start` runs beside the gateway, so the examples answer at once (and, for the authorizer
+// examples, a demo token issuer and a demo decision service).
 // Each replies with what it received, which makes routing, rewrites and header changes visible.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { startDemoDecisionService } from './demo-decision-service.ts';
+import { startDemoIssuer } from './demo-issuer.ts';
 
 export interface DemoUpstream {
   name: string;
@@ -12,7 +15,7 @@ export const DEMO_UPSTREAMS: DemoUpstream[] = [
   { name: 'pets-v2', port: 9102 },
 ];
 
-const SHOWN_HEADERS = ['x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-api-stage', 'x-gateway', 'cookie'];
+const SHOWN_HEADERS = ['x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-api-stage', 'x-gateway', 'cookie', 'x-consumer', 'x-tenant', 'x-user'];
 
 function pickHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const shown: Record<string, string> = {};
@@ -49,6 +52,8 @@ export async function startDemoUpstreams(host = '127.0.0.1'): Promise<{ close: (
     });
     servers.push(server);
   }
+  // The example authorizers' counterparts (examples/secure-pets.yaml): a token issuer and a decision service.
+  servers.push(await startDemoIssuer(host), await startDemoDecisionService(host));
   return {
     close: async () => {
       await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));

@@ -37,7 +37,7 @@ export function createApiKeyAuthenticator(config: TableApiKeyAuthorizer, metrics
       if (key.length > MAX_KEY_LENGTH) return deny(metrics, config.id, INVALID);
       const found = byHash.get(createHash('sha256').update(salt).update(key, 'utf8').digest('hex'));
       if (found === undefined) return deny(metrics, config.id, INVALID);
-      metrics.decision(config.id, 'allow', 'key');
+      metrics.decision(config.id, 'allow', 'ok');
       // A fresh array: later steps may add headers to the request's list.
       return { ok: true, consumer: found.consumer, headers: [...found.headers] };
     },
