@@ -13,9 +13,9 @@ import type { Runtime } from '../../proxy/runtime/runtime-types.ts';
 import { TimeSlicer } from '../../proxy/runtime/time-slicer.ts';
 import type { MatchInput } from '../../proxy/router/route-index-types.ts';
 import { TABLE_SCHEMA_VERSION, routingTableSchema, type RoutingTable, type TableBackend, type TableRoute } from '../../proxy/table/table-schema.ts';
+import { backend, route, table } from '../e2e/helpers/tables.ts';
 
 const NO_CHANGE = { removed: [], changed: [], added: [] };
-import { backend, route, table } from '../e2e/helpers/tables.ts';
 
 /** mulberry32: small, seeded, good enough to shuffle test tables. */
 function prng(seed: number): () => number {
