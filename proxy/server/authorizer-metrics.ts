@@ -9,8 +9,13 @@ export class AuthorizerMetrics implements AuthMetrics {
   readonly #decisions: Counter<'authorizer' | 'result' | 'reason'>;
   readonly #jwksFetches: Counter<'result'>;
   readonly #cacheLookups: Counter<'cache' | 'result'>;
-  /** Bound children by label values: a decision costs a map lookup, not prom-client's label hashing. */
-  readonly #bound = new Map<string, { inc: () => void }>();
+  /**
+   * Children bound by authorizer, then `result reason`: a decision costs map lookups on strings that already exist
+   * (no key built per request), not prom-client's label hashing.
+   */
+  readonly #bound = new Map<string, Map<string, Map<string, { inc: () => void }>>>();
+  /** [token miss, token hit, decision miss, decision hit]. */
+  readonly #lookups: ReadonlyArray<{ inc: () => void }>;
 
   constructor(registry: Registry, jwksStates: () => readonly JwksState[]) {
     this.#decisions = new Counter({
@@ -52,12 +57,21 @@ export class AuthorizerMetrics implements AuthMetrics {
       },
     });
     for (const result of ['ok', 'error', 'refused']) this.#jwksFetches.inc({ result }, 0);
+    // Bound lazily: a cache that is never used exports no series.
+    const lookup = (cache: string, result: string): { inc: () => void } => {
+      let child: { inc: () => void } | undefined;
+      return { inc: () => (child ??= this.#cacheLookups.labels(cache, result)).inc() };
+    };
+    this.#lookups = [lookup('token', 'miss'), lookup('token', 'hit'), lookup('decision', 'miss'), lookup('decision', 'hit')];
   }
 
   decision(authorizer: string, result: 'allow' | 'deny' | 'error', reason: string): void {
-    const key = `${authorizer}\0${result}\0${reason}`;
-    let child = this.#bound.get(key);
-    if (child === undefined) this.#bound.set(key, (child = this.#decisions.labels(authorizer, result, reason)));
+    let byResult = this.#bound.get(authorizer);
+    if (byResult === undefined) this.#bound.set(authorizer, (byResult = new Map()));
+    let byReason = byResult.get(result);
+    if (byReason === undefined) byResult.set(result, (byReason = new Map()));
+    let child = byReason.get(reason);
+    if (child === undefined) byReason.set(reason, (child = this.#decisions.labels(authorizer, result, reason)));
     child.inc();
   }
 
@@ -66,9 +80,6 @@ export class AuthorizerMetrics implements AuthMetrics {
   }
 
   cacheLookup(cache: 'token' | 'decision', hit: boolean): void {
-    const key = `\0cache\0${cache}\0${hit}`;
-    let child = this.#bound.get(key);
-    if (child === undefined) this.#bound.set(key, (child = this.#cacheLookups.labels(cache, hit ? 'hit' : 'miss')));
-    child.inc();
+    (this.#lookups[(cache === 'token' ? 0 : 2) + (hit ? 1 : 0)] as { inc: () => void }).inc();
   }
 }
