@@ -1,7 +1,18 @@
 // The routing tables the gateway is measured with, built by hand to the table contract
 // (proxy/table/table-schema.ts): one catch-all route, and 10,000 routes of mixed shapes.
 import { createHash } from 'node:crypto';
-import { ROUTE_DEFAULTS, TABLE_SCHEMA_VERSION, routingTableSchema, type RoutingTable, type TableBackend, type TableRoute, type TablePathMatch, type TableValueMatch } from '../proxy/table/table-schema.ts';
+import {
+  ROUTE_DEFAULTS,
+  TABLE_SCHEMA_VERSION,
+  routingTableSchema,
+  type RoutingTable,
+  type TableAuthorizer,
+  type TableBackend,
+  type TableRoute,
+  type TablePathMatch,
+  type TableRouteAuth,
+  type TableValueMatch,
+} from '../proxy/table/table-schema.ts';
 import { buildRouteIndex } from '../proxy/router/route-index.ts';
 import { LOOPBACK } from './ports.ts';
 
@@ -39,16 +50,26 @@ function backend(upstreamPort: number, pathPrefix: string): TableBackend {
   return { id: `url:http://${LOOPBACK}:${upstreamPort}${pathPrefix}`, protocol: 'http', pathPrefix, endpoints: [{ host: LOOPBACK, port: upstreamPort }] };
 }
 
-/** Finishes a table: sorted backends, a content hash as version, and a check against the contract. */
-function seal(routes: TableRoute[], backends: TableBackend[]): RoutingTable {
+/** Finishes a table: sorted backends and authorizers, a content hash as version, and a check against the contract. */
+function seal(routes: TableRoute[], backends: TableBackend[], authorizers: TableAuthorizer[] = []): RoutingTable {
   const sorted = [...backends].sort((a, b) => a.id.localeCompare(b.id));
-  const version = createHash('sha256').update(JSON.stringify({ routes, backends: sorted })).digest('hex').slice(0, 16);
-  return routingTableSchema.parse({ schema: TABLE_SCHEMA_VERSION, version, routes, backends: sorted, authorizers: [] });
+  const sortedAuthorizers = [...authorizers].sort((a, b) => a.id.localeCompare(b.id));
+  const version = createHash('sha256').update(JSON.stringify({ routes, backends: sorted, authorizers: sortedAuthorizers })).digest('hex').slice(0, 16);
+  return routingTableSchema.parse({ schema: TABLE_SCHEMA_VERSION, version, routes, backends: sorted, authorizers: sortedAuthorizers });
 }
 
-export function oneRouteTable(upstreamPort: number): RoutingTable {
+/** The Authorizer a route enforces: the route's `auth` and the table entry it names. */
+export interface RoutePolicyFixture {
+  auth: TableRouteAuth;
+  authorizer: TableAuthorizer;
+}
+
+/** One catch-all route; with `policy`, the same route behind an Authorizer (the only difference between the two). */
+export function oneRouteTable(upstreamPort: number, policy?: RoutePolicyFixture): RoutingTable {
   const b = backend(upstreamPort, '');
-  return seal([route('bench/catch-all/r0/m0', { namespace: 'bench', name: 'catch-all', rule: 0, match: 0 }, [], { type: 'prefix', value: '/' }, b.id)], [b]);
+  const extra: Partial<TableRoute> = policy === undefined ? {} : { auth: policy.auth };
+  const r = route('bench/catch-all/r0/m0', { namespace: 'bench', name: 'catch-all', rule: 0, match: 0 }, [], { type: 'prefix', value: '/' }, b.id, extra);
+  return seal([r], [b], policy === undefined ? [] : [policy.authorizer]);
 }
 
 /** Hosts of ApiRoute i: mostly two exact hosts, every 10th a wildcard, every 25th any host under a base path. */

@@ -1,27 +1,93 @@
-// The four proxies under test, each started as a pinned child on its own port in front of the shared upstream.
+// The proxies under test, each started as a pinned child on its own port in front of the shared upstream: the four
+// proxy cases, and the gateway's one-route table behind each kind of Authorizer.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RoutingTable } from '../proxy/table/table-schema.ts';
 import { startProcess, type Started } from './child-processes.ts';
 import { freePort, waitForPort, LOOPBACK } from './ports.ts';
 import { proxyConf, startNginx } from './nginx.ts';
-import { assertMeasuredRoute, oneRouteTable, tenThousandRouteTable, MEASURED_ROUTE_ID } from './bench-tables.ts';
+import { assertMeasuredRoute, oneRouteTable, tenThousandRouteTable, MEASURED_ROUTE_ID, type RoutePolicyFixture } from './bench-tables.ts';
+import { EXTERNAL_CREDENTIAL, routeAuth, type ApiKeyFixture, type DecisionService, type JwtIssuer } from './auth-fixtures.ts';
+import { rotatingScript } from './wrk.ts';
 
-export type CaseName = 'gateway-1' | 'gateway-10k' | 'bare-undici' | 'nginx';
-export const ALL_CASES: CaseName[] = ['gateway-1', 'gateway-10k', 'bare-undici', 'nginx'];
+export type CaseName = 'gateway-1' | 'gateway-10k' | 'bare-undici' | 'nginx' | 'auth-jwt-cached' | 'auth-jwt-uncached' | 'auth-api-key' | 'auth-external';
+export const PROXY_CASES: CaseName[] = ['gateway-1', 'gateway-10k', 'bare-undici', 'nginx'];
+export const AUTH_CASES: CaseName[] = ['auth-jwt-cached', 'auth-jwt-uncached', 'auth-api-key', 'auth-external'];
+export const ALL_CASES: CaseName[] = [...PROXY_CASES, ...AUTH_CASES];
+/** The authorizer cases are compared with the same one-route gateway without an Authorizer ("auth: none"). */
+export const AUTH_BASELINE: CaseName = 'gateway-1';
+/** Names `--cases` accepts for a set of cases. */
+export const CASE_GROUPS: Record<string, CaseName[]> = {
+  proxy: PROXY_CASES,
+  auth: [AUTH_BASELINE, ...AUTH_CASES],
+};
 
 export const CASE_LABELS: Record<CaseName, string> = {
   'gateway-1': 'gateway, 1 route',
   'gateway-10k': 'gateway, 10,000 routes',
   'bare-undici': 'bare undici proxy',
   nginx: 'nginx proxy_pass',
+  'auth-jwt-cached': 'auth: JWT (cache hit)',
+  'auth-jwt-uncached': 'auth: JWT (RS256, uncached)',
+  'auth-api-key': 'auth: API key',
+  'auth-external': 'auth: external (cache hit)',
 };
+
+export function isGatewayCase(name: CaseName): boolean {
+  return name.startsWith('gateway') || AUTH_CASES.includes(name);
+}
+
+/**
+ * The credentials of the uncached JWT case: wrk walks the token list round-robin, and each wrk run (warmups included)
+ * starts where the previous one stopped, so no token comes back before every other one was sent.
+ */
+export class TokenRotation {
+  readonly file: string;
+  readonly count: number;
+  readonly #scriptFile: string;
+  #cursor = 0;
+
+  constructor(file: string, count: number, scriptFile: string) {
+    this.file = file;
+    this.count = count;
+    this.#scriptFile = scriptFile;
+  }
+
+  /** A wrk script starting at the current position. */
+  script(): string {
+    writeFileSync(this.#scriptFile, rotatingScript(this.file, 'Authorization', 'Bearer ', this.#cursor));
+    return this.#scriptFile;
+  }
+
+  /**
+   * After a run: wrk counts completed requests; up to `connections` more were sent and not answered before it
+   * stopped. Skipping those too means the next run never repeats a token of this one.
+   */
+  advance(completed: number, connections: number): void {
+    this.#cursor = (this.#cursor + completed + connections) % this.count;
+  }
+}
+
+/** What every request to a case carries besides the Host header. */
+export interface CaseLoad {
+  /** Extra request headers, "Name: value". */
+  headers: string[];
+  /** A different credential per request (the uncached JWT case). */
+  rotation?: TokenRotation;
+}
 
 export interface RunningCase {
   name: CaseName;
   port: number;
   process: Started;
   routes?: number;
+  /** The gateway's admin port (its Prometheus metrics); gateway cases only. */
+  adminPort?: number;
+  /** The Authorizer the measured route enforces; authorizer cases only. */
+  authorizerId?: string;
+  load: CaseLoad;
+  /** Headers of the one request sent before measuring (its credential). */
+  preflightHeaders: Record<string, string>;
 }
 
 const GATEWAY_ENTRY = join(import.meta.dirname, '../proxy/server/start-gateway.ts');
@@ -31,30 +97,88 @@ export function gatewayAvailable(): boolean {
   return existsSync(GATEWAY_ENTRY);
 }
 
+/** Made once per run when an authorizer case is asked for (minting the rotating tokens takes seconds). */
+export interface AuthFixtures {
+  jwt: JwtIssuer;
+  apiKey: ApiKeyFixture;
+  external: DecisionService;
+}
+
 export interface CaseContext {
   tmpDir: string;
   upstreamPort: number;
   cpu: number | null;
+  auth: AuthFixtures | null;
+  /** The gateways' pino level (bench/gateway-process.ts --log-level). */
+  gatewayLogLevel: string;
+  /** Each gateway writes a V8 CPU profile (<case>.cpuprofile) here when stopped; null: no profiling. */
+  cpuProfileDir: string | null;
 }
 
 function startGatewayCase(name: CaseName, table: RoutingTable, ctx: CaseContext, port: number, adminPort: number): Started {
   const tableFile = join(ctx.tmpDir, `${name}-table.json`);
   writeFileSync(tableFile, JSON.stringify(table));
   const entry = join(import.meta.dirname, 'gateway-process.ts');
-  return startProcess(name, process.execPath, [entry, '--table', tableFile, '--port', String(port), '--admin-port', String(adminPort)], ctx.cpu);
+  const profile = ctx.cpuProfileDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', ctx.cpuProfileDir, '--cpu-prof-name', `${name}.cpuprofile`];
+  const args = [...profile, entry, '--table', tableFile, '--port', String(port), '--admin-port', String(adminPort), '--log-level', ctx.gatewayLogLevel];
+  return startProcess(name, process.execPath, args, ctx.cpu);
+}
+
+/** The Authorizer, the credential the measured requests carry, and (uncached JWT) the rotation of credentials. */
+function authSetup(name: CaseName, ctx: CaseContext): { policy: RoutePolicyFixture; load: CaseLoad; preflightHeaders: Record<string, string> } {
+  const auth = ctx.auth;
+  if (auth === null) throw new Error(`${name} needs the authorizer fixtures`);
+  const policyOf = (authorizer: RoutePolicyFixture['authorizer']): RoutePolicyFixture => ({ auth: routeAuth(authorizer), authorizer });
+  const bearer = `Bearer ${auth.jwt.token}`;
+  switch (name) {
+    case 'auth-jwt-cached':
+      return { policy: policyOf(auth.jwt.config), load: { headers: [`Authorization: ${bearer}`] }, preflightHeaders: { authorization: bearer } };
+    case 'auth-jwt-uncached': {
+      if (auth.jwt.tokenCount === 0) throw new Error('no rotating tokens were minted');
+      // The preflight token is not in the rotation, so the first measured request is a miss like all the others.
+      const rotation = new TokenRotation(auth.jwt.tokensFile, auth.jwt.tokenCount, join(ctx.tmpDir, 'wrk-rotating-tokens.lua'));
+      return { policy: policyOf(auth.jwt.config), load: { headers: [], rotation }, preflightHeaders: { authorization: bearer } };
+    }
+    case 'auth-api-key':
+      return { policy: policyOf(auth.apiKey.config), load: { headers: [`x-api-key: ${auth.apiKey.key}`] }, preflightHeaders: { 'x-api-key': auth.apiKey.key } };
+    case 'auth-external':
+      return { policy: policyOf(auth.external.config), load: { headers: [`Authorization: ${EXTERNAL_CREDENTIAL}`] }, preflightHeaders: { authorization: EXTERNAL_CREDENTIAL } };
+    default:
+      throw new Error(`${name} is not an authorizer case`);
+  }
 }
 
 export async function startCase(name: CaseName, ctx: CaseContext): Promise<RunningCase> {
   const port = await freePort();
   let started: Started;
   let routes: number | undefined;
+  let adminPort: number | undefined;
+  let authorizerId: string | undefined;
+  let load: CaseLoad = { headers: [] };
+  let preflightHeaders: Record<string, string> = {};
   switch (name) {
     case 'gateway-1':
     case 'gateway-10k': {
       const table = name === 'gateway-1' ? oneRouteTable(ctx.upstreamPort) : tenThousandRouteTable(ctx.upstreamPort);
       assertMeasuredRoute(table, name === 'gateway-1' ? table.routes[0]?.id ?? '' : MEASURED_ROUTE_ID);
       routes = table.routes.length;
-      started = startGatewayCase(name, table, ctx, port, await freePort());
+      adminPort = await freePort();
+      started = startGatewayCase(name, table, ctx, port, adminPort);
+      break;
+    }
+    case 'auth-jwt-cached':
+    case 'auth-jwt-uncached':
+    case 'auth-api-key':
+    case 'auth-external': {
+      const setup = authSetup(name, ctx);
+      const table = oneRouteTable(ctx.upstreamPort, setup.policy);
+      assertMeasuredRoute(table, table.routes[0]?.id ?? '');
+      routes = table.routes.length;
+      adminPort = await freePort();
+      authorizerId = setup.policy.authorizer.id;
+      load = setup.load;
+      preflightHeaders = setup.preflightHeaders;
+      started = startGatewayCase(name, table, ctx, port, adminPort);
       break;
     }
     case 'bare-undici': {
@@ -67,5 +191,14 @@ export async function startCase(name: CaseName, ctx: CaseContext): Promise<Runni
       break;
   }
   await waitForPort(port, started);
-  return { name, port, process: started, ...(routes === undefined ? {} : { routes }) };
+  return {
+    name,
+    port,
+    process: started,
+    load,
+    preflightHeaders,
+    ...(routes === undefined ? {} : { routes }),
+    ...(adminPort === undefined ? {} : { adminPort }),
+    ...(authorizerId === undefined ? {} : { authorizerId }),
+  };
 }
