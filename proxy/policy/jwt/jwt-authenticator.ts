@@ -3,9 +3,8 @@
 //
 // Hot path: a token seen before and still inside its validity window is answered synchronously from the
 // verified-token cache (a sha256 and a map lookup); only a miss returns a promise.
-import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { Logger } from 'pino';
-import type { TableJwtAuthorizer } from '../../table/table-schema.ts';
+import type { JwtAlgorithm, TableJwtAuthorizer } from '../../table/table-schema.ts';
 import { readCredential } from '../credential-source.ts';
 import type { AuthMetrics, AuthResult, Authenticator, Clock, Consumer, Denial, PolicyContext } from '../policy-types.ts';
 import { authorizerUnavailable, invalidToken, missingToken } from './bearer-challenge.ts';
@@ -13,6 +12,8 @@ import { claimHeaders, isHeaderSafe } from './claim-headers.ts';
 import { JwksUnavailableError, type JwksProvider } from './jwks-cache.ts';
 import { candidateKeys, familyOf, signingKeysOf, type SigningKey } from './signing-keys.ts';
 import { VerifiedTokenCache } from './verified-token-cache.ts';
+import { parseCompactJws, signatureValid } from './compact-jws.ts';
+import { checkClaims, type ClaimRules } from './jwt-claims.ts';
 
 export type { JwksProvider } from './jwks-cache.ts';
 
@@ -50,7 +51,7 @@ class JwtAuthenticator implements Authenticator {
   readonly #cache: VerifiedTokenCache<Verified>;
   /** Only asymmetric algorithms the key families cover; HS* or `none` never get here even if a table carried them. */
   readonly #algorithms: ReadonlySet<string>;
-  readonly #verifyOptions: Omit<JWTVerifyOptions, 'currentDate'>;
+  readonly #claimRules: ClaimRules;
   readonly #unsubscribe: () => void;
 
   constructor(config: TableJwtAuthorizer, deps: JwtDeps) {
@@ -60,14 +61,7 @@ class JwtAuthenticator implements Authenticator {
     this.ownedHeaders = [...new Set([config.consumerHeader, ...config.claimsToHeaders.map(([, header]) => header)])];
     this.#cache = new VerifiedTokenCache(deps.tokenCacheSize ?? 10_000);
     this.#algorithms = new Set(config.algorithms.filter((alg) => familyOf(alg) !== undefined));
-    this.#verifyOptions = {
-      algorithms: [...this.#algorithms],
-      issuer: config.issuer,
-      audience: config.audiences,
-      clockTolerance: config.clockSkewMs / 1000,
-      // exp is required: a token without one would be valid forever, and so would its verified-cache entry.
-      requiredClaims: ['exp'],
-    };
+    this.#claimRules = { issuer: config.issuer, audiences: config.audiences, skewMs: config.clockSkewMs };
     if (config.jwks.source === 'uri') {
       const cache = deps.jwks.forUri(config.jwks);
       // A removed key may have been revoked: tokens it verified must be checked again, so they leave the cache.
@@ -108,36 +102,29 @@ class JwtAuthenticator implements Authenticator {
   }
 
   async #verify(token: string, cacheKey: string, generation: number): Promise<AuthResult> {
-    let payload: JWTPayload;
+    const jws = parseCompactJws(token);
+    if (jws === null) return this.#refuse('malformed');
+    const { alg, kid } = jws.header;
+    if (typeof alg !== 'string' || !this.#algorithms.has(alg) || (kid !== undefined && typeof kid !== 'string')) return this.#refuse('algorithm');
+    let keys: readonly SigningKey[];
     try {
-      const header = decodeProtectedHeader(token);
-      const { alg, kid } = header;
-      if (typeof alg !== 'string' || !this.#algorithms.has(alg) || (kid !== undefined && typeof kid !== 'string')) return this.#deny(invalidToken('invalid'));
-      let keys: readonly SigningKey[];
-      try {
-        keys = await this.#keys.keysFor(alg, kid);
-      } catch (err) {
-        if (err instanceof JwksUnavailableError) return this.#unavailable();
-        throw err;
-      }
-      if (keys.length === 0) return this.#deny(invalidToken('invalid'));
-      payload = await this.#verifyWithAny(token, keys);
+      keys = await this.#keys.keysFor(alg, kid);
     } catch (err) {
-      const reason = err instanceof errors.JWTExpired ? 'expired' : 'invalid';
-      // The error code only (ERR_JWT_EXPIRED, ERR_JWS_SIGNATURE_VERIFICATION_FAILED…): never the token or its claims.
-      this.#deps.logger.debug({ authorizer: this.id, code: (err as { code?: unknown }).code ?? (err as Error).name }, 'JWT refused');
-      return this.#deny(invalidToken(reason));
+      if (err instanceof JwksUnavailableError) return this.#unavailable();
+      throw err;
     }
+    // Several keys fit only when the token names no kid: any one of them may have signed it.
+    if (!keys.some((k) => signatureValid(jws, alg as JwtAlgorithm, k.key))) return this.#refuse('signature');
     const now = this.#deps.clock();
-    const skewMs = this.#config.clockSkewMs;
-    const { sub, iat, nbf, exp } = payload;
-    // jose checks iat only against a maximum age; one issued in the future is a broken or forged issuer clock.
-    if (typeof iat === 'number' && iat * 1000 > now + skewMs) return this.#deny(invalidToken('invalid'));
+    const verdict = checkClaims(jws.payload, this.#claimRules, now);
+    if (verdict !== 'ok') return this.#refuse(verdict === 'expired' ? 'expired' : 'claims', verdict);
+    const { sub, nbf, exp } = jws.payload;
     // The consumer is named by sub, and sub goes upstream in a header: without a header-safe one there is no caller.
-    if (typeof sub !== 'string' || sub === '' || !isHeaderSafe(sub)) return this.#deny(invalidToken('invalid'));
-    const claims = deepFreeze(payload);
+    if (typeof sub !== 'string' || sub === '' || !isHeaderSafe(sub)) return this.#refuse('subject');
+    const claims = deepFreeze({ ...jws.payload });
     const consumer: Consumer = Object.freeze({ name: sub, authorizer: this.id, plan: undefined, claims });
     const headers: Array<[string, string]> = [[this.#config.consumerHeader, sub], ...claimHeaders(claims, this.#config.claimsToHeaders, this.#config.consumerHeader)];
+    const skewMs = this.#config.clockSkewMs;
     this.#cache.set(
       cacheKey,
       { consumer, headers },
@@ -149,19 +136,10 @@ class JwtAuthenticator implements Authenticator {
     return { ok: true, consumer, headers: headers.slice() };
   }
 
-  /** Several keys fit only when the token names no kid: try each, stopping at the first that is not a signature mismatch. */
-  async #verifyWithAny(token: string, keys: readonly SigningKey[]): Promise<JWTPayload> {
-    let lastError: unknown;
-    for (const { key } of keys) {
-      try {
-        const { payload } = await jwtVerify(token, key, { ...this.#verifyOptions, currentDate: new Date(this.#deps.clock()) });
-        return payload;
-      } catch (err) {
-        if (!(err instanceof errors.JWSSignatureVerificationFailed)) throw err;
-        lastError = err;
-      }
-    }
-    throw lastError;
+  /** A 401 that says nothing of why; the why (a fixed word, never the token or its claims) goes to the debug log. */
+  #refuse(why: string, reason: 'invalid' | 'expired' = 'invalid'): AuthResult {
+    this.#deps.logger.debug({ authorizer: this.id, why }, 'JWT refused');
+    return this.#deny(invalidToken(reason));
   }
 
   #deny(denial: Denial): AuthResult {

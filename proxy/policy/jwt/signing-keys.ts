@@ -24,7 +24,7 @@ export const MAX_KEYS_PER_SET = 100;
 const FAMILY_OF_ALG: Readonly<Record<JwtAlgorithm, KeyFamily>> = {
   RS256: 'RSA', RS384: 'RSA', RS512: 'RSA', PS256: 'RSA', PS384: 'RSA', PS512: 'RSA',
   ES256: 'P-256', ES384: 'P-384', ES512: 'P-521',
-  EdDSA: 'Ed25519', // jose implements EdDSA for Ed25519 only
+  EdDSA: 'Ed25519', // Ed448 is left out, as jose and most issuers do
 };
 
 const ALGORITHMS: ReadonlySet<string> = new Set(JWT_ALGORITHMS);
@@ -87,7 +87,7 @@ function toSigningKey(jwk: unknown): SigningKey | null {
   } catch {
     return null;
   }
-  // jose refuses shorter RSA keys at verification; dropping them here keeps them out of the key count.
+  // Shorter RSA keys are refused (RFC 7518 §3.3 requires 2048 bits, and jose refuses them too).
   if (family === 'RSA' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) return null;
   return { kid, alg: alg as JwtAlgorithm | undefined, family, key, identity: JSON.stringify([kid ?? null, alg ?? null, members]) };
 }
