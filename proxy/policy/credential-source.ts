@@ -18,8 +18,9 @@ function fromHeader(value: string | string[] | undefined, prefix: string): strin
   // Two copies of a credential header are ambiguous (which one did the caller mean?): treated as none.
   if (typeof value !== 'string') return null;
   if (prefix === '') return value.trim() || null;
-  // The auth scheme is case-insensitive (RFC 9110 §11.1).
-  if (value.length <= prefix.length || value.slice(0, prefix.length).toLowerCase() !== prefix.toLowerCase()) return null;
+  if (value.length <= prefix.length) return null;
+  // The auth scheme is case-insensitive (RFC 9110 §11.1); the exact spelling, by far the most common, costs no copy.
+  if (!value.startsWith(prefix) && value.slice(0, prefix.length).toLowerCase() !== prefix.toLowerCase()) return null;
   return value.slice(prefix.length).trim() || null;
 }
 
