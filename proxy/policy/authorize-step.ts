@@ -14,6 +14,15 @@ const INSUFFICIENT_SCOPE: Denial = {
 };
 const CLAIM_MISMATCH: Denial = { status: 403, error: 'forbidden', reason: 'claim' };
 
+/** Granted scopes per verified claims object: a cached token's claims are one frozen object, so it parses once. */
+const scopesOf = new WeakMap<object, ReadonlySet<string>>();
+
+function scopesGranted(claims: Readonly<Record<string, unknown>>): ReadonlySet<string> {
+  let scopes = scopesOf.get(claims);
+  if (scopes === undefined) scopesOf.set(claims, (scopes = grantedScopes(claims)));
+  return scopes;
+}
+
 export class AuthorizeStep implements PolicyStep {
   readonly #authenticator: Authenticator | null;
   readonly #scopes: readonly string[];
@@ -45,7 +54,7 @@ export class AuthorizeStep implements PolicyStep {
     if (!result.ok) return result.denial;
     const consumer = result.consumer;
     if (this.#scopes.length > 0) {
-      const granted = grantedScopes(consumer.claims);
+      const granted = scopesGranted(consumer.claims);
       for (const scope of this.#scopes) {
         if (!granted.has(scope)) return this.#refuse(INSUFFICIENT_SCOPE);
       }
