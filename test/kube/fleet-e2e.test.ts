@@ -43,7 +43,12 @@ before(async () => {
   streamPort = await freePort();
   cp = await startControlPlane();
   controller = await startController(cp.kubeconfigPath, controllerArgs());
-  await waitFor('controller ready', async () => ((await adminGet(controller!.adminPort, '/readyz')).status === 200 ? true : undefined), 30_000);
+  // 60 s: once, in a CI run with another kube suite beside it, the controller was not ready after 30 s; the error
+  // carries the controller's last log lines so the next time says why.
+  await waitFor('controller ready', async () => ((await adminGet(controller!.adminPort, '/readyz')).status === 200 ? true : undefined), 60_000).catch(async (err: Error) => {
+    const readyz = await adminGet(controller!.adminPort, '/readyz').catch(() => ({ body: '(no answer)' }));
+    throw new Error(`${err.message}; /readyz: ${readyz.body}; controller log tail:\n${controller!.logs().split('\n').slice(-30).join('\n')}`);
+  });
   // p5 is a small proxy: it refuses tables of more than 3 routes (an honest rejection, with a reason).
   await Promise.all(['p1', 'p2', 'p3', 'p4'].map((n) => startFleetProxy(n)));
   await startFleetProxy('p5', ['--max-routes', '3']);
