@@ -17,7 +17,8 @@ import type { RefLookup } from './route-references.ts';
 import { tableVersion } from './table-hash.ts';
 import { groupByKey, judgeResource } from './judge-resource.ts';
 import { resourceStatus } from './resource-status.ts';
-import { compileAuthorizer } from './authorizer-compiler.ts';
+import { compileAuthorizer, type CompiledAuthorizer } from './authorizer-compiler.ts';
+import { cmp } from './resource-key.ts';
 
 export function compile(input: CompileInput): CompileOutput {
   if (input.cache) return input.cache.compile(input);
@@ -43,16 +44,15 @@ export function compile(input: CompileInput): CompileOutput {
   }
   const { kept, lost } = resolveConflicts(candidates);
 
-  const authorizers: TableAuthorizer[] = [];
-  for (const j of judged) {
-    const usable = j.served?.kind === 'Authorizer' ? compileAuthorizer(j.served.object, cluster).table : null;
-    if (usable) authorizers.push(usable);
-  }
-  const table = assembleTable(kept, [...compiled.values()].flatMap((c) => c.backends), authorizers);
+  const compiledAuthorizers = new Map<string, CompiledAuthorizer>();
+  for (const j of judged) if (j.served?.kind === 'Authorizer') compiledAuthorizers.set(resourceKey(j.id), compileAuthorizer(j.served.object, cluster));
+  const usable = [...compiledAuthorizers.values()].flatMap((a) => (a.table === null ? [] : [a.table]));
+  const table = assembleTable(kept, [...compiled.values()].flatMap((c) => c.backends), usable);
   const statuses: ResourceStatus[] = judged
     .map((j) => {
       const conflicts = j.id.kind === 'ApiRoute' ? (lost.get(`${j.id.namespace}/${j.id.name}`) ?? []) : [];
-      return resourceStatus(j, compiled.get(resourceKey(j.id)), conflicts, cluster, lookup, (key) => input.jwksHealth?.get(key));
+      const key = resourceKey(j.id);
+      return resourceStatus(j, compiled.get(key), compiledAuthorizers.get(key), conflicts, lookup, (source) => input.jwksHealth?.get(source));
     })
     .sort(compareResourceIds);
   const accepted = new Map<string, unknown>();
@@ -81,5 +81,5 @@ function assembleTable(routes: RoutingTable['routes'], backends: TableBackend[],
 }
 
 function compareIds(a: { id: string }, b: { id: string }): number {
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  return cmp(a.id, b.id);
 }

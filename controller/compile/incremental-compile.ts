@@ -8,13 +8,12 @@
 import type { RoutingTable, TableAuthorizer, TableBackend, TableRoute } from '../../proxy/table/table-schema.ts';
 import { TABLE_SCHEMA_VERSION } from '../../proxy/table/table-schema.ts';
 import { ClaimCandidate, ClaimIndex } from './claim-index.ts';
-import type { ClusterIndex } from './cluster-index.ts';
-import { recordingCluster, type ClusterLookup } from './cluster-lookups.ts';
+import type { CompiledAuthorizer } from './authorizer-compiler.ts';
 import type { CompileCache } from './compile-cache.ts';
 import type { CompileInput, CompileOutput, JwksHealth, RawResource, ResourceKind, ResourceStatus } from './compile-types.ts';
 import { groupByKey, judgeResource, type Judgement } from './judge-resource.ts';
 import { compareResolutionKeys, orderOf, resolutionKey, type ResolutionKey } from './resolution-order.ts';
-import { compareResourceIds, resourceKey, type ResourceId } from './resource-key.ts';
+import { cmp, compareResourceIds, resourceKey, type ResourceId } from './resource-key.ts';
 import { resourceStatus } from './resource-status.ts';
 import type { RefLookup, RefTargetState } from './route-references.ts';
 import type { CompiledApiRoute } from './route-compiler.ts';
@@ -26,8 +25,7 @@ interface StatusDeps {
   compiled: CompiledApiRoute | undefined;
   conflicts: readonly string[];
   refs: { kind: ResourceKind; namespace: string; name: string; state: RefTargetState }[];
-  cluster: ClusterLookup[];
-  checkedWith: ClusterIndex;
+  authorizer: CompiledAuthorizer | undefined;
   /** JWKS health entries looked up, by source key (entries are replaced when they change, so identity tells). */
   jwks: Array<{ key: string; health: JwksHealth | undefined }>;
 }
@@ -48,8 +46,8 @@ interface Entry {
   routes: TableRoute[];
   digests: Buffer;
   backendIds: string[];
-  /** An Authorizer's compiled form (null: not served, or not enforceable). */
-  authorizer: TableAuthorizer | null;
+  /** A served Authorizer's compile (the same object while its inputs are; its table is null when not enforceable). */
+  authorizer: CompiledAuthorizer | undefined;
   /** The authorizer ids its winning routes use. */
   authorizerIds: string[];
   conflicts: string[];
@@ -107,11 +105,9 @@ export class IncrementalCompiler {
         this.#replaceCandidates(entry, compiled, served?.kind === 'ApiRoute' ? served.object.metadata : undefined);
         touched.add(entry);
       }
-      const authorizer = served?.kind === 'Authorizer' ? this.#cache.compileAuthorizer(served.object, cluster).table : null;
-      if (authorizer !== entry.authorizer) {
-        entry.authorizer = authorizer;
-        authorizersChanged = true;
-      }
+      const authorizer = served?.kind === 'Authorizer' ? this.#cache.compileAuthorizer(served.object, cluster) : undefined;
+      if ((authorizer?.table ?? null) !== (entry.authorizer?.table ?? null)) authorizersChanged = true;
+      entry.authorizer = authorizer;
     }
     let tableChanged = touched.size > 0;
     let backendsChanged = false;
@@ -119,7 +115,7 @@ export class IncrementalCompiler {
       if (entry.seen === seq) continue;
       this.#replaceCandidates(entry, undefined, undefined);
       if (this.#useBackends(entry, [], undefined)) backendsChanged = true;
-      if (this.#useAuthorizers(entry, NO_IDS) || entry.authorizer !== null) authorizersChanged = true;
+      if (this.#useAuthorizers(entry, NO_IDS) || (entry.authorizer?.table ?? null) !== null) authorizersChanged = true;
       this.#entries.delete(key);
       this.#statusOrder.remove(entry);
       membershipChanged = true;
@@ -141,7 +137,7 @@ export class IncrementalCompiler {
 
     const { table, header } =
       tableChanged || backendsChanged || authorizersChanged || this.#previous === undefined ? this.#assemble(backendsChanged, authorizersChanged) : this.#previous;
-    const statusesChanged = this.#refreshStatuses(cluster, input.jwksHealth);
+    const statusesChanged = this.#refreshStatuses(input.jwksHealth);
     const statuses =
       statusesChanged || membershipChanged || this.#previous === undefined ? this.#statusOrder.items.map((e) => e.status as ResourceStatus) : this.#previous.statuses;
     const accepted = this.#previous === undefined || membershipChanged ? this.#accepted() : acceptedChanged.size > 0 ? this.#updatedAccepted(this.#previous.accepted, acceptedChanged) : this.#previous.accepted;
@@ -232,9 +228,10 @@ export class IncrementalCompiler {
     for (const id of this.#authorizerUses.keys()) {
       const slash = id.indexOf('/');
       const entry = this.#entries.get(resourceKey({ kind: 'Authorizer', namespace: id.slice(0, slash), name: id.slice(slash + 1) }));
-      if (entry?.authorizer) out.push(entry.authorizer);
+      const table = entry?.authorizer?.table;
+      if (table) out.push(table);
     }
-    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return out.sort((a, b) => cmp(a.id, b.id));
   }
 
   #assemble(backendsChanged: boolean, authorizersChanged: boolean): { table: RoutingTable; header: Buffer } {
@@ -255,7 +252,7 @@ export class IncrementalCompiler {
   }
 
   /** Rebuilds the statuses whose inputs changed; true when any did. */
-  #refreshStatuses(cluster: ClusterIndex, jwksHealth: ReadonlyMap<string, JwksHealth> | undefined): boolean {
+  #refreshStatuses(jwksHealth: ReadonlyMap<string, JwksHealth> | undefined): boolean {
     const lookup: RefLookup = (kind, namespace, name) => {
       const e = this.#entries.get(resourceKey({ kind, namespace, name }));
       return e === undefined ? 'missing' : e.judgement.served ? 'served' : 'not-accepted';
@@ -269,14 +266,13 @@ export class IncrementalCompiler {
         deps.compiled === entry.compiled &&
         sameStrings(deps.conflicts, entry.conflicts) &&
         deps.refs.every((r) => lookup(r.kind, r.namespace, r.name) === r.state) &&
-        deps.jwks.every((h) => jwksHealth?.get(h.key) === h.health) &&
-        this.#cache.stillValid(deps.cluster, deps.checkedWith, cluster)
+        deps.authorizer === entry.authorizer &&
+        deps.jwks.every((h) => jwksHealth?.get(h.key) === h.health)
       ) {
-        deps.checkedWith = cluster;
         continue;
       }
       this.#cache.stats.statusMisses++;
-      const next: StatusDeps = { judgement: entry.judgement, compiled: entry.compiled, conflicts: entry.conflicts, refs: [], cluster: [], checkedWith: cluster, jwks: [] };
+      const next: StatusDeps = { judgement: entry.judgement, compiled: entry.compiled, conflicts: entry.conflicts, refs: [], authorizer: entry.authorizer, jwks: [] };
       const recordingLookup: RefLookup = (kind, namespace, name) => {
         const state = lookup(kind, namespace, name);
         next.refs.push({ kind, namespace, name, state });
@@ -287,7 +283,7 @@ export class IncrementalCompiler {
         next.jwks.push({ key, health });
         return health;
       };
-      entry.status = resourceStatus(entry.judgement, entry.compiled, entry.conflicts, recordingCluster(cluster, next.cluster), recordingLookup, recordingHealth);
+      entry.status = resourceStatus(entry.judgement, entry.compiled, entry.authorizer, entry.conflicts, recordingLookup, recordingHealth);
       entry.statusDeps = next;
       changed = true;
     }
@@ -326,7 +322,7 @@ function newEntry(judgement: Judgement, key: string): Entry {
     routes: [],
     digests: NO_DIGESTS,
     backendIds: [],
-    authorizer: null,
+    authorizer: undefined,
     authorizerIds: [],
     conflicts: [],
     status: undefined,

@@ -1,6 +1,5 @@
 // One resource's status conditions from its judgement, its compiled routes, its lost conflicts and what its
 // references resolve to. Shared by the plain and the incremental compile, so both write the same conditions.
-import type { ClusterIndex } from './cluster-index.ts';
 import type { JwksHealth, ResourceStatus } from './compile-types.ts';
 import { JwksCaches } from '../../proxy/policy/jwt/jwks-cache.ts';
 import type { TableAuthorizer } from '../../proxy/table/table-schema.ts';
@@ -9,7 +8,7 @@ import { buildConditions, type Acceptance, type RefResolution } from './conditio
 import type { Judgement } from './judge-resource.ts';
 import type { CompiledApiRoute } from './route-compiler.ts';
 import { checkRouteReferences, type RefLookup } from './route-references.ts';
-import { compileAuthorizer } from './authorizer-compiler.ts';
+import type { CompiledAuthorizer } from './authorizer-compiler.ts';
 import { RATE_POLICIES_NOT_ENFORCED, unenforcedRouteFields } from './unsupported-features.ts';
 import type { ValidatedResource } from './validated-resource.ts';
 
@@ -18,11 +17,15 @@ export type JwksHealthLookup = (sourceKey: string) => JwksHealth | undefined;
 
 const NO_JWKS_HEALTH: JwksHealthLookup = () => undefined;
 
+/**
+ * `compiled` / `authorizer`: what the compile made of the served ApiRoute or Authorizer (their reference problems come
+ * from there, so the status never compiles anything again).
+ */
 export function resourceStatus(
   j: Judgement,
   compiled: CompiledApiRoute | undefined,
+  authorizer: CompiledAuthorizer | undefined,
   conflicts: string[],
-  cluster: ClusterIndex,
   lookup: RefLookup,
   jwksHealth: JwksHealthLookup = NO_JWKS_HEALTH,
 ): ResourceStatus {
@@ -31,7 +34,7 @@ export function resourceStatus(
     ...(j.generation === undefined ? {} : { generation: j.generation }),
     conditions: buildConditions({
       acceptance: acceptance(j),
-      refs: references(j, compiled, cluster, lookup, jwksHealth),
+      refs: references(j, compiled, authorizer, lookup, jwksHealth),
       conflicts,
       generation: j.generation,
     }),
@@ -50,7 +53,13 @@ function acceptedNotes(resource: ValidatedResource): string[] {
   return resource.kind === 'RatePolicy' ? [RATE_POLICIES_NOT_ENFORCED] : [];
 }
 
-function references(j: Judgement, compiled: CompiledApiRoute | undefined, cluster: ClusterIndex, lookup: RefLookup, jwksHealth: JwksHealthLookup): RefResolution {
+function references(
+  j: Judgement,
+  compiled: CompiledApiRoute | undefined,
+  authorizer: CompiledAuthorizer | undefined,
+  lookup: RefLookup,
+  jwksHealth: JwksHealthLookup,
+): RefResolution {
   const served = j.served;
   if (!served) return { checked: false };
   const ofFallback = j.problems.length > 0;
@@ -63,8 +72,8 @@ function references(j: Judgement, compiled: CompiledApiRoute | undefined, cluste
         notes: compiled?.backendNotes ?? [],
       };
     case 'Authorizer': {
-      const { table, problems } = compileAuthorizer(served.object, cluster);
-      const jwks = jwksProblem(table, jwksHealth);
+      const problems = authorizer?.problems ?? [];
+      const jwks = jwksProblem(authorizer?.table ?? null, jwksHealth);
       return { checked: true, ofFallback, problems: jwks === null ? problems : [...problems, jwks], notes: [] };
     }
     case 'RatePolicy':

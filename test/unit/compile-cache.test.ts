@@ -121,3 +121,42 @@ test('incremental conflict resolution matches the plain compile through random c
     assert.equal(stableJson(cached.statuses), stableJson(plain.statuses), `statuses after step ${step}`);
   }
 });
+
+test('with a cache, Authorizers follow their Secrets, their use by routes and their own updates as the plain compile does', () => {
+  const authorizer = (name: string, spec: unknown): RawResource => ({
+    kind: 'Authorizer',
+    namespace: 'bench',
+    name,
+    object: { apiVersion: 'gatehouse.dev/v1alpha1', kind: 'Authorizer', metadata: { name, namespace: 'bench' }, spec },
+  });
+  const keys = authorizer('keys', { type: 'APIKey', apiKey: { secretSelector: { matchLabels: { team: 'a' } } } });
+  const jwt = authorizer('idp', { type: 'JWT', jwt: { issuer: 'https://i', audiences: ['api'], jwks: { secretRef: { name: 'jwks', key: 'jwks.json' } } } });
+  const secret = (name: string, data: Record<string, string>, labels: Record<string, string> = { team: 'a' }) => ({ namespace: 'bench', name, labels, data });
+  const jwks = (x: string) => secret('jwks', { 'jwks.json': JSON.stringify({ keys: [{ kty: 'OKP', crv: 'Ed25519', x }] }) }, {});
+  const uses = (i: number, name: string): RawResource => route(i, 'auth', 1, (spec) => (spec['authorizer'] = { name }));
+  const plainRoutes = Array.from({ length: 4 }, (_, i) => route(i, 'v0', 1));
+  const alice = secret('alice', { consumer: 'alice', key: 'k-alice-1' });
+  const bob = secret('bob', { consumer: 'bob', key: 'k-bob-1' });
+  const snapshots: Omit<CompileInput, 'lastAccepted' | 'cache'>[] = [
+    { resources: [...plainRoutes, keys, jwt], secrets: [alice] }, // not used by any route: out of the table
+    { resources: [...plainRoutes, uses(4, 'keys'), keys, jwt], secrets: [alice] },
+    { resources: [...plainRoutes, uses(4, 'keys'), keys, jwt], secrets: [alice, bob] }, // a Secret added
+    { resources: [...plainRoutes, uses(4, 'keys'), keys, jwt], secrets: [bob] }, // a Secret deleted
+    { resources: [...plainRoutes, uses(4, 'keys'), keys, jwt], secrets: [] }, // none left: reported, every key refused
+    { resources: [...plainRoutes, uses(4, 'keys'), uses(5, 'idp'), keys, jwt], secrets: [bob] }, // JWKS Secret missing
+    { resources: [...plainRoutes, uses(4, 'keys'), uses(5, 'idp'), keys, jwt], secrets: [bob, jwks('11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo')] },
+    { resources: [...plainRoutes, uses(4, 'keys'), uses(5, 'idp'), keys, jwt], secrets: [bob, jwks('not-a-key')] }, // unusable keys
+    { resources: [...plainRoutes, uses(5, 'idp'), keys], secrets: [bob] }, // the JWT Authorizer deleted, its route fails closed
+  ];
+  const cache = new CompileCache();
+  let cachedAccepted: Map<string, unknown> | undefined;
+  let plainAccepted: Map<string, unknown> | undefined;
+  snapshots.forEach((snapshot, n) => {
+    const cached = compile({ ...snapshot, lastAccepted: cachedAccepted, cache });
+    const plain = compile({ ...snapshot, lastAccepted: plainAccepted });
+    cachedAccepted = cached.accepted;
+    plainAccepted = plain.accepted;
+    assert.equal(stableJson(cached.table), stableJson(plain.table), `table of snapshot ${n}`);
+    assert.equal(stableJson(cached.statuses), stableJson(plain.statuses), `statuses of snapshot ${n}`);
+  });
+});
