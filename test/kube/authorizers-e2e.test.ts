@@ -18,6 +18,7 @@ import { startEcho, type EchoReply, type Upstream } from '../e2e/helpers/upstrea
 import { startProxyProcess, type ProxyProcess } from '../fleet/proxy-process.ts';
 import { startControlPlane, type ControlPlane } from './control-plane.ts';
 import { adminGet, startController, waitFor, type ControllerProcess } from './controller-process.ts';
+import type { Condition } from '../../crds/schemas/index.ts';
 
 const NS = 'default';
 const STREAM_TOKEN = `authz-e2e-${randomBytes(12).toString('hex')}`;
@@ -132,13 +133,6 @@ function kube(): ControlPlane {
   return cp;
 }
 
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-  observedGeneration?: number;
-}
 
 interface Status {
   /** The whole status as the API server returns it (for the leak checks). */

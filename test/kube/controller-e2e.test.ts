@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { missingHeapFlags } from '../../cli/commands/controller-heap-flags.ts';
 import { startControlPlane, type ControlPlane } from './control-plane.ts';
 import { adminGet, debugTable, startController, waitFor, type ControllerProcess, type DebugTable } from './controller-process.ts';
+import type { Condition } from '../../crds/schemas/index.ts';
 
 let cp: ControlPlane;
 let controller: ControllerProcess;
@@ -22,13 +23,6 @@ after(async () => {
   await cp?.stop();
 });
 
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-  observedGeneration?: number;
-}
 
 test('the controller process runs with its V8 heap flags (it re-executed itself, same pid)', async () => {
   const argv = (await readFile(`/proc/${controller.pid}/cmdline`, 'utf8')).split('\0');
