@@ -55,7 +55,8 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: G
   if (runtime === undefined) return reject(deps.noRoute, NO_ROUTE, '', 503, 'no routing table loaded');
   const target = parseRequestTarget(req.url ?? '');
   if (target === null) return reject(deps.noRoute, NO_ROUTE, '', 400, 'malformed request target');
-  const match = runtime.index.match({ host: hostOf(req.headers.host), method, path: target.path, query: target.query, headers: req.headers });
+  const host = hostOf(req.headers.host);
+  const match = runtime.index.match({ host, method, path: target.path, query: target.query, headers: req.headers });
   if (match.kind === 'not-found') return reject(deps.noRoute, NO_ROUTE, target.path, 404, 'no route');
   if (match.kind === 'method-not-allowed') return reject(deps.noRoute, NO_ROUTE, target.path, 405, 'method not allowed', { allow: match.allow.join(', ') });
 
@@ -76,7 +77,7 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: G
     method,
     path: target.path,
     query: target.query,
-    host: hostOf(req.headers.host),
+    host,
     clientIp: deps.addresses.of(req),
     consumer: null,
     upstreamHeaders: null,
