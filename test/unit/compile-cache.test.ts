@@ -23,6 +23,23 @@ const slice = (addresses: string[], ready = true): EndpointSliceInfo => ({
   endpoints: addresses.map((a) => ({ addresses: [a], ready })),
 });
 
+/** Compiles each snapshot with one cache and without, feeding each its own accepted objects; asserts equal output. */
+function sameWithAndWithoutCache(snapshots: ReadonlyArray<Omit<CompileInput, 'lastAccepted' | 'cache'>>): CompileCache {
+  const cache = new CompileCache();
+  let cachedAccepted: Map<string, unknown> | undefined;
+  let plainAccepted: Map<string, unknown> | undefined;
+  snapshots.forEach((snapshot, n) => {
+    const cached = compile({ ...snapshot, lastAccepted: cachedAccepted, cache });
+    const plain = compile({ ...snapshot, lastAccepted: plainAccepted });
+    cachedAccepted = cached.accepted;
+    plainAccepted = plain.accepted;
+    assert.equal(stableJson(cached.table), stableJson(plain.table), `table of snapshot ${n}`);
+    assert.equal(stableJson(cached.statuses), stableJson(plain.statuses), `statuses of snapshot ${n}`);
+    assert.equal(stableJson(cached.accepted), stableJson(plain.accepted), `accepted of snapshot ${n}`);
+  });
+  return cache;
+}
+
 test('compile with a cache gives the same table, statuses and accepted objects as without, snapshot after snapshot', () => {
   const routes = Array.from({ length: 30 }, (_, i) => route(i, 'v0', 1));
   const svc = service(80);
@@ -43,18 +60,7 @@ test('compile with a cache gives the same table, statuses and accepted objects a
   routes.splice(10, 5);
   snapshots.push({ resources: [...routes], services: [service(80)], endpointSlices: [sl] }); // deletions
 
-  const cache = new CompileCache();
-  let cachedAccepted: Map<string, unknown> | undefined;
-  let plainAccepted: Map<string, unknown> | undefined;
-  snapshots.forEach((snapshot, n) => {
-    const cached = compile({ ...snapshot, lastAccepted: cachedAccepted, cache });
-    const plain = compile({ ...snapshot, lastAccepted: plainAccepted });
-    cachedAccepted = cached.accepted;
-    plainAccepted = plain.accepted;
-    assert.equal(stableJson(cached.table), stableJson(plain.table), `table of snapshot ${n}`);
-    assert.equal(stableJson(cached.statuses), stableJson(plain.statuses), `statuses of snapshot ${n}`);
-    assert.equal(stableJson(cached.accepted), stableJson(plain.accepted), `accepted of snapshot ${n}`);
-  });
+  const cache = sameWithAndWithoutCache(snapshots);
   assert.ok(cache.stats.routeHits > 0 && cache.stats.validationHits > 0, JSON.stringify(cache.stats));
 });
 
@@ -148,15 +154,5 @@ test('with a cache, Authorizers follow their Secrets, their use by routes and th
     { resources: [...plainRoutes, uses(4, 'keys'), uses(5, 'idp'), keys, jwt], secrets: [bob, jwks('not-a-key')] }, // unusable keys
     { resources: [...plainRoutes, uses(5, 'idp'), keys], secrets: [bob] }, // the JWT Authorizer deleted, its route fails closed
   ];
-  const cache = new CompileCache();
-  let cachedAccepted: Map<string, unknown> | undefined;
-  let plainAccepted: Map<string, unknown> | undefined;
-  snapshots.forEach((snapshot, n) => {
-    const cached = compile({ ...snapshot, lastAccepted: cachedAccepted, cache });
-    const plain = compile({ ...snapshot, lastAccepted: plainAccepted });
-    cachedAccepted = cached.accepted;
-    plainAccepted = plain.accepted;
-    assert.equal(stableJson(cached.table), stableJson(plain.table), `table of snapshot ${n}`);
-    assert.equal(stableJson(cached.statuses), stableJson(plain.statuses), `statuses of snapshot ${n}`);
-  });
+  sameWithAndWithoutCache(snapshots);
 });
