@@ -3,13 +3,16 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
+import { z } from 'zod';
 import { trustedProxiesFlag } from './commands/trusted-proxies-flag.ts';
+import { validateFlags } from './commands/command-flags.ts';
+import { REDIS_PARSE_OPTIONS, REDIS_USAGE, redisFlagsShape, redisOptions } from './commands/redis-flags.ts';
 
 const USAGE = `usage: gatehouse <command> [options]
 
 commands:
   standalone --config DIR [--port 8080] [--admin-port 9090] [--host 127.0.0.1] [--demo-upstream]
-             [--trusted-proxies CIDR,…]
+             [--trusted-proxies CIDR,…] ${REDIS_USAGE}
                      serve the manifests in DIR (watched, hot-reloaded) without a cluster
   validate FILE|DIR…  compile offline, print each resource's conditions, exit 1 on problems
   controller [--kubeconfig PATH] [--namespaces a,b] [--admin-port 9091] [--lease-namespace default]
@@ -18,7 +21,7 @@ commands:
                      the Kubernetes controller: watch the cluster, compile, write statuses (leader only),
                      serve tables to proxies on the stream port
   proxy --controller ws(s)://HOST:PORT --token-file FILE [--table-file PATH] [--port 8080] [--admin-port 9090]
-        [--name NAME] [--ca-file FILE] [--max-routes N] [--trusted-proxies CIDR,…]
+        [--name NAME] [--ca-file FILE] [--max-routes N] [--trusted-proxies CIDR,…] ${REDIS_USAGE}
                      one proxy of the fleet: subscribes to the controller, serves its table (kept in --table-file)
   version            print the version
 `;
@@ -46,6 +49,7 @@ async function standalone(args: string[]): Promise<number> {
       'demo-upstream': { type: 'boolean' },
       'trusted-proxies': { type: 'string' },
       'log-level': { type: 'string' },
+      ...REDIS_PARSE_OPTIONS,
     },
   });
   if (!values.config) {
@@ -57,6 +61,13 @@ async function standalone(args: string[]): Promise<number> {
     process.stderr.write(`gatehouse standalone: --trusted-proxies ${trusted.error.issues[0]?.message ?? 'is invalid'}\n\n${USAGE}`);
     return 2;
   }
+  const redisFlags = validateFlags('standalone', z.object(redisFlagsShape), values, USAGE);
+  if (redisFlags === undefined) return 2;
+  const redis = await redisOptions(redisFlags);
+  if (typeof redis === 'string') {
+    process.stderr.write(`gatehouse standalone: ${redis}\n`);
+    return 2;
+  }
   const logger = pino({ level: values['log-level'] ?? process.env.LOG_LEVEL ?? 'info' });
   const { runStandalone } = await import('./commands/standalone.ts');
   const demo = values['demo-upstream'] ? await (await import('../examples/demo-upstream.ts')).startDemoUpstreams() : undefined;
@@ -66,6 +77,7 @@ async function standalone(args: string[]): Promise<number> {
     port: parsePort(values.port, 8080, '--port'),
     adminPort: parsePort(values['admin-port'], 9090, '--admin-port'),
     trustedProxies: trusted.data,
+    ...redis,
     logger,
   });
   logger.info({ port: gw.port, adminPort: gw.adminPort, config: values.config }, 'gatehouse standalone ready');

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { validateFlags } from './command-flags.ts';
 import { TRUSTED_PROXIES_USAGE, trustedProxiesFlag } from './trusted-proxies-flag.ts';
+import { REDIS_PARSE_OPTIONS, REDIS_USAGE, redisFlagsShape, redisOptions } from './redis-flags.ts';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { startGateway } from '../../proxy/server/start-gateway.ts';
@@ -13,6 +14,7 @@ import { readTableFile, TableFileWriter } from '../../proxy/subscribe/table-file
 
 export const PROXY_USAGE = `  proxy --controller ws(s)://HOST:PORT --token-file FILE [--table-file PATH] [--port 8080] [--admin-port 9090]
         [--host 0.0.0.0] [--admin-host HOST] [--name NAME] [--ca-file FILE] [--max-routes N] ${TRUSTED_PROXIES_USAGE}
+        ${REDIS_USAGE}
                      one proxy of the fleet: subscribes to the controller, serves its table (kept in --table-file)`;
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
@@ -29,6 +31,7 @@ const flagsSchema = z.object({
   'max-routes': z.coerce.number().int().positive().optional(),
   'trusted-proxies': trustedProxiesFlag,
   'log-level': z.string().optional(),
+  ...redisFlagsShape,
 });
 
 export async function proxyCommand(args: string[]): Promise<number> {
@@ -47,6 +50,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
       'max-routes': { type: 'string' },
       'trusted-proxies': { type: 'string' },
       'log-level': { type: 'string' },
+      ...REDIS_PARSE_OPTIONS,
     },
   });
   const flags = validateFlags('proxy', flagsSchema, values, PROXY_USAGE);
@@ -58,6 +62,11 @@ export async function proxyCommand(args: string[]): Promise<number> {
     return 2;
   }
   const name = flags.name ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
+  const redis = await redisOptions(flags);
+  if (typeof redis === 'string') {
+    process.stderr.write(`gatehouse proxy: ${redis}\n`);
+    return 2;
+  }
 
   const gateway = await startGateway({
     port: flags.port,
@@ -66,6 +75,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
     ...(flags['admin-host'] && { adminHost: flags['admin-host'] }),
     ...(flags['max-routes'] && { maxRoutes: flags['max-routes'] }),
     trustedProxies: flags['trusted-proxies'],
+    ...redis,
     logger,
   });
 

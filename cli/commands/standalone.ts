@@ -4,7 +4,7 @@ import { compile } from '../../controller/compile/compile.ts';
 import { documentsToCompileInput } from '../../controller/sources/manifest-documents.ts';
 import { FilesSource, type FilesSnapshot } from '../../controller/sources/files-source.ts';
 import { originsByKey, problemLines } from '../../controller/status/status-report.ts';
-import { startGateway } from '../../proxy/server/start-gateway.ts';
+import { startGateway, type GatewayOptions } from '../../proxy/server/start-gateway.ts';
 
 export interface StandaloneOptions {
   configDir: string;
@@ -13,6 +13,9 @@ export interface StandaloneOptions {
   adminPort: number;
   /** CIDRs whose X-Forwarded-For names the client. */
   trustedProxies?: readonly string[];
+  /** The Redis of Global rate limits and the bound on local counters (see redis-flags.ts). */
+  redis?: GatewayOptions['redis'];
+  localLimitKeys?: number;
   logger: Logger;
   /** Where problems with the manifests are written for the person editing them. */
   problems?: NodeJS.WritableStream;
@@ -27,7 +30,15 @@ export interface Standalone {
 export async function runStandalone(opts: StandaloneOptions): Promise<Standalone> {
   const problemsOut = opts.problems ?? process.stderr;
   const log = opts.logger.child({ component: 'standalone' });
-  const gateway = await startGateway({ host: opts.host, port: opts.port, adminPort: opts.adminPort, logger: opts.logger, trustedProxies: opts.trustedProxies ?? [] });
+  const gateway = await startGateway({
+    host: opts.host,
+    port: opts.port,
+    adminPort: opts.adminPort,
+    logger: opts.logger,
+    trustedProxies: opts.trustedProxies ?? [],
+    ...(opts.redis && { redis: opts.redis }),
+    ...(opts.localLimitKeys !== undefined && { localLimitKeys: opts.localLimitKeys }),
+  });
   let lastAccepted = new Map<string, unknown>();
   let servedVersion: string | undefined;
   let lastProblems = '';

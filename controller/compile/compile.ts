@@ -5,7 +5,7 @@
 //
 // This is the plain, whole-input compile. Given a CompileCache, the cache's incremental compile
 // (incremental-compile.ts) answers instead, with the same output.
-import type { RoutingTable, TableAuthorizer, TableBackend } from '../../proxy/table/table-schema.ts';
+import type { RoutingTable, TableAuthorizer, TableBackend, TableRatePolicy } from '../../proxy/table/table-schema.ts';
 import { TABLE_SCHEMA_VERSION } from '../../proxy/table/table-schema.ts';
 import type { CompileInput, CompileOutput, ResourceStatus } from './compile-types.ts';
 import { indexCluster } from './cluster-index.ts';
@@ -18,6 +18,7 @@ import { tableVersion } from './table-hash.ts';
 import { groupByKey, judgeResource } from './judge-resource.ts';
 import { resourceStatus } from './resource-status.ts';
 import { compileAuthorizer, type CompiledAuthorizer } from './authorizer-compiler.ts';
+import { compileRatePolicy } from './rate-policy-compiler.ts';
 import { cmp } from './resource-key.ts';
 
 export function compile(input: CompileInput): CompileOutput {
@@ -47,7 +48,8 @@ export function compile(input: CompileInput): CompileOutput {
   const compiledAuthorizers = new Map<string, CompiledAuthorizer>();
   for (const j of judged) if (j.served?.kind === 'Authorizer') compiledAuthorizers.set(resourceKey(j.id), compileAuthorizer(j.served.object, cluster));
   const usable = [...compiledAuthorizers.values()].flatMap((a) => (a.table === null ? [] : [a.table]));
-  const table = assembleTable(kept, [...compiled.values()].flatMap((c) => c.backends), usable);
+  const ratePolicies = judged.flatMap((j) => (j.served?.kind === 'RatePolicy' ? [compileRatePolicy(j.served.object)] : []));
+  const table = assembleTable(kept, [...compiled.values()].flatMap((c) => c.backends), usable, ratePolicies);
   const statuses: ResourceStatus[] = judged
     .map((j) => {
       const conflicts = j.id.kind === 'ApiRoute' ? (lost.get(`${j.id.namespace}/${j.id.name}`) ?? []) : [];
@@ -60,14 +62,16 @@ export function compile(input: CompileInput): CompileOutput {
   return { table, statuses, accepted };
 }
 
-/** Only backends and authorizers some served route uses; each id once, sorted by id. */
-function assembleTable(routes: RoutingTable['routes'], backends: TableBackend[], authorizers: TableAuthorizer[]): RoutingTable {
+/** Only backends, authorizers and rate policies some served route uses; each id once, sorted by id. */
+function assembleTable(routes: RoutingTable['routes'], backends: TableBackend[], authorizers: TableAuthorizer[], ratePolicies: TableRatePolicy[]): RoutingTable {
   const used = new Set<string>();
   const usedAuthorizers = new Set<string>();
+  const usedRatePolicies = new Set<string>();
   for (const r of routes) {
     for (const b of r.backends) used.add(b.backend);
     for (const b of r.canary?.backends ?? []) used.add(b.backend);
     if (r.auth) usedAuthorizers.add(r.auth.authorizer);
+    for (const p of r.ratePolicies ?? []) usedRatePolicies.add(p);
   }
   const byId = new Map<string, TableBackend>();
   for (const b of backends) if (used.has(b.id) && !byId.has(b.id)) byId.set(b.id, b);
@@ -76,8 +80,9 @@ function assembleTable(routes: RoutingTable['routes'], backends: TableBackend[],
     routes,
     backends: [...byId.values()].sort(compareIds),
     authorizers: authorizers.filter((a) => usedAuthorizers.has(a.id)).sort(compareIds),
+    ratePolicies: ratePolicies.filter((p) => usedRatePolicies.has(p.id)).sort(compareIds),
   };
-  return { schema: content.schema, version: tableVersion(content), routes: content.routes, backends: content.backends, authorizers: content.authorizers };
+  return { ...content, version: tableVersion(content) };
 }
 
 function compareIds(a: { id: string }, b: { id: string }): number {

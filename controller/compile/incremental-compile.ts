@@ -5,10 +5,12 @@
 // conflicts re-decided only on the claim keys involved, its status rebuilt only when something it depends on
 // changed. What stays linear in the number of resources is a pass of identity checks, joining the kept routes
 // into the table array and hashing 32 bytes per route for the version.
-import type { RoutingTable, TableAuthorizer, TableBackend, TableRoute } from '../../proxy/table/table-schema.ts';
+import type { RoutingTable, TableAuthorizer, TableBackend, TableRatePolicy, TableRoute } from '../../proxy/table/table-schema.ts';
 import { TABLE_SCHEMA_VERSION } from '../../proxy/table/table-schema.ts';
 import { ClaimCandidate, ClaimIndex } from './claim-index.ts';
 import type { CompiledAuthorizer } from './authorizer-compiler.ts';
+import { PolicyUses } from './policy-uses.ts';
+import { compileRatePolicy } from './rate-policy-compiler.ts';
 import type { CompileCache } from './compile-cache.ts';
 import type { CompileInput, CompileOutput, JwksHealth, RawResource, ResourceKind, ResourceStatus } from './compile-types.ts';
 import { groupByKey, judgeResource, type Judgement } from './judge-resource.ts';
@@ -50,6 +52,10 @@ interface Entry {
   authorizer: CompiledAuthorizer | undefined;
   /** The authorizer ids its winning routes use. */
   authorizerIds: string[];
+  /** A served RatePolicy's compile (the same object while the policy's object is). */
+  ratePolicy: TableRatePolicy | undefined;
+  /** The rate policy ids its winning routes use. */
+  ratePolicyIds: string[];
   conflicts: string[];
   status: ResourceStatus | undefined;
   statusDeps: StatusDeps | undefined;
@@ -67,8 +73,9 @@ export class IncrementalCompiler {
   readonly #resolution = new SortedList<Entry>((a, b) => compareResolutionKeys(a.rank as ResolutionKey, b.rank as ResolutionKey));
   readonly #statusOrder = new SortedList<Entry>((a, b) => compareResourceIds(a.id, b.id));
   readonly #backends = new Map<string, { backend: TableBackend; uses: number }>();
-  /** Route uses per authorizer id: only used authorizers go into the table. */
-  readonly #authorizerUses = new Map<string, number>();
+  /** Route uses per id: only used authorizers and rate policies go into the table. */
+  readonly #authorizerUses = new PolicyUses();
+  readonly #ratePolicyUses = new PolicyUses();
   #sequence = 0;
   #previous: { table: RoutingTable; header: Buffer; statuses: ResourceStatus[]; accepted: Map<string, unknown> } | undefined;
 
@@ -82,6 +89,7 @@ export class IncrementalCompiler {
     const touched = new Set<Entry>();
     let membershipChanged = false;
     let authorizersChanged = false;
+    let ratePoliciesChanged = false;
     const acceptedChanged = new Set<Entry>();
     for (const group of groupByKey(input.resources, (r) => this.#keyOf(r))) {
       const first = group[0] as RawResource;
@@ -108,6 +116,9 @@ export class IncrementalCompiler {
       const authorizer = served?.kind === 'Authorizer' ? this.#cache.compileAuthorizer(served.object, cluster) : undefined;
       if ((authorizer?.table ?? null) !== (entry.authorizer?.table ?? null)) authorizersChanged = true;
       entry.authorizer = authorizer;
+      const ratePolicy = served?.kind === 'RatePolicy' ? compileRatePolicy(served.object) : undefined;
+      if (ratePolicy !== entry.ratePolicy) ratePoliciesChanged = true;
+      entry.ratePolicy = ratePolicy;
     }
     let tableChanged = touched.size > 0;
     let backendsChanged = false;
@@ -116,6 +127,7 @@ export class IncrementalCompiler {
       this.#replaceCandidates(entry, undefined, undefined);
       if (this.#useBackends(entry, [], undefined)) backendsChanged = true;
       if (this.#useAuthorizers(entry, NO_IDS) || (entry.authorizer?.table ?? null) !== null) authorizersChanged = true;
+      if (this.#useRatePolicies(entry, NO_IDS) || entry.ratePolicy !== undefined) ratePoliciesChanged = true;
       this.#entries.delete(key);
       this.#statusOrder.remove(entry);
       membershipChanged = true;
@@ -133,10 +145,13 @@ export class IncrementalCompiler {
       entry.digests = entry.routes.length === 0 ? NO_DIGESTS : Buffer.concat(entry.routes.map(routeDigest));
       if (this.#useBackends(entry, usedBackendIds(entry.routes), entry.compiled)) backendsChanged = true;
       if (this.#useAuthorizers(entry, usedAuthorizerIds(entry.routes))) authorizersChanged = true;
+      if (this.#useRatePolicies(entry, usedRatePolicyIds(entry.routes))) ratePoliciesChanged = true;
     }
 
     const { table, header } =
-      tableChanged || backendsChanged || authorizersChanged || this.#previous === undefined ? this.#assemble(backendsChanged, authorizersChanged) : this.#previous;
+      tableChanged || backendsChanged || authorizersChanged || ratePoliciesChanged || this.#previous === undefined
+        ? this.#assemble(backendsChanged, authorizersChanged, ratePoliciesChanged)
+        : this.#previous;
     const statusesChanged = this.#refreshStatuses(input.jwksHealth);
     const statuses =
       statusesChanged || membershipChanged || this.#previous === undefined ? this.#statusOrder.items.map((e) => e.status as ResourceStatus) : this.#previous.statuses;
@@ -205,36 +220,31 @@ export class IncrementalCompiler {
 
   /** Moves the entry's authorizer uses to `ids`; true when the set of used authorizers changed. */
   #useAuthorizers(entry: Entry, ids: string[]): boolean {
-    let changed = false;
-    for (const id of entry.authorizerIds) {
-      const uses = (this.#authorizerUses.get(id) as number) - 1;
-      if (uses === 0) {
-        this.#authorizerUses.delete(id);
-        changed = true;
-      } else this.#authorizerUses.set(id, uses);
-    }
-    for (const id of ids) {
-      const uses = this.#authorizerUses.get(id) ?? 0;
-      if (uses === 0) changed = true;
-      this.#authorizerUses.set(id, uses + 1);
-    }
+    const changed = this.#authorizerUses.move(entry.authorizerIds, ids);
     entry.authorizerIds = ids;
     return changed;
   }
 
-  /** The used authorizers that are enforceable, sorted by id. */
-  #usedAuthorizers(): TableAuthorizer[] {
-    const out: TableAuthorizer[] = [];
-    for (const id of this.#authorizerUses.keys()) {
+  /** Moves the entry's rate policy uses to `ids`; true when the set of used rate policies changed. */
+  #useRatePolicies(entry: Entry, ids: string[]): boolean {
+    const changed = this.#ratePolicyUses.move(entry.ratePolicyIds, ids);
+    entry.ratePolicyIds = ids;
+    return changed;
+  }
+
+  /** The served entry of each used id of `kind` for which `pick` gives a table item, sorted by id. */
+  #used<T extends { id: string }>(uses: PolicyUses, kind: ResourceKind, pick: (entry: Entry) => T | null | undefined): T[] {
+    const out: T[] = [];
+    for (const id of uses.ids()) {
       const slash = id.indexOf('/');
-      const entry = this.#entries.get(resourceKey({ kind: 'Authorizer', namespace: id.slice(0, slash), name: id.slice(slash + 1) }));
-      const table = entry?.authorizer?.table;
-      if (table) out.push(table);
+      const entry = this.#entries.get(resourceKey({ kind, namespace: id.slice(0, slash), name: id.slice(slash + 1) }));
+      const item = entry && pick(entry);
+      if (item) out.push(item);
     }
     return out.sort((a, b) => cmp(a.id, b.id));
   }
 
-  #assemble(backendsChanged: boolean, authorizersChanged: boolean): { table: RoutingTable; header: Buffer } {
+  #assemble(backendsChanged: boolean, authorizersChanged: boolean, ratePoliciesChanged: boolean): { table: RoutingTable; header: Buffer } {
     const routes: TableRoute[] = [];
     const digests: Buffer[] = [];
     for (const entry of this.#resolution.items) {
@@ -245,10 +255,15 @@ export class IncrementalCompiler {
       backendsChanged || this.#previous === undefined
         ? [...this.#backends.values()].map((b) => b.backend).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
         : this.#previous.table.backends;
-    const authorizers = authorizersChanged || this.#previous === undefined ? this.#usedAuthorizers() : this.#previous.table.authorizers;
+    const authorizers: TableAuthorizer[] =
+      authorizersChanged || this.#previous === undefined ? this.#used(this.#authorizerUses, 'Authorizer', (e) => e.authorizer?.table) : this.#previous.table.authorizers;
+    const ratePolicies: TableRatePolicy[] =
+      ratePoliciesChanged || this.#previous === undefined ? this.#used(this.#ratePolicyUses, 'RatePolicy', (e) => e.ratePolicy) : this.#previous.table.ratePolicies;
     const header =
-      backendsChanged || authorizersChanged || this.#previous === undefined ? headerDigest({ schema: TABLE_SCHEMA_VERSION, routes, backends, authorizers }) : this.#previous.header;
-    return { table: { schema: TABLE_SCHEMA_VERSION, version: versionFromDigests(header, digests), routes, backends, authorizers }, header };
+      backendsChanged || authorizersChanged || ratePoliciesChanged || this.#previous === undefined
+        ? headerDigest({ schema: TABLE_SCHEMA_VERSION, routes, backends, authorizers, ratePolicies })
+        : this.#previous.header;
+    return { table: { schema: TABLE_SCHEMA_VERSION, version: versionFromDigests(header, digests), routes, backends, authorizers, ratePolicies }, header };
   }
 
   /** Rebuilds the statuses whose inputs changed; true when any did. */
@@ -324,6 +339,8 @@ function newEntry(judgement: Judgement, key: string): Entry {
     backendIds: [],
     authorizer: undefined,
     authorizerIds: [],
+    ratePolicy: undefined,
+    ratePolicyIds: [],
     conflicts: [],
     status: undefined,
     statusDeps: undefined,
@@ -345,6 +362,12 @@ const NO_IDS: string[] = [];
 function usedAuthorizerIds(routes: readonly TableRoute[]): string[] {
   const ids = new Set<string>();
   for (const r of routes) if (r.auth) ids.add(r.auth.authorizer);
+  return ids.size === 0 ? NO_IDS : [...ids];
+}
+
+function usedRatePolicyIds(routes: readonly TableRoute[]): string[] {
+  const ids = new Set<string>();
+  for (const r of routes) for (const p of r.ratePolicies ?? []) ids.add(p);
   return ids.size === 0 ? NO_IDS : [...ids];
 }
 

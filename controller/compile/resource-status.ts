@@ -9,7 +9,7 @@ import type { Judgement } from './judge-resource.ts';
 import type { CompiledApiRoute } from './route-compiler.ts';
 import { checkRouteReferences, type RefLookup } from './route-references.ts';
 import type { CompiledAuthorizer } from './authorizer-compiler.ts';
-import { RATE_POLICIES_NOT_ENFORCED, unenforcedRouteFields } from './unsupported-features.ts';
+import { unenforcedRouteFields } from './unsupported-features.ts';
 import type { ValidatedResource } from './validated-resource.ts';
 
 /** The health of a JWKS source by its key; undefined when not watched (standalone, or not probed yet). */
@@ -49,8 +49,7 @@ function acceptance(j: Judgement): Acceptance {
 }
 
 function acceptedNotes(resource: ValidatedResource): string[] {
-  if (resource.kind === 'ApiRoute') return unenforcedRouteFields(resource.object);
-  return resource.kind === 'RatePolicy' ? [RATE_POLICIES_NOT_ENFORCED] : [];
+  return resource.kind === 'ApiRoute' ? unenforcedRouteFields(resource.object) : [];
 }
 
 function references(

@@ -20,6 +20,7 @@ import { effectiveMatches, matchPath } from './effective-matches.ts';
 import { tablePath, tableRewrite } from './route-paths.ts';
 import { cmp } from './resource-key.ts';
 import { authorizerId } from './authorizer-compiler.ts';
+import { ratePolicyId } from './rate-policy-compiler.ts';
 
 export interface RouteCandidate {
   route: TableRoute;
@@ -95,6 +96,7 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
       maxBodyBytes: rule.maxBodySize === undefined ? ROUTE_DEFAULTS.maxBodyBytes : parseSizeBytes(rule.maxBodySize),
       clientIp: clientIpRules(rule.clientIp ?? spec.clientIp),
       auth: routeAuth(metadata.namespace, rule.authorizer ?? spec.authorizer),
+      ratePolicies: routeRatePolicies(metadata.namespace, spec.ratePolicies, rule.ratePolicies),
     };
     effectiveMatches(rule).forEach((match, j) => {
       const path = matchPath(match);
@@ -117,6 +119,7 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
         maxBodyBytes: shared.maxBodyBytes,
         ...(shared.clientIp && { clientIp: shared.clientIp }),
         ...(shared.auth && { auth: shared.auth }),
+        ...(shared.ratePolicies && { ratePolicies: shared.ratePolicies }),
       };
       out.candidates.push({ route, field: matchField(i, j) });
     });
@@ -129,6 +132,13 @@ function routeAuth(namespace: string, ref: RouteRule['authorizer']): TableRouteA
   if (ref === undefined) return undefined;
   const claims = Object.entries(ref.claims ?? {}).sort((a, b) => cmp(a[0], b[0]));
   return { authorizer: authorizerId(namespace, ref.name), scopes: sortedUnique(ref.scopes ?? []), claims: claims.length === 0 ? NONE : claims };
+}
+
+/** The ApiRoute's RatePolicies and the rule's together (a rule adds limits, it cannot drop its API's), sorted. */
+function routeRatePolicies(namespace: string, api: RouteRule['ratePolicies'], rule: RouteRule['ratePolicies']): string[] | undefined {
+  if (api === undefined && rule === undefined) return undefined;
+  const ids = sortedUnique([...(api ?? []), ...(rule ?? [])].map((p) => ratePolicyId(namespace, p.name)));
+  return ids.length === 0 ? undefined : ids;
 }
 
 function clientIpRules(rules: RouteRule['clientIp']): TableClientIpRules | undefined {

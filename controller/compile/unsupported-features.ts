@@ -7,12 +7,9 @@ const NOT_ENFORCED = 'is accepted but not yet enforced by this gateway version';
 export function unenforcedRouteFields(route: ApiRoute): string[] {
   const fields: string[] = [];
   const { spec } = route;
-  for (const f of ['ratePolicies', 'cors'] as const) if (spec[f] !== undefined) fields.push(`spec.${f}`);
+  if (spec.cors !== undefined) fields.push('spec.cors');
   spec.rules.forEach((rule, i) => {
-    for (const f of ['ratePolicies', 'cors', 'cache', 'websocket'] as const) if (rule[f] !== undefined) fields.push(`spec.rules[${i}].${f}`);
+    for (const f of ['cors', 'cache', 'websocket'] as const) if (rule[f] !== undefined) fields.push(`spec.rules[${i}].${f}`);
   });
   return fields.map((f) => `${f} ${NOT_ENFORCED}`);
 }
-
-/** RatePolicies as a whole are not enforced yet. */
-export const RATE_POLICIES_NOT_ENFORCED = 'RatePolicies are accepted but not yet enforced by this gateway version';

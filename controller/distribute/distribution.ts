@@ -72,9 +72,14 @@ export async function startDistribution(opts: DistributionOptions, logger: Logge
   const tls = opts.tlsCertFile && opts.tlsKeyFile ? { cert: await readFile(opts.tlsCertFile), key: await readFile(opts.tlsKeyFile) } : undefined;
 
   let publisher: FleetPublisher | undefined;
+  // Every change of the fleet (a proxy here, another replica's report) also tells the proxies its new size.
+  const fleetChanged = (): void => {
+    stream.setFleetSize(everyProxy().length);
+    onFleetChange();
+  };
   const fleet = new FleetTracker(() => {
     publisher?.poke();
-    onFleetChange();
+    fleetChanged();
   });
   const programmed = new ProgrammedConditions();
   const stream = new SnapshotStream({ port: opts.port, ...(opts.host && { host: opts.host }), token, ...(tls && { tls }), fleet, logger, ...(opts.pingMs && { pingMs: opts.pingMs }) });
@@ -105,7 +110,7 @@ export async function startDistribution(opts: DistributionOptions, logger: Logge
       ownObject: publisher.name,
       staleAfterMs: timings.staleAfterMs,
       isLeader: sharing.isLeader,
-      onChange: onFleetChange,
+      onChange: fleetChanged,
       logger,
       metrics: metrics.fleet,
     });

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { RoutingTable } from '../../proxy/table/table-schema.ts';
 import { decodeFrame, encodeText } from '../../proxy/table/stream-frames.ts';
-import { proxyMessage, STREAM_SUBPROTOCOL } from '../../proxy/table/stream-protocol.ts';
+import { proxyMessage, STREAM_SUBPROTOCOL, type FleetMessage } from '../../proxy/table/stream-protocol.ts';
 import type { FleetTracker } from './fleet-tracker.ts';
 import type { TokenCheck } from './stream-token.ts';
 import { asEndpointUpdate, tableDelta } from './table-delta.ts';
@@ -54,6 +54,8 @@ export class SnapshotStream {
   readonly #tables = new Map<string, RoutingTable>();
   /** The newest table: what every proxy is brought to. */
   #target: RoutingTable | undefined;
+  /** The fleet's size as last set (every replica's proxies): sent on hello and whenever it changes. */
+  #fleetSize = 0;
   /** Frames from a base version to #target (null: none possible), encoded once for every proxy on that base. */
   #deltas = new Map<string, { kind: 'delta' | 'endpoints'; frame: string } | null>();
   /** #target as whole-table parts, once encoded (until then only proxies that can take a delta are synced). */
@@ -152,6 +154,14 @@ export class SnapshotStream {
     this.#encoding = { table, done };
   }
 
+  /** The fleet's size changed: every connected proxy learns it (their Global limits' fallback share). */
+  setFleetSize(proxies: number): void {
+    if (proxies < 1 || proxies === this.#fleetSize) return;
+    this.#fleetSize = proxies;
+    const frame = encodeText({ type: 'fleet', proxies } satisfies FleetMessage);
+    for (const peer of this.#peers) if (peer.name !== null) peer.socket.send(frame);
+  }
+
   #syncAll(): void {
     for (const peer of this.#peers) if (peer.name !== null) this.#sync(peer);
   }
@@ -203,6 +213,7 @@ export class SnapshotStream {
       peer.serving = m.version;
       this.#opts.fleet.hello(peer.id, m.name, peer.remote, m.version);
       this.#log.info({ proxy: m.name, remote: peer.remote, serving: m.version }, 'proxy connected');
+      if (this.#fleetSize > 0) peer.socket.send(encodeText({ type: 'fleet', proxies: this.#fleetSize } satisfies FleetMessage));
       this.#sync(peer);
     } else if (peer.name === null) {
       peer.socket.close(1008, 'hello first');

@@ -6,7 +6,7 @@ import { applyListDelta, type ListDelta } from '../../proxy/table/list-delta.ts'
 import type { DeltaMessage, EndpointsMessage } from '../../proxy/table/stream-protocol.ts';
 import { itemJson as json } from '../../proxy/table/table-json.ts';
 import type { RoutingTable } from '../../proxy/table/table-schema.ts';
-import { AUTHORIZERS_PER_PART, BACKENDS_PER_PART, ROUTES_PER_PART } from './table-encoding.ts';
+import { AUTHORIZERS_PER_PART, BACKENDS_PER_PART, RATE_POLICIES_PER_PART, ROUTES_PER_PART } from './table-encoding.ts';
 
 
 export function tableDelta(base: RoutingTable, next: RoutingTable): DeltaMessage | null {
@@ -17,7 +17,9 @@ export function tableDelta(base: RoutingTable, next: RoutingTable): DeltaMessage
   if (backends === null) return null;
   const authorizers = listDelta(base.authorizers, next.authorizers, AUTHORIZERS_PER_PART);
   if (authorizers === null) return null;
-  return { type: 'delta', baseVersion: base.version, version: next.version, schema: next.schema, routes, backends, authorizers };
+  const ratePolicies = listDelta(base.ratePolicies, next.ratePolicies, RATE_POLICIES_PER_PART);
+  if (ratePolicies === null) return null;
+  return { type: 'delta', baseVersion: base.version, version: next.version, schema: next.schema, routes, backends, authorizers, ratePolicies };
 }
 
 /** Null when more than `limit` items changed or were added, or when the delta would not give `next`'s order. */
@@ -51,9 +53,10 @@ function listDelta<T extends { id: string }>(base: readonly T[], next: readonly 
  * router as they are); null otherwise.
  */
 export function asEndpointUpdate(base: RoutingTable, delta: DeltaMessage): EndpointsMessage | null {
-  const { routes, backends, authorizers } = delta;
+  const { routes, backends, authorizers, ratePolicies } = delta;
   if (routes.removed.length + routes.changed.length + routes.added.length + backends.removed.length + backends.added.length > 0) return null;
   if (authorizers.removed.length + authorizers.changed.length + authorizers.added.length > 0) return null;
+  if (ratePolicies.removed.length + ratePolicies.changed.length + ratePolicies.added.length > 0) return null;
   if (backends.changed.length === 0) return null;
   const before = new Map(base.backends.map((b) => [b.id, b]));
   for (const b of backends.changed) {

@@ -8,6 +8,8 @@ export const ROUTES_PER_PART = 500;
 export const BACKENDS_PER_PART = 1_000;
 /** Few, but one API-key authorizer carries a hash per key. */
 export const AUTHORIZERS_PER_PART = 50;
+/** Small: a handful of limits each. */
+export const RATE_POLICIES_PER_PART = 200;
 
 export interface EncodedTable {
   version: string;
@@ -23,13 +25,15 @@ export async function encodeTable(table: RoutingTable): Promise<EncodedTable> {
     Math.ceil(table.routes.length / ROUTES_PER_PART),
     Math.ceil(table.backends.length / BACKENDS_PER_PART),
     Math.ceil(table.authorizers.length / AUTHORIZERS_PER_PART),
+    Math.ceil(table.ratePolicies.length / RATE_POLICIES_PER_PART),
   );
   const parts: Promise<Buffer>[] = [];
   for (let part = 0; part < partCount; part++) {
     const routes = table.routes.slice(part * ROUTES_PER_PART, (part + 1) * ROUTES_PER_PART);
     const backends = table.backends.slice(part * BACKENDS_PER_PART, (part + 1) * BACKENDS_PER_PART);
     const authorizers = table.authorizers.slice(part * AUTHORIZERS_PER_PART, (part + 1) * AUTHORIZERS_PER_PART);
-    const message: TablePartMessage = { type: 'table-part', version: table.version, schema: table.schema, part, parts: partCount, routes, backends, authorizers };
+    const ratePolicies = table.ratePolicies.slice(part * RATE_POLICIES_PER_PART, (part + 1) * RATE_POLICIES_PER_PART);
+    const message: TablePartMessage = { type: 'table-part', version: table.version, schema: table.schema, part, parts: partCount, routes, backends, authorizers, ratePolicies };
     parts.push(encodeCompressed(message));
   }
   const buffers = await Promise.all(parts);

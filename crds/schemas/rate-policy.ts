@@ -31,7 +31,15 @@ export const limitSchema = withRules(
         burst: z.number().int().min(1).max(1_000_000_000).optional(),
       })
       .optional(),
-    quota: z.object({ limit: z.number().int().min(1).max(1_000_000_000_000), period: z.enum(['Day', 'Month']) }).optional(),
+    /** A count per calendar window (Day from local midnight, Month from the 1st) in `timeZone`; Second/Minute/Hour are fixed windows on that clock. */
+    quota: z
+      .object({
+        limit: z.number().int().min(1).max(1_000_000_000_000),
+        period: z.enum(['Second', 'Minute', 'Hour', 'Day', 'Month']),
+        /** An IANA time zone such as "Europe/Paris"; the windows follow its calendar, DST included. */
+        timeZone: z.string().min(1).max(64).default('UTC'),
+      })
+      .optional(),
     scope: z.enum(['Local', 'Global']).default('Local'),
     /** What happens when Redis cannot be reached for a Global limit. */
     failureMode: z.enum(['Open', 'Closed']).default('Open'),
@@ -45,9 +53,31 @@ export const limitSchema = withRules(
   ],
 );
 
-export const ratePolicySpecSchema = z.object({
+/** A usage plan (AWS's model): the limits a consumer gets when its API key Secret names this plan. */
+export const usagePlanSchema = z.object({
+  name: z.string().min(1).max(63),
   limits: z.array(limitSchema).min(1).max(16),
 });
+
+export const ratePolicySpecSchema = withRules(
+  z.object({
+    /** Limits every caller gets. */
+    limits: z.array(limitSchema).max(16).optional(),
+    /** Extra limits per usage plan, for consumers whose API key Secret names the plan. */
+    plans: z.array(usagePlanSchema).max(32).optional(),
+    /** The plan of callers whose plan is not in `plans` (no plan, a JWT or anonymous caller); none when unset. */
+    defaultPlan: z.string().min(1).max(63).optional(),
+    /** When responses carry the RateLimit-Policy and RateLimit header fields; a 429 always carries Retry-After. */
+    responseHeaders: z.enum(['Always', 'WhenLimited', 'Never']).default('Always'),
+  }),
+  [
+    {
+      cel: '(has(self.limits) && size(self.limits) > 0) || (has(self.plans) && size(self.plans) > 0)',
+      message: 'a RatePolicy needs limits or plans',
+      check: (s) => (s.limits?.length ?? 0) > 0 || (s.plans?.length ?? 0) > 0,
+    },
+  ],
+);
 export type RatePolicySpec = z.output<typeof ratePolicySpecSchema>;
 
 export const ratePolicySchema = z.object({

@@ -34,6 +34,8 @@ export interface ExchangeInit {
   startedAt: number;
   /** The authenticated consumer's name, for the access log; null when the route authenticates no one. */
   consumer: string | null;
+  /** Response headers the route's policies add (the RateLimit fields), over the upstream's. */
+  policyHeaders: Array<[string, string]> | null;
 }
 
 const WAITING = 0; // dispatched, no response headers yet: an error can still become a status
@@ -89,7 +91,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.init.route.metrics.upstreamResponded((performance.now() - this.dispatchedAt) / 1000);
     const res = this.init.res;
     try {
-      res.writeHead(statusCode, clientResponseHeaders(headers, this.init.requestId, this.init.route.responseHeaders));
+      res.writeHead(statusCode, clientResponseHeaders(headers, this.init.requestId, this.init.route.responseHeaders, this.init.policyHeaders));
     } catch (err) {
       // A header value Node refuses to send (the upstream's or the route's): nothing has been written yet.
       // Answer first: the abort reports back through onResponseError, which must find the exchange done.

@@ -1,10 +1,11 @@
-// The headers returned to the client: the upstream's minus hop-by-hop ones, the route's changes, the request id.
+// The headers returned to the client: the upstream's minus hop-by-hop ones, the route's changes, the policies' fields
+// (an upstream's own RateLimit fields must not contradict the gateway's), the request id.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TableHeaderChanges } from '../table/table-schema.ts';
 import { connectionNamed, isHopByHop } from './hop-by-hop.ts';
 import { applyHeaderChanges, type HeaderBag } from './header-changes.ts';
 
-export function clientResponseHeaders(upstream: IncomingHttpHeaders, requestId: string, changes: TableHeaderChanges | null): HeaderBag {
+export function clientResponseHeaders(upstream: IncomingHttpHeaders, requestId: string, changes: TableHeaderChanges | null, policy: ReadonlyArray<readonly [string, string]> | null): HeaderBag {
   const named = connectionNamed(upstream.connection);
   const out: HeaderBag = {};
   for (const name in upstream) {
@@ -12,6 +13,7 @@ export function clientResponseHeaders(upstream: IncomingHttpHeaders, requestId: 
     out[name] = upstream[name];
   }
   if (changes !== null) applyHeaderChanges(out, changes);
+  if (policy !== null) for (const [name, value] of policy) out[name] = value;
   out['x-request-id'] = requestId;
   return out;
 }

@@ -10,6 +10,7 @@ import { createExternalAuthenticator } from './external/external-authenticator.t
 import { JwksCaches } from './jwt/jwks-cache.ts';
 import { createJwtAuthenticator } from './jwt/jwt-authenticator.ts';
 import type { AuthMetrics, Authenticator, Clock } from './policy-types.ts';
+import { rateLimitEnvFor, type RateLimitEnv } from './rate-limit/rate-limit-env.ts';
 
 /** What the policies of every runtime of one gateway share, carried from table to table. */
 export interface PolicyEnv {
@@ -18,6 +19,7 @@ export interface PolicyEnv {
   logger: Logger;
   jwks: JwksCaches;
   addresses: ClientAddresses;
+  limits: RateLimitEnv;
 }
 
 export interface BuiltAuthorizer {
@@ -67,7 +69,7 @@ export function retireAuthorizers(previous: AuthorizerSet, next: AuthorizerSet, 
   env.jwks.retainOnly(sources);
 }
 
-/** A PolicyEnv with its own JWKS caches (a gateway makes one and keeps it for its life). */
-export function policyEnvFor(logger: Logger, metrics: AuthMetrics, addresses: ClientAddresses, clock: Clock = Date.now): PolicyEnv {
-  return { clock, metrics, logger, addresses, jwks: new JwksCaches({ clock, metrics, logger }) };
+/** A PolicyEnv with its own JWKS caches and local counters (a gateway makes one and keeps it for its life). */
+export function policyEnvFor(logger: Logger, metrics: AuthMetrics, addresses: ClientAddresses, clock: Clock = Date.now, limits?: RateLimitEnv): PolicyEnv {
+  return { clock, metrics, logger, addresses, jwks: new JwksCaches({ clock, metrics, logger }), limits: limits ?? rateLimitEnvFor({ clock, logger }) };
 }

@@ -31,6 +31,8 @@ export interface PolicyContext {
   consumer: Consumer | null;
   /** Headers a step sets on the upstream request (after the route's owned headers are removed from the client's). */
   upstreamHeaders: Array<[string, string]> | null;
+  /** Headers a step adds to the response the client gets (the RateLimit fields), over the upstream's. */
+  responseHeaders: Array<[string, string]> | null;
 }
 
 /** A step's refusal: the status, the JSON body's `error`, response headers, and a metric-safe reason label. */

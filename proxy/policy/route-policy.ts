@@ -1,10 +1,13 @@
-// A route's policies compiled, at table apply, into an ordered list of steps (client IP rules → authorize; throttle,
+// A route's policies compiled, at table apply, into an ordered list of steps (client IP rules → authorize → throttle;
 // cache and CORS plug in here later), plus the request headers its steps own. A route with no policy gets null and
 // its requests skip all of this.
 import type { TableRoute } from '../table/table-schema.ts';
 import { AuthorizeStep } from './authorize-step.ts';
 import { ClientIpStep } from './client-ip/client-ip-step.ts';
 import type { AuthMetrics, Authenticator, Denial, PolicyContext, PolicyStep, StepOutcome } from './policy-types.ts';
+import type { RateLimitEnv } from './rate-limit/rate-limit-env.ts';
+import type { BuiltRatePolicy, RatePolicySet } from './rate-limit/rate-policy-set.ts';
+import { ThrottleStep } from './rate-limit/throttle-step.ts';
 
 export interface RoutePolicy {
   readonly steps: readonly PolicyStep[];
@@ -12,14 +15,29 @@ export interface RoutePolicy {
   readonly ownedHeaders: ReadonlySet<string>;
 }
 
-export function buildRoutePolicy(route: TableRoute, authorizers: ReadonlyMap<string, { authenticator: Authenticator }>, metrics: AuthMetrics): RoutePolicy | null {
+/** The table's shared policies a route's steps are built from. */
+export interface SharedPolicies {
+  authorizers: ReadonlyMap<string, { authenticator: Authenticator }>;
+  ratePolicies: RatePolicySet;
+}
+
+export function buildRoutePolicy(route: TableRoute, shared: SharedPolicies, metrics: AuthMetrics, limits: RateLimitEnv): RoutePolicy | null {
   const steps: PolicyStep[] = [];
   const owned = new Set<string>();
   if (route.clientIp !== undefined) steps.push(new ClientIpStep(route.clientIp));
   if (route.auth !== undefined) {
-    const authenticator = authorizers.get(route.auth.authorizer)?.authenticator ?? null;
+    const authenticator = shared.authorizers.get(route.auth.authorizer)?.authenticator ?? null;
     steps.push(new AuthorizeStep(route.auth, authenticator, metrics));
     for (const h of authenticator?.ownedHeaders ?? []) owned.add(h);
+  }
+  if (route.ratePolicies !== undefined) {
+    const policies: BuiltRatePolicy[] = [];
+    for (const id of route.ratePolicies) {
+      const built = shared.ratePolicies.get(id);
+      if (built !== undefined) policies.push(built);
+    }
+    const { namespace, name, rule } = route.source;
+    steps.push(new ThrottleStep(policies.length === route.ratePolicies.length ? policies : null, `${namespace}/${name}/r${rule}`, limits));
   }
   return steps.length === 0 ? null : { steps, ownedHeaders: owned };
 }

@@ -16,9 +16,11 @@ import { WeightedPicker } from './weighted-picker.ts';
 import type { Runtime, RuntimeOptions, RuntimeRoute } from './runtime-types.ts';
 import { pino } from 'pino';
 import { buildAuthorizers, NO_AUTHORIZERS, policyEnvFor, type AuthorizerSet } from '../policy/authorizer-set.ts';
+import type { RatePolicySet } from '../policy/rate-limit/rate-policy-set.ts';
 import { ClientAddresses } from '../policy/client-ip/client-address.ts';
 import { NO_AUTH_METRICS } from '../policy/policy-types.ts';
-import { buildRoutePolicy } from '../policy/route-policy.ts';
+import { buildRoutePolicy, type SharedPolicies } from '../policy/route-policy.ts';
+import { buildRatePolicies, NO_RATE_POLICIES } from '../policy/rate-limit/rate-policy-set.ts';
 
 export type BuildResult = { ok: true; runtime: Runtime; retired: UpstreamEndpoint[] } | { ok: false; error: string };
 
@@ -47,10 +49,10 @@ export function buildRuntime(input: unknown, previous?: Runtime, options: Runtim
   // Nothing below can fail, so no pool is created for a table that is then refused.
   const endpoints = new EndpointCollector(previous, options);
   const backendsById = new Map(table.backends.map((b) => [b.id, b]));
-  const authorizers = buildAuthorizers(table.authorizers, previous?.authorizers ?? NO_AUTHORIZERS, options.policy);
+  const shared = sharedPolicies(table, previous, options);
   const routes = new Map<string, RuntimeRoute>();
-  for (const route of table.routes) routes.set(route.id, runtimeRoute(route, backendsById, endpoints, options, authorizers));
-  return finish({ table, index, routes, endpoints, backendsById, refs: ReferenceCounts.of(table.routes), authorizers }, previous, options);
+  for (const route of table.routes) routes.set(route.id, runtimeRoute(route, backendsById, endpoints, options, shared));
+  return finish({ table, index, routes, endpoints, backendsById, refs: ReferenceCounts.of(table.routes), ...shared }, previous, options);
 }
 
 /**
@@ -69,13 +71,21 @@ export async function buildRuntimeSliced(table: RoutingTable, slicer: Slicer, pr
   }
   const endpoints = new EndpointCollector(previous, options);
   const backendsById = new Map(table.backends.map((b) => [b.id, b]));
-  const authorizers = buildAuthorizers(table.authorizers, previous?.authorizers ?? NO_AUTHORIZERS, options.policy);
+  const shared = sharedPolicies(table, previous, options);
   const routes = new Map<string, RuntimeRoute>();
   for (const route of table.routes) {
-    routes.set(route.id, runtimeRoute(route, backendsById, endpoints, options, authorizers));
+    routes.set(route.id, runtimeRoute(route, backendsById, endpoints, options, shared));
     if (slicer.due()) await slicer.pause();
   }
-  return finish({ table, index, routes, endpoints, backendsById, refs: ReferenceCounts.of(table.routes), authorizers }, previous, options);
+  return finish({ table, index, routes, endpoints, backendsById, refs: ReferenceCounts.of(table.routes), ...shared }, previous, options);
+}
+
+/** The table's authorizers and rate policies, keeping the previous runtime's built ones that did not change. */
+export function sharedPolicies(table: RoutingTable, previous: Runtime | undefined, options: RuntimeOptions): SharedPolicies & { authorizers: AuthorizerSet; ratePolicies: RatePolicySet } {
+  return {
+    authorizers: buildAuthorizers(table.authorizers, previous?.authorizers ?? NO_AUTHORIZERS, options.policy),
+    ratePolicies: buildRatePolicies(table.ratePolicies, previous?.ratePolicies ?? NO_RATE_POLICIES, options.policy.limits),
+  };
 }
 
 /**
@@ -115,7 +125,7 @@ export function runtimeRoute(
   backendsById: ReadonlyMap<string, TableBackend>,
   endpoints: EndpointCollector,
   options: RuntimeOptions,
-  authorizers: AuthorizerSet,
+  shared: SharedPolicies,
 ): RuntimeRoute {
   const connectMs = route.timeouts.connectMs;
   const picker = (refs: WeightedBackend[]): WeightedPicker<BackendTarget> =>
@@ -128,7 +138,7 @@ export function runtimeRoute(
     rewrite: compileRewrite(route.rewrite),
     requestHeaders: compactChanges(route.requestHeaders),
     responseHeaders: compactChanges(route.responseHeaders),
-    policy: buildRoutePolicy(route, authorizers, options.policy.metrics),
+    policy: buildRoutePolicy(route, shared, options.policy.metrics, options.policy.limits),
     metrics: options.routeMetrics(route.id),
   };
 }
@@ -142,10 +152,11 @@ export interface BuiltParts {
   backendsById: ReadonlyMap<string, TableBackend>;
   refs: ReferenceCounts;
   authorizers: AuthorizerSet;
+  ratePolicies: RatePolicySet;
 }
 
 export function finish(parts: BuiltParts, previous: Runtime | undefined, options: RuntimeOptions): BuildResult {
-  const { table, index, routes, endpoints, backendsById, refs, authorizers } = parts;
+  const { table, index, routes, endpoints, backendsById, refs, authorizers, ratePolicies } = parts;
   const runtime: Runtime = {
     version: table.version,
     table,
@@ -156,6 +167,7 @@ export function finish(parts: BuiltParts, previous: Runtime | undefined, options
     backendsById,
     refs,
     authorizers,
+    ratePolicies,
     options,
   };
   const retired = previous === undefined ? [] : [...previous.endpoints.values()].filter((e) => !endpoints.all.has(e.key));

@@ -10,6 +10,7 @@ import type { DeltaMessage } from '../table/stream-protocol.ts';
 import type { RoutingTable, TableRoute } from '../table/table-schema.ts';
 import { EndpointCollector, finish, runtimeRoute, type BuildResult } from './build-runtime.ts';
 import { buildAuthorizers } from '../policy/authorizer-set.ts';
+import { buildRatePolicies } from '../policy/rate-limit/rate-policy-set.ts';
 import type { Runtime, RuntimeRoute } from './runtime-types.ts';
 import { duplicateId, firstBackendRef, unknownBackendProblem } from './table-references.ts';
 
@@ -23,8 +24,11 @@ export function tableFromDelta(base: RoutingTable, delta: DeltaMessage): { ok: t
   if (!backends.ok) return { ok: false, error: `delta not applicable: ${backends.error}` };
   const authorizers = applyListDelta(base.authorizers, delta.authorizers, 'authorizer');
   if (!authorizers.ok) return { ok: false, error: `delta not applicable: ${authorizers.error}` };
+  const ratePolicies = applyListDelta(base.ratePolicies, delta.ratePolicies, 'rate policy');
+  if (!ratePolicies.ok) return { ok: false, error: `delta not applicable: ${ratePolicies.error}` };
   // Same key order as a table assembled from parts, so the persisted file has the controller's bytes.
-  return { ok: true, table: { schema: base.schema, version: delta.version, routes: routes.items, backends: backends.items, authorizers: authorizers.items } as RoutingTable };
+  const table = { schema: base.schema, version: delta.version, routes: routes.items, backends: backends.items, authorizers: authorizers.items, ratePolicies: ratePolicies.items };
+  return { ok: true, table: table as RoutingTable };
 }
 
 export async function applyDelta(previous: Runtime, delta: DeltaMessage, slicer: Slicer, tooBig: (routes: number) => string | null): Promise<BuildResult> {
@@ -66,31 +70,41 @@ export async function applyDelta(previous: Runtime, delta: DeltaMessage, slicer:
     return { ok: false, error: `invalid routing table: ${err instanceof Error ? err.message : String(err)}` };
   }
 
-  // Authorizers come and go with their routes' references only by id: a route naming one the table lacks is served
-  // a 500 (fail closed), so no reference check can refuse the delta. Unchanged ones keep their authenticators.
-  const authorizersTouched = delta.authorizers.removed.length + delta.authorizers.changed.length + delta.authorizers.added.length > 0;
+  // Authorizers and rate policies come and go with their routes' references only by id: a route naming one the table
+  // lacks is served a 500 (fail closed), so no reference check can refuse the delta. Unchanged ones are kept as built.
+  const authorizersTouched = touched(delta.authorizers);
   if (authorizersTouched) {
     const duplicate = duplicateId(table.authorizers);
     if (duplicate !== null) return { ok: false, error: `invalid routing table: duplicate authorizer id ${JSON.stringify(duplicate)}` };
   }
-  const authorizers = authorizersTouched ? buildAuthorizers(table.authorizers, previous.authorizers, previous.options.policy) : previous.authorizers;
-
-  // A backend that changed in any way gets a new target, an authorizer that changed a new authenticator; every route
-  // sending to the one or using the other is rebuilt. Finding those routes walks the table, but only when a backend's
-  // settings or an authorizer changed (endpoint-only changes travel as endpoint updates).
-  const changedBackends = new Set<string>(delta.backends.changed.map((b) => b.id));
-  const changedAuthorizers = new Set<string>();
-  if (authorizersTouched) {
-    for (const [id, built] of previous.authorizers) if (authorizers.get(id) !== built) changedAuthorizers.add(id);
-    for (const id of authorizers.keys()) if (!previous.authorizers.has(id)) changedAuthorizers.add(id);
+  const ratePoliciesTouched = touched(delta.ratePolicies);
+  if (ratePoliciesTouched) {
+    const duplicate = duplicateId(table.ratePolicies);
+    if (duplicate !== null) return { ok: false, error: `invalid routing table: duplicate rate policy id ${JSON.stringify(duplicate)}` };
   }
+  const authorizers = authorizersTouched ? buildAuthorizers(table.authorizers, previous.authorizers, previous.options.policy) : previous.authorizers;
+  const ratePolicies = ratePoliciesTouched ? buildRatePolicies(table.ratePolicies, previous.ratePolicies, previous.options.policy.limits) : previous.ratePolicies;
+  const shared = { authorizers, ratePolicies };
+
+  // A backend that changed in any way gets a new target, an authorizer or rate policy that changed a new built form;
+  // every route sending to or using one is rebuilt. Finding those routes walks the table, but only when a backend's
+  // settings or a shared policy changed (endpoint-only changes travel as endpoint updates).
+  const changedBackends = new Set<string>(delta.backends.changed.map((b) => b.id));
+  const changedAuthorizers = authorizersTouched ? changedIds(previous.authorizers, authorizers) : NO_IDS;
+  const changedRatePolicies = ratePoliciesTouched ? changedIds(previous.ratePolicies, ratePolicies) : NO_IDS;
   const rebuild: TableRoute[] = [...newTouched];
-  if (changedBackends.size > 0 || changedAuthorizers.size > 0) {
+  if (changedBackends.size > 0 || changedAuthorizers.size > 0 || changedRatePolicies.size > 0) {
     const touchedIds = new Set(newTouched.map((r) => r.id));
     const changed = (id: string): boolean => changedBackends.has(id);
     for (const route of table.routes) {
       if (touchedIds.has(route.id)) continue;
-      if (firstBackendRef(route, changed) !== null || (route.auth !== undefined && changedAuthorizers.has(route.auth.authorizer))) rebuild.push(route);
+      if (
+        firstBackendRef(route, changed) !== null ||
+        (route.auth !== undefined && changedAuthorizers.has(route.auth.authorizer)) ||
+        (route.ratePolicies !== undefined && route.ratePolicies.some((id) => changedRatePolicies.has(id)))
+      ) {
+        rebuild.push(route);
+      }
     }
   }
   const removedBackends = new Set(delta.backends.removed);
@@ -104,8 +118,22 @@ export async function applyDelta(previous: Runtime, delta: DeltaMessage, slicer:
   const routes = new Map(previous.routes);
   for (const id of delta.routes.removed) routes.delete(id);
   for (const route of rebuild) {
-    routes.set(route.id, runtimeRoute(route, backendsById, endpoints, previous.options, authorizers));
+    routes.set(route.id, runtimeRoute(route, backendsById, endpoints, previous.options, shared));
     if (slicer.due()) await slicer.pause();
   }
-  return finish({ table, index, routes, endpoints, backendsById, refs, authorizers }, previous, previous.options);
+  return finish({ table, index, routes, endpoints, backendsById, refs, ...shared }, previous, previous.options);
+}
+
+const NO_IDS: ReadonlySet<string> = new Set();
+
+function touched(delta: { removed: unknown[]; changed: unknown[]; added: unknown[] }): boolean {
+  return delta.removed.length + delta.changed.length + delta.added.length > 0;
+}
+
+/** Ids built anew (changed or added) or dropped between two sets of built shared policies. */
+function changedIds<T>(before: ReadonlyMap<string, T>, after: ReadonlyMap<string, T>): Set<string> {
+  const ids = new Set<string>();
+  for (const [id, built] of before) if (after.get(id) !== built) ids.add(id);
+  for (const id of after.keys()) if (!before.has(id)) ids.add(id);
+  return ids;
 }

@@ -10,6 +10,7 @@ import type { PoolSettings, UpstreamEndpoint } from './endpoint-pool.ts';
 import type { WeightedPicker } from './weighted-picker.ts';
 import type { AuthorizerSet, PolicyEnv } from '../policy/authorizer-set.ts';
 import type { RoutePolicy } from '../policy/route-policy.ts';
+import type { RatePolicySet } from '../policy/rate-limit/rate-policy-set.ts';
 
 /** Per-route instruments, resolved once per table so a request does no label lookups. */
 export interface RouteMetrics {
@@ -26,7 +27,7 @@ export interface RuntimeRoute {
   rewrite: PathRewriter | null;
   requestHeaders: TableHeaderChanges | null;
   responseHeaders: TableHeaderChanges | null;
-  /** Client IP rules and authorization, in order; null for a route with neither (it pays nothing). */
+  /** Client IP rules, authorization and rate limits, in order; null for a route with none (it pays nothing). */
   policy: RoutePolicy | null;
   metrics: RouteMetrics;
 }
@@ -47,6 +48,8 @@ export interface Runtime {
   refs: ReferenceCounts;
   /** The table's Authorizers by id, with their authenticators (carried to the next runtime while unchanged). */
   authorizers: AuthorizerSet;
+  /** The table's RatePolicies by id (carried to the next runtime while unchanged; their counters live in the env). */
+  ratePolicies: RatePolicySet;
   options: RuntimeOptions;
 }
 

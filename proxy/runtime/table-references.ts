@@ -11,6 +11,8 @@ export function tableReferenceProblem(table: RoutingTable): string | null {
   }
   const authorizer = duplicateId(table.authorizers);
   if (authorizer !== null) return `duplicate authorizer id ${JSON.stringify(authorizer)}`;
+  const ratePolicy = duplicateId(table.ratePolicies);
+  if (ratePolicy !== null) return `duplicate rate policy id ${JSON.stringify(ratePolicy)}`;
   const routes = new Set<string>();
   for (const route of table.routes) {
     if (routes.has(route.id)) return `duplicate route id ${JSON.stringify(route.id)}`;

@@ -10,6 +10,8 @@ export interface AdminDeps {
   /** The version being served, undefined until a table is loaded. */
   servedVersion: () => string | undefined;
   logger: Logger;
+  /** Degraded states that do not fail readiness, appended to the /readyz answer (e.g. Redis unavailable). */
+  readinessNotes?: () => string[];
   /** Overrides the default readiness (a table is loaded), e.g. the controller's "informers synced and compiled". */
   readiness?: () => { ready: boolean; detail: string };
   /** Read-only pages by exact path (GET/HEAD only), e.g. the controller's /debug/table. */
@@ -51,7 +53,10 @@ export function createAdminServer(deps: AdminDeps): Server {
     } else if (path === '/readyz') {
       const version = deps.servedVersion();
       if (version === undefined) res.writeHead(503, { 'content-type': 'text/plain' }).end('no routing table loaded\n');
-      else res.writeHead(200, { 'content-type': 'text/plain' }).end(`ok ${version}\n`);
+      else {
+        const notes = deps.readinessNotes?.() ?? [];
+        res.writeHead(200, { 'content-type': 'text/plain' }).end(notes.length === 0 ? `ok ${version}\n` : `ok ${version}; ${notes.join('; ')}\n`);
+      }
     } else if (path === '/metrics') {
       deps.registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': deps.registry.contentType }).end(text),

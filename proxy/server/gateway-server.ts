@@ -81,6 +81,7 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: G
     clientIp: deps.addresses.of(req),
     consumer: null,
     upstreamHeaders: null,
+    responseHeaders: null,
   };
   runPolicy(policy, ctx, (denial) => {
     if (denial !== null) return reject(rr.metrics, route.id, target.path, denial.status, denial.error, denial.headers);
@@ -136,6 +137,7 @@ function forward(
       },
       startedAt,
       consumer: ctx?.consumer?.name ?? null,
+      policyHeaders: ctx?.responseHeaders ?? null,
     },
     deps.settings,
   );

@@ -19,6 +19,10 @@ import { createGatewayServer } from './gateway-server.ts';
 import { AuthorizerMetrics } from './authorizer-metrics.ts';
 import { policyEnvFor, retireAuthorizers, NO_AUTHORIZERS } from '../policy/authorizer-set.ts';
 import { ClientAddresses } from '../policy/client-ip/client-address.ts';
+import { FleetSize, rateLimitEnvFor, type GlobalLimitStore } from '../policy/rate-limit/rate-limit-env.ts';
+import { RedisConnection, type RedisConnectionOptions } from '../policy/rate-limit/redis-connection.ts';
+import { RedisLimitStore } from '../policy/rate-limit/redis-limit-store.ts';
+import { RateLimitPrometheus } from './rate-limit-metrics.ts';
 
 export interface GatewayOptions {
   port: number;
@@ -38,6 +42,10 @@ export interface GatewayOptions {
   maxRoutes?: number;
   /** CIDRs of proxies in front of the gateway whose X-Forwarded-For names the client (default: none, the socket's peer is the client). */
   trustedProxies?: readonly string[];
+  /** The Redis of Global rate limits; without it they act as if Redis were down (their failure mode decides). */
+  redis?: Omit<RedisConnectionOptions, 'logger'>;
+  /** Bound on the proxy's own rate-limit counters (default 100,000). */
+  localLimitKeys?: number;
 }
 
 export type ApplyResult = { ok: true; version: string } | { ok: false; error: string };
@@ -66,6 +74,8 @@ export interface Gateway {
   version(): string | undefined;
   /** The table being served (what a proxy persists), undefined before the first table. */
   table(): RoutingTable | undefined;
+  /** The fleet size the controller reports: a Global limit's local fallback admits this proxy's share. */
+  setFleetSize(proxies: number): void;
   metrics: GatewayMetrics;
   close(): Promise<void>;
 }
@@ -77,7 +87,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const ejection: EjectionPolicy = { ...DEFAULT_EJECTION, ...opts.ejection };
   // The JWKS gauges read the caches when scraped, by then made.
   const authorizerMetrics = new AuthorizerMetrics(metrics.registry, () => policy.jwks.states());
-  const policy = policyEnvFor(logger, authorizerMetrics, new ClientAddresses(opts.trustedProxies ?? []));
+  const redis = opts.redis === undefined ? null : new RedisConnection({ ...opts.redis, logger });
+  const fleet = new FleetSize();
+  const limitMetrics = new RateLimitPrometheus(metrics.registry, {
+    redisReady: () => (redis === null ? null : redis.status() === 'ready'),
+    localKeys: () => limits.local.size,
+    fleetProxies: () => fleet.proxies,
+  });
+  const limits = rateLimitEnvFor({ clock: Date.now, logger, metrics: limitMetrics, fleet, global: redis === null ? null : globalStore(redis), ...(opts.localLimitKeys !== undefined && { localKeys: opts.localLimitKeys }) });
+  const policy = policyEnvFor(logger, authorizerMetrics, new ClientAddresses(opts.trustedProxies ?? []), Date.now, limits);
   const runtimeOptions: RuntimeOptions = {
     ejection,
     pools: { ...DEFAULT_POOL_SETTINGS, ...opts.pools },
@@ -85,7 +103,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     policy,
   };
   const server = createGatewayServer({ holder, settings: { logger, ejection }, noRoute: metrics.forRoute(NO_ROUTE), addresses: policy.addresses });
-  const admin = createAdminServer({ registry: metrics.registry, servedVersion: () => holder.current?.version, logger });
+  const admin = createAdminServer({
+    registry: metrics.registry,
+    servedVersion: () => holder.current?.version,
+    logger,
+    // Reported, never failing readiness: taking proxies out of the Service would not bring Redis back.
+    readinessNotes: () => (redis === null || redis.status() === 'ready' ? [] : [`redis ${redis.status()}: Global limits follow their failure mode`]),
+  });
   const host = opts.host ?? '127.0.0.1';
   try {
     await listen(server, opts.port, host);
@@ -165,6 +189,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       clearTimeout(grace);
       retireAuthorizers(holder.current?.authorizers ?? NO_AUTHORIZERS, NO_AUTHORIZERS, runtimeOptions.policy);
       await holder.destroy();
+      await redis?.close();
     })());
 
   return {
@@ -178,8 +203,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     applyDelta,
     version: () => holder.current?.version,
     table: () => holder.current?.table,
+    setFleetSize: (proxies) => fleet.set(proxies),
     metrics,
     close,
+  };
+}
+
+/** Redis as the fleet's counter store: asked only while connected, so an outage costs no waiting. */
+function globalStore(connection: RedisConnection): GlobalLimitStore {
+  const store = new RedisLimitStore(connection);
+  return {
+    available: () => connection.status() === 'ready',
+    take: (tag, calls) => store.take(tag, calls),
+    refund: (tag, calls) => store.refund(tag, calls),
   };
 }
 

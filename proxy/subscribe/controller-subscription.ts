@@ -157,6 +157,7 @@ export class ControllerSubscription {
     const message = parsed.data;
     if (message.type === 'table-part') await this.#onTablePart(message);
     else if (message.type === 'delta') await this.#onDelta(message);
+    else if (message.type === 'fleet') this.#opts.gateway.setFleetSize(message.proxies);
     else this.#onEndpoints(message);
   }
 

@@ -8,10 +8,10 @@
 // and of the backends, so the proxy parses and validates it a slice at a time and never stalls on one big message.
 // `schema` is not pinned here: a proxy that receives a schema it does not know answers with a NACK saying so.
 import { z } from 'zod';
-import { tableAuthorizerSchema, tableBackendSchema, tableEndpointSchema, tableRouteSchema } from './table-schema.ts';
+import { tableAuthorizerSchema, tableBackendSchema, tableEndpointSchema, tableRatePolicySchema, tableRouteSchema } from './table-schema.ts';
 
-/** Bumped when a message changes meaning; the controller refuses proxies that speak another one. */
-export const STREAM_PROTOCOL_VERSION = 1;
+/** Bumped when a message changes meaning; the controller refuses proxies that speak another one. 2: `fleet`. */
+export const STREAM_PROTOCOL_VERSION = 2;
 
 /** The WebSocket subprotocol both sides negotiate, so a mismatched peer fails at the upgrade. */
 export const STREAM_SUBPROTOCOL = `gatehouse.dev.stream.v${STREAM_PROTOCOL_VERSION}`;
@@ -29,6 +29,7 @@ export const tablePartMessage = z.object({
   routes: z.array(tableRouteSchema),
   backends: z.array(tableBackendSchema),
   authorizers: z.array(tableAuthorizerSchema),
+  ratePolicies: z.array(tableRatePolicySchema),
 });
 export type TablePartMessage = z.output<typeof tablePartMessage>;
 
@@ -50,7 +51,7 @@ const listDelta = <T extends z.ZodType>(item: T) =>
   });
 
 /**
- * The routes, backends and authorizers that differ from `baseVersion` (see list-delta.ts for how they are applied). Only these
+ * The routes, backends, authorizers and rate policies that differ from `baseVersion` (see list-delta.ts for how they are applied). Only these
  * are validated and rebuilt; a proxy serving another version, or one that cannot apply it, NACKs with `resync` and
  * gets the whole table.
  */
@@ -62,10 +63,22 @@ export const deltaMessage = z.object({
   routes: listDelta(tableRouteSchema),
   backends: listDelta(tableBackendSchema),
   authorizers: listDelta(tableAuthorizerSchema),
+  ratePolicies: listDelta(tableRatePolicySchema),
 });
 export type DeltaMessage = z.output<typeof deltaMessage>;
 
-export const controllerMessage = z.discriminatedUnion('type', [tablePartMessage, endpointsMessage, deltaMessage]);
+/**
+ * How many proxies the fleet has, as the controller replicas count them together (sent on connect and on change).
+ * Not part of the table: it is not configuration, and a proxy joining must not make a new table version. A Global
+ * rate limit's local fallback (Redis unreachable) admits 1/proxies of the limit.
+ */
+export const fleetMessage = z.object({
+  type: z.literal('fleet'),
+  proxies: z.number().int().min(1).max(100_000),
+});
+export type FleetMessage = z.output<typeof fleetMessage>;
+
+export const controllerMessage = z.discriminatedUnion('type', [tablePartMessage, endpointsMessage, deltaMessage, fleetMessage]);
 export type ControllerMessage = z.output<typeof controllerMessage>;
 
 // ── proxy → controller ─────────────────────────────────────────────────────────────────────────────────────────

@@ -5,7 +5,8 @@ import { z } from 'zod';
 
 // 2: authorizers and per-route policies. A proxy of schema 1 would drop the fields it does not know and serve
 // protected routes open, so it must refuse these tables (it NACKs an unknown schema) rather than read them.
-export const TABLE_SCHEMA_VERSION = 2;
+// 3: rate policies (limits, quotas, usage plans), for the same reason: a schema-2 proxy would serve them unthrottled.
+export const TABLE_SCHEMA_VERSION = 3;
 
 const lowerHeaderName = z.string().min(1).regex(/^[a-z0-9!#$%&'*+.^_`|~-]+$/, 'header names are lower-case in the table');
 
@@ -162,6 +163,69 @@ export const tableClientIpRulesSchema = z.object({
 });
 export type TableClientIpRules = z.output<typeof tableClientIpRulesSchema>;
 
+/** One part of a limit's key; a part the request lacks counts as the shared "unknown" value, never as no limit. */
+export const tableLimitKeyPartSchema = z.discriminatedUnion('type', [
+  /** The client's address (the trusted-proxy rule of the authorizers applies). */
+  z.object({ type: z.literal('clientIp') }),
+  z.object({ type: z.literal('header'), name: lowerHeaderName }),
+  /** A verified JWT claim of the consumer. */
+  z.object({ type: z.literal('claim'), name: z.string().min(1) }),
+  /** The authenticated consumer ("<authorizer id>/<name>"). */
+  z.object({ type: z.literal('consumer') }),
+  /** The ApiRoute rule ("<ns>/<name>/r<rule>"). */
+  z.object({ type: z.literal('route') }),
+]);
+export type TableLimitKeyPart = z.output<typeof tableLimitKeyPartSchema>;
+
+export const QUOTA_PERIODS = ['second', 'minute', 'hour', 'day', 'month'] as const;
+export type QuotaPeriod = (typeof QUOTA_PERIODS)[number];
+
+export const tableTokenBucketSchema = z.object({
+  kind: z.literal('tokenBucket'),
+  /** Tokens added per period. */
+  rate: z.number().int().min(1),
+  periodMs: z.number().int().min(1),
+  /** Capacity: a full bucket admits this many at once. */
+  burst: z.number().int().min(1),
+});
+export type TableTokenBucket = z.output<typeof tableTokenBucketSchema>;
+
+export const tableQuotaSchema = z.object({
+  kind: z.literal('quota'),
+  /** Requests per calendar window. */
+  limit: z.number().int().min(1),
+  period: z.enum(QUOTA_PERIODS),
+  /** IANA zone whose calendar the windows follow ("UTC" by default). */
+  timeZone: z.string().min(1),
+});
+export type TableQuota = z.output<typeof tableQuotaSchema>;
+
+export const tableLimitSchema = z.object({
+  /** Unique within its policy (or plan); names the counters, metrics and RateLimit header items. */
+  name: z.string().min(1),
+  key: z.array(tableLimitKeyPartSchema).min(1),
+  /** local: each proxy counts on its own; global: the fleet shares one counter in Redis. */
+  scope: z.enum(['local', 'global']),
+  /** When Redis cannot answer a global limit: open falls back to local counters sized to 1/fleet, closed answers 503. */
+  failureMode: z.enum(['open', 'closed']),
+  rule: z.discriminatedUnion('kind', [tableTokenBucketSchema, tableQuotaSchema]),
+});
+export type TableLimit = z.output<typeof tableLimitSchema>;
+
+export const tableRatePolicySchema = z.object({
+  /** "<namespace>/<name>" of the RatePolicy. Its counters are shared by every route naming it. */
+  id: z.string().min(1),
+  /** Limits every caller gets. */
+  limits: z.array(tableLimitSchema),
+  /** Usage plans: a consumer whose plan (from its API key Secret) is listed here also gets that plan's limits. */
+  plans: z.array(z.object({ name: z.string().min(1), limits: z.array(tableLimitSchema).min(1) })),
+  /** The plan for callers whose plan is not listed (no plan, a JWT caller, an anonymous one); none when absent. */
+  defaultPlan: z.string().min(1).optional(),
+  /** When responses carry the RateLimit-Policy and RateLimit fields (429s always carry Retry-After). */
+  headers: z.enum(['always', 'limited', 'never']),
+});
+export type TableRatePolicy = z.output<typeof tableRatePolicySchema>;
+
 export const tableRouteSchema = z.object({
   /** Unique in the table: "<ns>/<name>/r<rule>/m<match>". */
   id: z.string().min(1),
@@ -193,6 +257,8 @@ export const tableRouteSchema = z.object({
   maxBodyBytes: z.number().int().nonnegative(),
   clientIp: tableClientIpRulesSchema.optional(),
   auth: tableRouteAuthSchema.optional(),
+  /** Ids in the table's ratePolicies, every one checked (the most restrictive decides); a missing one answers 500. */
+  ratePolicies: z.array(z.string().min(1)).min(1).optional(),
 });
 export type TableRoute = z.output<typeof tableRouteSchema>;
 
@@ -206,6 +272,8 @@ export const routingTableSchema = z.object({
   backends: z.array(tableBackendSchema),
   /** The Authorizers some route uses, sorted by id. */
   authorizers: z.array(tableAuthorizerSchema),
+  /** The RatePolicies some route uses, sorted by id. */
+  ratePolicies: z.array(tableRatePolicySchema),
 });
 export type RoutingTable = z.output<typeof routingTableSchema>;
 

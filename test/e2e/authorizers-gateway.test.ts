@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mint, startJwksServer, testKey } from '../policy/jwt-fixtures.ts';
 import type { DeltaMessage } from '../../proxy/table/stream-protocol.ts';
-import type { TableAuthorizer, TableRoute } from '../../proxy/table/table-schema.ts';
+import { TABLE_SCHEMA_VERSION, type TableAuthorizer, type TableRoute } from '../../proxy/table/table-schema.ts';
 import { closeAfter, startTestGateway } from './helpers/gateway.ts';
 import { errorBody, send, type Reply } from './helpers/http-client.ts';
 import { backend, route, table } from './helpers/tables.ts';
@@ -25,7 +25,7 @@ const bearer = (token: string): Record<string, string> => ({ authorization: `Bea
 /** An empty delta from the version served: fill in the parts that change. */
 function delta(baseVersion: string, version: string, parts: Partial<Pick<DeltaMessage, 'routes' | 'backends' | 'authorizers'>>): DeltaMessage {
   const none = { removed: [], changed: [], added: [] };
-  return { type: 'delta', baseVersion, version, schema: 2, routes: none, backends: none, authorizers: none, ...parts };
+  return { type: 'delta', baseVersion, version, schema: TABLE_SCHEMA_VERSION, routes: none, backends: none, authorizers: none, ratePolicies: none, ...parts };
 }
 
 test('JWT: valid, missing, invalid and expired tokens, scope and claim requirements, owned headers never forged; an open route unchanged', async (t) => {

@@ -125,6 +125,7 @@ function ctx(routeId: string, headers: Record<string, string>, query = ''): Poli
     clientIp: '203.0.113.9',
     consumer: null,
     upstreamHeaders: null,
+    responseHeaders: null,
   };
 }
 

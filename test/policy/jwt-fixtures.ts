@@ -74,6 +74,7 @@ export function context(headers: IncomingHttpHeaders, query = ''): PolicyContext
     clientIp: '127.0.0.1',
     consumer: null,
     upstreamHeaders: null,
+    responseHeaders: null,
   };
 }
 

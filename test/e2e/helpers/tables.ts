@@ -1,5 +1,5 @@
 // Routing tables built by hand for proxy tests, valid per proxy/table/table-schema.ts.
-import { TABLE_SCHEMA_VERSION, type RoutingTable, type TableAuthorizer, type TableBackend, type TableRoute } from '../../../proxy/table/table-schema.ts';
+import { TABLE_SCHEMA_VERSION, type RoutingTable, type TableAuthorizer, type TableBackend, type TableRatePolicy, type TableRoute } from '../../../proxy/table/table-schema.ts';
 
 let versionCounter = 0;
 
@@ -29,12 +29,13 @@ export function route(id: string, prefix: string, backends: Array<string | [stri
   };
 }
 
-export function table(routes: TableRoute[], backends: TableBackend[], version?: string, authorizers: TableAuthorizer[] = []): RoutingTable {
+export function table(routes: TableRoute[], backends: TableBackend[], version?: string, authorizers: TableAuthorizer[] = [], ratePolicies: TableRatePolicy[] = []): RoutingTable {
   return {
     schema: TABLE_SCHEMA_VERSION,
     version: version ?? `test-${++versionCounter}`,
     routes,
     backends: [...backends].sort((a, b) => a.id.localeCompare(b.id)),
     authorizers: [...authorizers].sort((a, b) => a.id.localeCompare(b.id)),
+    ratePolicies: [...ratePolicies].sort((a, b) => a.id.localeCompare(b.id)),
   };
 }
