@@ -156,3 +156,42 @@ test('with a cache, Authorizers follow their Secrets, their use by routes and th
   ];
   sameWithAndWithoutCache(snapshots);
 });
+
+test('with a cache, RatePolicies follow their use by routes (ApiRoute and rule lists), their updates and their deletion as the plain compile does', () => {
+  const policy = (name: string, rate: number, generation = 1): RawResource => ({
+    kind: 'RatePolicy',
+    namespace: 'bench',
+    name,
+    object: {
+      apiVersion: 'gatehouse.dev/v1alpha1',
+      kind: 'RatePolicy',
+      metadata: { name, namespace: 'bench', generation },
+      spec: { limits: [{ name: 'per-ip', key: [{ type: 'ClientIP' }], tokenBucket: { rate } }], plans: [{ name: 'gold', limits: [{ name: 'daily', key: [{ type: 'Consumer' }], quota: { limit: rate * 100, period: 'Day' } }] }] },
+    },
+  });
+  const invalid: RawResource = { ...policy('slow', 1, 3), object: { ...(policy('slow', 1, 3).object as object), spec: { limits: [] } } };
+  const onApi = (i: number, names: string[]): RawResource => route(i, 'api', 1, (spec) => (spec['ratePolicies'] = names.map((name) => ({ name }))));
+  const onRule = (i: number, names: string[]): RawResource =>
+    route(i, 'rule', 1, (spec) => {
+      for (const rule of spec['rules'] as Array<Record<string, unknown>>) rule['ratePolicies'] = names.map((name) => ({ name }));
+    });
+  const plainRoutes = Array.from({ length: 4 }, (_, i) => route(i, 'v0', 1));
+  const fast = policy('fast', 100);
+  const fast2 = policy('fast', 50, 2);
+  const slow = policy('slow', 1);
+  // Route objects are kept across snapshots (as informers keep them), so only the policies' changes reach the compile.
+  const api4 = onApi(4, ['fast']);
+  const rule5 = onRule(5, ['slow', 'fast']);
+  const rule5slow = onRule(5, ['slow']);
+  const snapshots: Omit<CompileInput, 'lastAccepted' | 'cache'>[] = [
+    { resources: [...plainRoutes, fast, slow] }, // used by no route: out of the table
+    { resources: [...plainRoutes, api4, fast, slow] },
+    { resources: [...plainRoutes, api4, rule5, fast, slow] }, // shared by two routes
+    { resources: [...plainRoutes, api4, rule5, fast2, slow] }, // updated
+    { resources: [...plainRoutes, api4, rule5, fast2, invalid] }, // invalid: last accepted serves
+    { resources: [...plainRoutes, api4, rule5slow, fast2] }, // deleted: its route fails closed
+    { resources: [...plainRoutes, rule5slow, fast2] }, // no route uses fast any more
+    { resources: [...plainRoutes, rule5slow, fast2, slow] }, // back
+  ];
+  sameWithAndWithoutCache(snapshots);
+});
