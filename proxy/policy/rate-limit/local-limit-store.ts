@@ -32,38 +32,38 @@ export class LocalLimitStore {
 
   /** Takes one unit from every counter of `calls`, or from none when any refuses. */
   take(calls: readonly LimitCall[], nowMs: number): TakeResult {
-    const states: LimitState[] = [];
+    // Read every counter first: what each reports depends on whether all of them admit (a refused take consumes none).
     const values: number[] = [];
+    const found: Array<Counter | undefined> = [];
     let allowed = true;
     for (const call of calls) {
       const counter = this.#counters.get(call.key);
-      let state: LimitState;
+      found.push(counter);
+      let value: number;
+      if (call.window === undefined) {
+        value = counter === undefined ? call.rule.burst : tokensAt(call.rule, counter.value, counter.at, nowMs);
+        if (value < 1) allowed = false;
+      } else {
+        value = counter !== undefined && counter.window === call.window.id ? counter.value : 0;
+        if (value >= call.rule.limit) allowed = false;
+      }
+      values.push(value);
+    }
+    const states: LimitState[] = [];
+    for (let i = 0; i < calls.length; i++) {
+      const call = calls[i] as LimitCall;
+      const value = values[i] as number;
       if (call.window === undefined) {
         const rule = call.rule;
-        const tokens = counter === undefined ? rule.burst : tokensAt(rule, counter.value, counter.at, nowMs);
-        values.push(tokens);
-        state =
-          tokens >= 1
-            ? { allowed: true, remaining: Math.floor(tokens - 1), resetMs: msUntil(rule, tokens - 1, rule.burst), retryAfterMs: 0 }
-            : { allowed: false, remaining: 0, resetMs: msUntil(rule, tokens, rule.burst), retryAfterMs: msUntil(rule, tokens, 1) };
+        const left = allowed ? value - 1 : value;
+        if (allowed) this.#store(found[i], call.key, left, nowMs, '');
+        states.push({ allowed: value >= 1, remaining: Math.floor(left), resetMs: msUntil(rule, left, rule.burst), retryAfterMs: value >= 1 ? 0 : msUntil(rule, value, 1) });
       } else {
-        const count = counter !== undefined && counter.window === call.window.id ? counter.value : 0;
-        values.push(count);
+        const count = allowed ? value + 1 : value;
+        if (allowed) this.#store(found[i], call.key, count, nowMs, call.window.id);
         const resetMs = Math.max(0, call.window.endMs - nowMs);
-        state =
-          count < call.rule.limit
-            ? { allowed: true, remaining: call.rule.limit - count - 1, resetMs, retryAfterMs: 0 }
-            : { allowed: false, remaining: 0, resetMs, retryAfterMs: resetMs };
-      }
-      if (!state.allowed) allowed = false;
-      states.push(state);
-    }
-    if (allowed) {
-      for (let i = 0; i < calls.length; i++) {
-        const call = calls[i] as LimitCall;
-        const value = values[i] as number;
-        if (call.window === undefined) this.#set(call.key, value - 1, nowMs, '');
-        else this.#set(call.key, value + 1, nowMs, call.window.id);
+        const ok = value < call.rule.limit;
+        states.push({ allowed: ok, remaining: Math.max(0, call.rule.limit - count), resetMs, retryAfterMs: ok ? 0 : resetMs });
       }
     }
     return { allowed, states };
@@ -76,15 +76,15 @@ export class LocalLimitStore {
       if (counter === undefined) continue;
       if (call.window === undefined) {
         const tokens = tokensAt(call.rule, counter.value, counter.at, nowMs) + 1;
-        this.#set(call.key, tokens > call.rule.burst ? call.rule.burst : tokens, nowMs, '');
+        this.#store(counter, call.key, tokens > call.rule.burst ? call.rule.burst : tokens, nowMs, '');
       } else if (counter.window === call.window.id && counter.value > 0) {
         counter.value--;
       }
     }
   }
 
-  #set(key: string, value: number, at: number, window: string): void {
-    const counter = this.#counters.get(key);
+  /** Writes a counter read in this call (the LRU entry itself, so no second lookup) or creates it. */
+  #store(counter: Counter | undefined, key: string, value: number, at: number, window: string): void {
     if (counter === undefined) this.#counters.set(key, { value, at, window });
     else {
       counter.value = value;
