@@ -45,16 +45,17 @@ export class RateLimitPrometheus implements RateLimitMetrics {
       labelNames: ['policy'],
       registers: [registry],
     });
-    new Gauge({
-      name: 'gatehouse_redis_up',
-      help: 'Whether the Redis of Global limits answers (1) or not (0); absent when no Redis is configured',
-      registers: [registry],
-      collect() {
-        const ready = gauges.redisReady();
-        this.reset();
-        if (ready !== null) this.set(ready ? 1 : 0);
-      },
-    });
+    // Only with a Redis: a label-less gauge always exports a value, and 0 would read as "Redis down".
+    if (gauges.redisReady() !== null) {
+      new Gauge({
+        name: 'gatehouse_redis_up',
+        help: 'Whether the Redis of Global limits answers (1) or not (0); absent when no Redis is configured',
+        registers: [registry],
+        collect() {
+          this.set(gauges.redisReady() === true ? 1 : 0);
+        },
+      });
+    }
     new Gauge({
       name: 'gatehouse_rate_limit_local_keys',
       help: 'Counters held by this proxy (Local limits and the fallback of Global ones); bounded by --local-limit-keys',

@@ -4,23 +4,29 @@
 // traffic. Bounded like the local counters.
 import { LRUCache } from 'lru-cache';
 
+/** Until when a counter refuses (epoch ms), and until when it is whole again (for the RateLimit `t`). */
+export interface Refusal {
+  readonly retryAt: number;
+  readonly resetAt: number;
+}
+
 export class GlobalDenials {
-  readonly #until: LRUCache<string, number>;
+  readonly #refusals: LRUCache<string, Refusal>;
 
   constructor(maxKeys = 10_000) {
-    this.#until = new LRUCache({ max: maxKeys });
+    this.#refusals = new LRUCache({ max: maxKeys });
   }
 
-  /** Ms the counter stays refused from `nowMs` (0: ask Redis). */
-  refusedFor(key: string, nowMs: number): number {
-    const until = this.#until.get(key);
-    if (until === undefined) return 0;
-    if (until > nowMs) return until - nowMs;
-    this.#until.delete(key);
-    return 0;
+  /** The counter's refusal still holding at `nowMs`, or null (ask Redis). */
+  refusal(key: string, nowMs: number): Refusal | null {
+    const refusal = this.#refusals.get(key);
+    if (refusal === undefined) return null;
+    if (refusal.retryAt > nowMs) return refusal;
+    this.#refusals.delete(key);
+    return null;
   }
 
-  refuse(key: string, untilMs: number): void {
-    this.#until.set(key, untilMs);
+  refuse(key: string, refusal: Refusal): void {
+    this.#refusals.set(key, refusal);
   }
 }

@@ -30,6 +30,8 @@ export interface RedisConnectionOptions {
   username?: string;
   /** TLS to cluster nodes (a URL says it with rediss://). */
   tls?: boolean;
+  /** PEM CA bundle that replaces the default roots for TLS (a private CA, as in most clusters). */
+  caPem?: string;
   commandTimeoutMs: number;
   connectTimeoutMs: number;
   logger: Logger;
@@ -56,10 +58,11 @@ interface Endpoint {
   port: number;
 }
 
-function parseHostPort(text: string): Endpoint {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text.trim());
+function parseHostPort(text: string, index: number): Endpoint {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]@/]+)):(\d{1,5})$/.exec(text.trim());
   const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 1 && port <= 65_535)) throw new Error(`redis: cluster node "${text}" is not host:port`);
+  // Not echoed: a URL pasted here could hold a password.
+  if (!m || !(port >= 1 && port <= 65_535)) throw new Error(`redis: cluster node #${index + 1} is not host:port`);
   return { host: (m[1] ?? m[2]) as string, port };
 }
 
@@ -113,6 +116,8 @@ export class RedisConnection {
   /** Set once the connection was lost or an attempt failed: connecting again is then 'unavailable'. */
   #failed = false;
   #notified: RedisStatus = 'connecting';
+  /** Cluster: whether some master is connected; recomputed on node events, so status() stays allocation-free. */
+  #masterUp = true;
   #lastError: string | undefined;
   #closed = false;
 
@@ -142,13 +147,13 @@ export class RedisConnection {
         db: parsed.db,
         username: parsed.username,
         password,
-        tls: parsed.tls ? { servername: isIP(parsed.host) === 0 ? parsed.host : undefined } : undefined,
+        tls: parsed.tls ? { servername: isIP(parsed.host) === 0 ? parsed.host : undefined, ca: options.caPem } : undefined,
         enableOfflineQueue: false,
         enableAutoPipelining: true,
         retryStrategy: reconnectDelay,
       });
     } else {
-      const nodes = (options.clusterNodes as string[]).map(parseHostPort);
+      const nodes = (options.clusterNodes as string[]).map((n, i) => parseHostPort(n, i));
       this.#secrets = options.password ? [options.password] : [];
       this.target = `cluster ${nodes.map((n) => (n.host.includes(':') ? `[${n.host}]:${n.port}` : `${n.host}:${n.port}`)).join(',')}`;
       const clusterOptions: ClusterOptions = {
@@ -173,7 +178,7 @@ export class RedisConnection {
           ...common,
           username: options.username,
           password: options.password,
-          tls: options.tls ? {} : undefined,
+          tls: options.tls ? { ca: options.caPem } : undefined,
         },
       };
       this.client = new Cluster(nodes, clusterOptions);
@@ -197,11 +202,11 @@ export class RedisConnection {
   /**
    * 'connecting' until first ready; 'ready'; 'unavailable' once lost or failing (until ready again). A Cluster is
    * 'ready' while at least one master is connected (a take for a lost master's slots still fails at once) and
-   * 'unavailable' when none is.
+   * 'unavailable' when none is. Cheap (no allocation): fine to ask per request.
    */
   status(): RedisStatus {
     const s = this.client.status;
-    if (s === 'ready' && (!(this.client instanceof Cluster) || this.#someMasterUp(this.client))) return 'ready';
+    if (s === 'ready' && this.#masterUp) return 'ready';
     if (!this.#failed && (s === 'wait' || s === 'connecting' || s === 'connect')) return 'connecting';
     this.#failed = true;
     return 'unavailable';
@@ -284,6 +289,7 @@ export class RedisConnection {
   }
 
   #check(): void {
+    if (this.client instanceof Cluster) this.#masterUp = this.#someMasterUp(this.client);
     const now = this.status();
     if (now === this.#notified) return;
     this.#notified = now;

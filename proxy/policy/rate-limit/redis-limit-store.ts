@@ -1,5 +1,5 @@
 // Counters of global limits in Redis: one atomic script run per take, one round trip, with the semantics of
-// limit-types.ts (the proxy-local store answers the same way).
+// limit-types.ts (which the proxy-local store shares).
 //
 //   const store = new RedisLimitStore(connection);
 //   const result = await store.take(policy.id, calls);   // TakeResult; rejects with RedisLimitError (safe to log)
@@ -149,7 +149,7 @@ function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }
 
-/** The Redis key of one counter; the tag part is `prefix` (see #prefix). */
+/** The Redis key of one counter (for tests and tools: the store itself caches the tag part per tag). */
 export function redisLimitKey(tag: string, call: LimitCall): string {
   return keyOf(prefixOf(tag), call);
 }

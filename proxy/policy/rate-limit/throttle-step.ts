@@ -93,9 +93,9 @@ export class ThrottleStep implements PolicyStep {
     const env = this.#env;
     const tag = group.policy.id;
     for (const a of group.applied) {
-      const refusedFor = env.denials.refusedFor(tag + a.call.key, now);
-      if (refusedFor > 0) {
-        a.state = { allowed: false, remaining: 0, resetMs: refusedFor, retryAfterMs: refusedFor };
+      const refusal = env.denials.refusal(tag + a.call.key, now);
+      if (refusal !== null) {
+        a.state = { allowed: false, remaining: 0, resetMs: Math.max(0, refusal.resetAt - now), retryAfterMs: refusal.retryAt - now };
         group.via = 'remembered';
         group.result = { allowed: false, states: [] };
         return null;
@@ -116,7 +116,7 @@ export class ThrottleStep implements PolicyStep {
         group.applied.forEach((a, i) => {
           const state = result.states[i] as LimitState;
           a.state = state;
-          if (!state.allowed) env.denials.refuse(tag + a.call.key, at + state.retryAfterMs);
+          if (!state.allowed) env.denials.refuse(tag + a.call.key, { retryAt: at + state.retryAfterMs, resetAt: at + state.resetMs });
         });
       },
       () => {
