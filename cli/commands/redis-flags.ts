@@ -8,13 +8,14 @@ import type { GatewayOptions } from '../../proxy/server/start-gateway.ts';
 import { parseDurationMs } from '../../crds/schemas/index.ts';
 
 export const REDIS_USAGE = `[--redis-url redis(s)://HOST:PORT | --redis-cluster-nodes HOST:PORT,…] [--redis-password-file FILE]
-        [--redis-tls] [--redis-timeout 100ms] [--redis-connect-timeout 2s] [--local-limit-keys ${DEFAULT_LOCAL_LIMIT_KEYS}]`;
+        [--redis-tls] [--redis-ca-file FILE] [--redis-timeout 100ms] [--redis-connect-timeout 2s] [--local-limit-keys ${DEFAULT_LOCAL_LIMIT_KEYS}]`;
 
 export const REDIS_PARSE_OPTIONS = {
   'redis-url': { type: 'string' },
   'redis-cluster-nodes': { type: 'string' },
   'redis-password-file': { type: 'string' },
   'redis-tls': { type: 'boolean' },
+  'redis-ca-file': { type: 'string' },
   'redis-timeout': { type: 'string' },
   'redis-connect-timeout': { type: 'string' },
   'local-limit-keys': { type: 'string' },
@@ -39,6 +40,7 @@ export const redisFlagsShape = {
     .optional(),
   'redis-password-file': z.string().min(1).optional(),
   'redis-tls': z.boolean().optional(),
+  'redis-ca-file': z.string().min(1).optional(),
   'redis-timeout': duration('100ms'),
   'redis-connect-timeout': duration('2s'),
   'local-limit-keys': z.coerce.number().int().min(1_000).max(10_000_000).default(DEFAULT_LOCAL_LIMIT_KEYS),
@@ -53,24 +55,29 @@ export async function redisOptions(flags: RedisFlags): Promise<Pick<GatewayOptio
   if (url !== undefined && nodes !== undefined) return '--redis-url and --redis-cluster-nodes are exclusive';
   const common = { localLimitKeys: flags['local-limit-keys'] };
   if (url === undefined && nodes === undefined) return common;
-  let password: string | undefined;
-  const file = flags['redis-password-file'];
-  if (file !== undefined) {
-    try {
-      password = (await readFile(file, 'utf8')).trim();
-    } catch (err) {
-      return `--redis-password-file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`;
-    }
-  }
+  const password = await readFlagFile('redis-password-file', flags['redis-password-file']);
+  if (password.error !== undefined) return password.error;
+  const ca = await readFlagFile('redis-ca-file', flags['redis-ca-file']);
+  if (ca.error !== undefined) return ca.error;
   return {
     ...common,
     redis: {
       ...(url !== undefined && { url }),
       ...(nodes !== undefined && { clusterNodes: nodes }),
-      ...(password !== undefined && { password }),
+      ...(password.text !== undefined && { password: password.text.trim() }),
+      ...(ca.text !== undefined && { caPem: ca.text }),
       ...(flags['redis-tls'] && { tls: true }),
       commandTimeoutMs: flags['redis-timeout'],
       connectTimeoutMs: flags['redis-connect-timeout'],
     },
   };
+}
+
+async function readFlagFile(flag: string, file: string | undefined): Promise<{ text?: string; error?: string }> {
+  if (file === undefined) return {};
+  try {
+    return { text: await readFile(file, 'utf8') };
+  } catch (err) {
+    return { error: `--${flag}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}` };
+  }
 }

@@ -128,3 +128,16 @@ test('a proxy reconnects after the stream goes away and resyncs to the newest ve
   second.publish(table([route('r1', '/', ['be']), route('r2', '/new', ['be'])], [backend('be', [a.port])], 'after'));
   await eventually(async () => gateway.version() === 'after', 'resynced after the restart', 15_000);
 });
+
+test('the fleet size reaches every proxy on connect and on change (a Global limit fallback divides by it)', async (t) => {
+  const { stream, url } = await startStream(t);
+  const fleetProxies = (gateway: Gateway): Promise<number> => gateway.metrics.registry.getSingleMetric('gatehouse_rate_limit_fleet_proxies')!.get().then((m) => m.values[0]?.value ?? -1);
+  const a = await startProxy(t, url, 'proxy-a');
+  await eventually(async () => (await fleetProxies(a.gateway)) === 1, 'a proxy counts itself alone before the controller says otherwise');
+  stream.setFleetSize(2);
+  await eventually(async () => (await fleetProxies(a.gateway)) === 2, 'the connected proxy learns the new size');
+  const b = await startProxy(t, url, 'proxy-b');
+  await eventually(async () => (await fleetProxies(b.gateway)) === 2, 'a proxy connecting later gets the size with its hello');
+  stream.setFleetSize(3);
+  await eventually(async () => (await fleetProxies(a.gateway)) === 3 && (await fleetProxies(b.gateway)) === 3, 'both learn the change');
+});

@@ -131,6 +131,11 @@ test('apply → all five proxies serve the route; Programmed=True says 5/5; /deb
   assert.deepEqual(fleet.proxies.map((p) => p.name), ALL);
   assert.ok(fleet.proxies.every((p) => p.current && p.lastAckAt !== null));
   assert.ok(!JSON.stringify(fleet).includes(TOKEN), 'the token never appears on /debug/fleet');
+  // The controller tells every proxy the fleet's size (a Global rate limit's fallback admits 1/5 per proxy).
+  for (const n of ALL) {
+    const port = proxies.get(n)!.adminPort;
+    await waitFor(`${n} knows the fleet is 5`, async () => ((await metricValue(port, 'gatehouse_rate_limit_fleet_proxies')) === 5 ? true : undefined));
+  }
 });
 
 test('an EndpointSlice change reaches every proxy as an endpoint update, without a route rebuild', async () => {
