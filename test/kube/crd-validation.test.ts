@@ -166,6 +166,28 @@ describe('apply-time validation against a real API server', { skip: missingBinar
       const got = JSON.parse((await cp.kubectl(['get', 'ratepolicy', 'per-client', '-o', 'json'])).stdout).spec;
       assert.equal(got.limits[1].scope, 'Local');
       assert.equal(got.limits[1].failureMode, 'Open');
+      assert.equal(got.limits[1].quota.timeZone, 'UTC');
+      assert.equal(got.responseHeaders, 'Always');
+    });
+
+    test('RatePolicy with usage plans only', async () => {
+      await applyOk(
+        ratePolicy(
+          'plans-only',
+          `
+  defaultPlan: free
+  responseHeaders: WhenLimited
+  plans:
+    - name: free
+      limits:
+        - { name: daily, key: [{ type: Consumer }], quota: { limit: 1000, period: Day, timeZone: Europe/Paris }, scope: Global }
+    - name: paid
+      limits:
+        - { name: throttle, key: [{ type: Consumer }], tokenBucket: { rate: 100 }, scope: Global }
+  `,
+        ),
+        /ratepolicy\.gatehouse\.dev\/plans-only created/,
+      );
     });
   });
 
@@ -247,6 +269,10 @@ describe('apply-time validation against a real API server', { skip: missingBinar
       );
     });
 
+    test('a RatePolicy with neither limits nor plans', async () => {
+      await applyRejected(ratePolicy('empty-policy', 'limits: []'), ['The RatePolicy "empty-policy" is invalid', 'a RatePolicy needs limits or plans']);
+    });
+
     test('a misspelled field (kubectl strict field validation)', async () => {
       await applyRejected(oneRule('typo', 'backend: [{ url: http://a.example.com }]\nbackends: [{ url: http://a.example.com }]'), [
         'unknown field "spec.rules[0].backend"',
@@ -270,6 +296,7 @@ describe('apply-time validation against a real API server', { skip: missingBinar
         'authorizer.gatehouse.dev/jwt',
         'authorizer.gatehouse.dev/keys',
         'ratepolicy.gatehouse.dev/per-client',
+        'ratepolicy.gatehouse.dev/plans-only',
       ]);
     });
   });
@@ -291,7 +318,7 @@ describe('apply-time validation against a real API server', { skip: missingBinar
       const all = await cp.kubectl(['get', 'gatehouse', '-o', 'name']);
       assert.equal(all.code, 0, all.stderr);
       assert.deepEqual(all.stdout.trim().split('\n').sort(), r.stdout.trim().split('\n').sort());
-      assert.equal(all.stdout.trim().split('\n').length, 5);
+      assert.equal(all.stdout.trim().split('\n').length, 6);
     });
   });
 });
