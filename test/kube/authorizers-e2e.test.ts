@@ -3,7 +3,8 @@
 // x-consumer = sub / 403 without the route's scope); an APIKey Authorizer over labelled Secrets (a deleted Secret's
 // key is refused within one propagation; ResolvedRefs names the selector); a route naming a missing Authorizer fails
 // closed with 500 and never reaches the upstream; and no Secret value appears in /debug/table, the statuses, either
-// process's logs or the proxy's table file (mode 0600). Every process is stopped by pid in after(), pass or fail.
+// process's logs or the proxy's table file (mode 0600); usage plans (plans named by API key Secrets, declared in a
+// RatePolicy) enforced by the proxy. Every process is stopped by pid in after(), pass or fail.
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -307,4 +308,51 @@ test('Secret values never appear in /debug/table (hashes only), the statuses, th
   for (const [where, text] of places) {
     for (const [what, value] of secrets) assert.ok(!text.includes(value), `${what} appears in ${where}`);
   }
+});
+
+test('usage plans in a cluster: API key Secrets name plans, a RatePolicy declares them; free gets 2, paid 5, apart; a missing RatePolicy fails closed with 500; statuses Accepted without "not yet enforced"', async () => {
+  const PLAN_LABELS = { 'authz-e2e.gatehouse.dev/consumers': 'metered' };
+  const freeKey = randomBytes(24).toString('base64url');
+  const paidKey = randomBytes(24).toString('base64url');
+  secrets.set("the free consumer's API key", freeKey);
+  secrets.set("the paid consumer's API key", paidKey);
+  const upstream = { url: `http://127.0.0.1:${(echo as Upstream).port}` };
+  const limitsRoute = (name: string, host: string, policy: string): Record<string, unknown> => {
+    const r = apiRoute(name, host, { name: 'plan-keys' }, upstream) as { spec: Record<string, unknown> };
+    r.spec['ratePolicies'] = [{ name: policy }];
+    return r;
+  };
+  const bucket = (burst: number) => ({ name: 'throttle', key: [{ type: 'Consumer' }], tokenBucket: { rate: 1, period: '1h', burst } });
+  await apply(
+    secret('free-key', { ...WATCHED, ...PLAN_LABELS }, { consumer: 'hobbyist', key: freeKey, plan: 'free' }),
+    secret('paid-key', { ...WATCHED, ...PLAN_LABELS }, { consumer: 'bigco', key: paidKey, plan: 'paid' }),
+    authorizer('plan-keys', { type: 'APIKey', apiKey: { secretSelector: { matchLabels: PLAN_LABELS } } }),
+    { apiVersion: 'gatehouse.dev/v1alpha1', kind: 'RatePolicy', metadata: { name: 'plans', namespace: NS }, spec: { defaultPlan: 'free', plans: [{ name: 'free', limits: [bucket(2)] }, { name: 'paid', limits: [bucket(5)] }] } },
+    limitsRoute('metered-route', 'metered.example.com', 'plans'),
+    limitsRoute('unmetered-ghost', 'unmetered.example.com', 'no-such-policy'),
+  );
+
+  const admitted = async (key: string): Promise<number[]> => {
+    const codes: number[] = [];
+    for (let i = 0; i < 7; i++) codes.push((await through('metered.example.com', { 'x-api-key': key })).status);
+    return codes;
+  };
+  const first = await waitForAnswer('metered.example.com', 200, { 'x-api-key': freeKey });
+  assert.match(String(first.headers['ratelimit']), /^"plans\/free\/throttle";r=1;t=\d+$/, 'the RateLimit field names the plan limit');
+  assert.deepEqual(await admitted(freeKey), [200, 429, 429, 429, 429, 429, 429], 'free: burst 2 (one taken by the first request)');
+  assert.deepEqual(await admitted(paidKey), [200, 200, 200, 200, 200, 429, 429], 'paid: burst 5, its own bucket');
+
+  const ghost = await waitForAnswer('unmetered.example.com', 500, { 'x-api-key': paidKey });
+  assert.equal(errorOf(ghost), 'rate policy unavailable');
+  const refs = (await waitForStatus('apiroute', 'unmetered-ghost', 'ResolvedRefs=False', (c) => c.get('ResolvedRefs')?.status === 'False')).conditions.get('ResolvedRefs') as Condition;
+  assert.match(refs.message, /RatePolicy default\/no-such-policy not found/);
+
+  const policy = await waitFor('RatePolicy plans has a status', async () => {
+    const r = await kube().kubectl(['get', 'ratepolicy', 'plans', '-n', NS, '-o', 'json']);
+    const conditions = r.code === 0 ? ((JSON.parse(r.stdout) as { status?: { conditions?: Condition[] } }).status?.conditions ?? []) : [];
+    return conditions.length > 0 ? conditions : undefined;
+  });
+  const accepted = policy.find((c) => c.type === 'Accepted');
+  assert.equal(accepted?.status, 'True');
+  assert.equal(accepted?.message, 'Spec is valid', 'no "not yet enforced" note any more');
 });
