@@ -22,6 +22,7 @@ import { ClientAddresses } from '../policy/client-ip/client-address.ts';
 import { FleetSize, rateLimitEnvFor, type GlobalLimitStore } from '../policy/rate-limit/rate-limit-env.ts';
 import { RedisConnection, type RedisConnectionOptions } from '../policy/rate-limit/redis-connection.ts';
 import { RedisLimitStore } from '../policy/rate-limit/redis-limit-store.ts';
+import { StoreBreaker } from '../policy/rate-limit/store-breaker.ts';
 import { RateLimitPrometheus } from './rate-limit-metrics.ts';
 
 export interface GatewayOptions {
@@ -88,13 +89,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   // The JWKS gauges read the caches when scraped, by then made.
   const authorizerMetrics = new AuthorizerMetrics(metrics.registry, () => policy.jwks.states());
   const redis = opts.redis === undefined ? null : new RedisConnection({ ...opts.redis, logger });
+  const global = redis === null ? null : globalStore(redis, logger);
   const fleet = new FleetSize();
   const limitMetrics = new RateLimitPrometheus(metrics.registry, {
-    redisReady: () => (redis === null ? null : redis.status() === 'ready'),
+    redisReady: () => (global === null ? null : global.state() === 'ready'),
     localKeys: () => limits.local.size,
     fleetProxies: () => fleet.proxies,
   });
-  const limits = rateLimitEnvFor({ clock: Date.now, logger, metrics: limitMetrics, fleet, global: redis === null ? null : globalStore(redis), ...(opts.localLimitKeys !== undefined && { localKeys: opts.localLimitKeys }) });
+  const limits = rateLimitEnvFor({ clock: Date.now, logger, metrics: limitMetrics, fleet, global, ...(opts.localLimitKeys !== undefined && { localKeys: opts.localLimitKeys }) });
   const policy = policyEnvFor(logger, authorizerMetrics, new ClientAddresses(opts.trustedProxies ?? []), Date.now, limits);
   const runtimeOptions: RuntimeOptions = {
     ejection,
@@ -108,7 +110,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     servedVersion: () => holder.current?.version,
     logger,
     // Reported, never failing readiness: taking proxies out of the Service would not bring Redis back.
-    readinessNotes: () => (redis === null || redis.status() === 'ready' ? [] : [`redis ${redis.status()}: Global limits follow their failure mode`]),
+    readinessNotes: () => {
+      const state = global?.state() ?? 'ready';
+      return state === 'ready' ? [] : [`redis ${state}: Global limits follow their failure mode`];
+    },
   });
   const host = opts.host ?? '127.0.0.1';
   try {
@@ -189,6 +194,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       clearTimeout(grace);
       retireAuthorizers(holder.current?.authorizers ?? NO_AUTHORIZERS, NO_AUTHORIZERS, runtimeOptions.policy);
       await holder.destroy();
+      global?.close();
       await redis?.close();
     })());
 
@@ -209,13 +215,21 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   };
 }
 
-/** Redis as the fleet's counter store: asked only while connected, so an outage costs no waiting. */
-function globalStore(connection: RedisConnection): GlobalLimitStore {
+/**
+ * Redis as the fleet's counter store: asked only while connected and answering (the breaker), so an outage or a
+ * frozen Redis costs no waiting.
+ */
+function globalStore(connection: RedisConnection, logger: Logger): GlobalLimitStore & { state(): string; close(): void } {
   const store = new RedisLimitStore(connection);
+  const breaker = new StoreBreaker({ logger: logger.child({ redis: connection.target }) });
   return {
-    available: () => connection.status() === 'ready',
+    available: () => connection.status() === 'ready' && breaker.allows(),
     take: (tag, calls) => store.take(tag, calls),
     refund: (tag, calls) => store.refund(tag, calls),
+    settled: (ok) => breaker.settled(ok),
+    // For metrics and readiness: no side effect (available() may hand out the breaker's one probe).
+    state: () => (connection.status() !== 'ready' ? connection.status() : breaker.open ? 'not answering in time' : 'ready'),
+    close: () => store.close(),
   };
 }
 

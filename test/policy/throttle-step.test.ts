@@ -74,6 +74,11 @@ class ScriptedStore implements GlobalLimitStore {
     this.refunds.push({ tag, calls });
     return Promise.resolve();
   }
+
+  readonly outcomes: boolean[] = [];
+  settled(ok: boolean): void {
+    this.outcomes.push(ok);
+  }
 }
 
 const ADMIT: LimitState = { allowed: true, remaining: 9, resetMs: HOUR_MS, retryAfterMs: 0 };

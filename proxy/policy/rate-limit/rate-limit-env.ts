@@ -13,6 +13,8 @@ export interface GlobalLimitStore {
   /** All or nothing over `calls`, which share the hash tag `tag`; rejects when the store cannot answer. */
   take(tag: string, calls: readonly LimitCall[]): Promise<TakeResult>;
   refund(tag: string, calls: readonly LimitCall[]): Promise<void>;
+  /** Told the outcome of every take (answered or not), so a store that stops answering can be skipped for a while. */
+  settled(ok: boolean): void;
 }
 
 /** One limit's instruments, bound once per table so a request does no label lookups. */

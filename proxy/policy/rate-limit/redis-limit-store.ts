@@ -10,6 +10,7 @@
 // (hex) to keep keys short; so is a tag that is empty or holds { or } (either would break the hash tag).
 import { createHash } from 'node:crypto';
 import type { LimitCall, LimitState, TakeResult } from './limit-types.ts';
+import { CommandDeadlines } from './command-deadlines.ts';
 import type { RedisConnection } from './redis-connection.ts';
 
 /**
@@ -120,7 +121,7 @@ end
 return 0
 `;
 
-/** Why a take or refund failed: not connected, no answer within commandTimeout, or an error from Redis. */
+/** Why a take or refund failed: not connected, no answer within the command timeout, or an error from Redis. */
 export type RedisLimitFailure = 'unavailable' | 'timeout' | 'error';
 
 /** A failed take or refund; the message never holds the password. */
@@ -184,23 +185,17 @@ export class RedisLimitStore {
   /** Script commands by key count: defined with a fixed numberOfKeys so the first argument is the first key (see #script). */
   readonly #takeFns: (ScriptFn | undefined)[] = [];
   readonly #refundFns: (ScriptFn | undefined)[] = [];
-  readonly #takeFailed: (err: unknown) => never;
-  readonly #refundFailed: (err: unknown) => never;
+  readonly #deadlines: CommandDeadlines;
 
   constructor(connection: RedisConnection) {
     this.#conn = connection;
-    this.#takeFailed = (err) => {
-      throw this.#error('take', err);
-    };
-    this.#refundFailed = (err) => {
-      throw this.#error('refund', err);
-    };
+    this.#deadlines = new CommandDeadlines(connection.commandTimeoutMs);
   }
 
   /** Take one unit from every counter of `calls`, all or nothing. `tag` is the RatePolicy id. */
   take(tag: string, calls: readonly LimitCall[]): Promise<TakeResult> {
     if (calls.length === 0) return Promise.resolve(ALLOWED_EMPTY);
-    // Checked here too: before a Cluster has its slots, ioredis would hold an autopipelined command until it connects.
+    // Checked here too: before a Cluster has its slots, ioredis would hold a command until it connects.
     if (!this.#conn.canSend()) return Promise.reject(this.#unavailable('take'));
     let args: (string | number)[];
     try {
@@ -208,7 +203,7 @@ export class RedisLimitStore {
     } catch (err) {
       return Promise.reject(this.#error('take', err));
     }
-    return this.#script(this.#takeFns, 'Take', REDIS_TAKE_LUA, calls.length).apply(this.#conn.client, args).then(toResult, this.#takeFailed);
+    return this.#send(this.#script(this.#takeFns, 'Take', REDIS_TAKE_LUA, calls.length), args, 'take', toResult);
   }
 
   /** Give one unit back to every counter of `calls` (best effort: the caller may ignore a rejection). */
@@ -221,7 +216,35 @@ export class RedisLimitStore {
     } catch (err) {
       return Promise.reject(this.#error('refund', err));
     }
-    return this.#script(this.#refundFns, 'Refund', REDIS_REFUND_LUA, calls.length).apply(this.#conn.client, args).then(ignore, this.#refundFailed);
+    return this.#send(this.#script(this.#refundFns, 'Refund', REDIS_REFUND_LUA, calls.length), args, 'refund', ignore);
+  }
+
+  /** One script call, settled by its answer or by its deadline, whichever comes first. */
+  #send<T>(fn: ScriptFn, args: (string | number)[], op: 'take' | 'refund', map: (reply: unknown) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const deadline = this.#deadlines.start(() => reject(new RedisLimitError('timeout', `redis rate-limit ${op}: no answer within the command timeout`)));
+      fn.apply(this.#conn.client, args).then(
+        (reply) => {
+          if (deadline.settled) return;
+          deadline.settled = true;
+          try {
+            resolve(map(reply));
+          } catch (err) {
+            reject(this.#error(op, err));
+          }
+        },
+        (err: unknown) => {
+          if (deadline.settled) return;
+          deadline.settled = true;
+          reject(this.#error(op, err));
+        },
+      );
+    });
+  }
+
+  /** Stops the deadline sweep (the connection is closed by its owner). */
+  close(): void {
+    this.#deadlines.close();
   }
 
   /** KEYS then ARGV, flat: ioredis prepends the key count. */
@@ -250,10 +273,10 @@ export class RedisLimitStore {
   }
 
   /**
-   * The script command for `n` keys (EVALSHA, EVAL when the server lacks it). One command per key count, because
-   * with autopipelining on a Cluster ioredis groups a custom command by its first argument: with a variable key
-   * count that would be the count itself, not a key, and takes for different slots would share a pipeline that
-   * the Cluster then refuses. All of them share one source, so one cached script on the server.
+   * The script command for `n` keys (EVALSHA, EVAL when the server lacks it). One command per key count, so that the
+   * first argument is a key: with autopipelining on a Cluster, ioredis groups a custom command by its first argument
+   * (with a variable key count, the count itself), and takes for different slots would share a pipeline the Cluster
+   * refuses. Autopipelining is off now, but this keeps it safe to turn on. All share one source: one cached script.
    */
   #script(cache: (ScriptFn | undefined)[], kind: string, lua: string, n: number): ScriptFn {
     let fn = cache[n];

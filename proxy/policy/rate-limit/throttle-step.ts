@@ -110,16 +110,19 @@ export class ThrottleStep implements PolicyStep {
     const started = performance.now();
     return store.take(tag, calls).then(
       (result) => {
+        store.settled(true);
         env.metrics.storeLatency(tag, (performance.now() - started) / 1000);
         group.result = result;
-        const at = env.clock();
         group.applied.forEach((a, i) => {
           const state = result.states[i] as LimitState;
           a.state = state;
-          if (!state.allowed) env.denials.refuse(tag + a.call.key, { retryAt: at + state.retryAfterMs, resetAt: at + state.resetMs });
+          // From the time the take was sent: Redis (and a quota's window) measured from there, so remembering from
+          // its answer would refuse a little past the moment Redis would admit again.
+          if (!state.allowed) env.denials.refuse(tag + a.call.key, { retryAt: now + state.retryAfterMs, resetAt: now + state.resetMs });
         });
       },
       () => {
+        store.settled(false);
         env.metrics.storeLatency(tag, (performance.now() - started) / 1000);
         env.metrics.storeError(tag);
         this.#fallback(group, env.clock());
