@@ -8,6 +8,7 @@ import {
   type RoutingTable,
   type TableAuthorizer,
   type TableBackend,
+  type TableRatePolicy,
   type TableRoute,
   type TablePathMatch,
   type TableRouteAuth,
@@ -50,12 +51,14 @@ function backend(upstreamPort: number, pathPrefix: string): TableBackend {
   return { id: `url:http://${LOOPBACK}:${upstreamPort}${pathPrefix}`, protocol: 'http', pathPrefix, endpoints: [{ host: LOOPBACK, port: upstreamPort }] };
 }
 
-/** Finishes a table: sorted backends and authorizers, a content hash as version, and a check against the contract. */
-function seal(routes: TableRoute[], backends: TableBackend[], authorizers: TableAuthorizer[] = []): RoutingTable {
+/** Finishes a table: sorted backends, authorizers and rate policies, a content hash as version, and a check against the contract. */
+function seal(routes: TableRoute[], backends: TableBackend[], authorizers: TableAuthorizer[] = [], ratePolicies: TableRatePolicy[] = []): RoutingTable {
   const sorted = [...backends].sort((a, b) => a.id.localeCompare(b.id));
   const sortedAuthorizers = [...authorizers].sort((a, b) => a.id.localeCompare(b.id));
-  const version = createHash('sha256').update(JSON.stringify({ routes, backends: sorted, authorizers: sortedAuthorizers })).digest('hex').slice(0, 16);
-  return routingTableSchema.parse({ schema: TABLE_SCHEMA_VERSION, version, routes, backends: sorted, authorizers: sortedAuthorizers });
+  const sortedPolicies = [...ratePolicies].sort((a, b) => a.id.localeCompare(b.id));
+  const content = { routes, backends: sorted, authorizers: sortedAuthorizers, ratePolicies: sortedPolicies };
+  const version = createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 16);
+  return routingTableSchema.parse({ schema: TABLE_SCHEMA_VERSION, version, ...content });
 }
 
 /** The Authorizer a route enforces: the route's `auth` and the table entry it names. */
@@ -64,12 +67,18 @@ export interface RoutePolicyFixture {
   authorizer: TableAuthorizer;
 }
 
-/** One catch-all route; with `policy`, the same route behind an Authorizer (the only difference between the two). */
-export function oneRouteTable(upstreamPort: number, policy?: RoutePolicyFixture): RoutingTable {
+/**
+ * One catch-all route; with `policy`, the same route behind an Authorizer, with `ratePolicy`, the same route naming
+ * that RatePolicy (each the only difference from the plain table).
+ */
+export function oneRouteTable(upstreamPort: number, policy?: RoutePolicyFixture, ratePolicy?: TableRatePolicy): RoutingTable {
   const b = backend(upstreamPort, '');
-  const extra: Partial<TableRoute> = policy === undefined ? {} : { auth: policy.auth };
+  const extra: Partial<TableRoute> = {
+    ...(policy === undefined ? {} : { auth: policy.auth }),
+    ...(ratePolicy === undefined ? {} : { ratePolicies: [ratePolicy.id] }),
+  };
   const r = route('bench/catch-all/r0/m0', { namespace: 'bench', name: 'catch-all', rule: 0, match: 0 }, [], { type: 'prefix', value: '/' }, b.id, extra);
-  return seal([r], [b], policy === undefined ? [] : [policy.authorizer]);
+  return seal([r], [b], policy === undefined ? [] : [policy.authorizer], ratePolicy === undefined ? [] : [ratePolicy]);
 }
 
 /** Hosts of ApiRoute i: mostly two exact hosts, every 10th a wildcard, every 25th any host under a base path. */

@@ -1,5 +1,6 @@
 // Every process the bench starts, tracked by pid so all of them die with the bench: on success,
 // on error, and on Ctrl-C. Nothing is ever killed by name.
+import { closeSync, openSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 
@@ -12,10 +13,15 @@ export interface Started {
 
 const running = new Set<Started>();
 
-/** Start `command args…`, pinned to `cpu` with taskset when given. */
-export function startProcess(name: string, command: string, args: string[], cpu: number | null): Started {
+/**
+ * Start `command args…`, pinned to `cpu` with taskset when given. `stdoutFile`: its stdout goes to that file (as a
+ * container runtime takes a pod's log), not through a pipe this process would have to read on the load core.
+ */
+export function startProcess(name: string, command: string, args: string[], cpu: number | null, stdoutFile?: string): Started {
   const [file, argv] = cpu === null ? [command, args] : ['taskset', ['-c', String(cpu), command, ...args]];
-  const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = stdoutFile === undefined ? 'pipe' : openSync(stdoutFile, 'a');
+  const child = spawn(file, argv, { stdio: ['ignore', out, 'pipe'] });
+  if (typeof out === 'number') closeSync(out); // the child holds its own copy
   let tail = '';
   const keep = (chunk: Buffer): void => {
     tail = (tail + chunk.toString()).slice(-4000);

@@ -1,6 +1,8 @@
 // One request through a proxy before measuring it: a proxy that answers 404 or the wrong body
 // would otherwise "win" the benchmark. For a route behind an Authorizer, also one request without
-// the credential, which must be refused with 401: a route served open would win it too.
+// the credential, which must be refused with 401: a route served open would win it too. For a route
+// naming a RatePolicy, the answer must carry its RateLimit fields (the limit is enforced); for the
+// exhausted limit of the pre-check case, the requests after that first one must be refused 429.
 import { request } from 'undici';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LOOPBACK } from './ports.ts';
@@ -11,6 +13,10 @@ export interface PreflightOptions {
   headers?: Record<string, string>;
   /** The route is behind an Authorizer: without `headers` it must answer 401. */
   refusedWithout?: boolean;
+  /** The route names a RatePolicy: the 200 must carry RateLimit-Policy and RateLimit. */
+  rateLimited?: boolean;
+  /** The limit admits one request: after the 200, two more must be refused 429 with Retry-After. */
+  exhausted?: boolean;
   timeoutMs?: number;
 }
 
@@ -23,7 +29,10 @@ export async function preflight(name: string, port: number, host: string, path: 
       const res = await request(url, { headers: { host, ...options.headers } });
       const body = await res.body.text();
       if (res.statusCode === 200 && body === UPSTREAM_BODY) {
+        if (options.rateLimited === true) expectRateLimitFields(name, res.headers);
         if (options.refusedWithout === true) await expectRefusal(name, url, host);
+        // The first refusal comes from Redis, the second from the refusal the proxy remembered.
+        if (options.exhausted === true) for (let i = 0; i < 2; i++) await expectLimited(name, url, host, options.headers);
         return;
       }
       last = `status ${res.statusCode}, body ${JSON.stringify(body.slice(0, 200))}`;
@@ -39,4 +48,21 @@ async function expectRefusal(name: string, url: string, host: string): Promise<v
   const res = await request(url, { headers: { host } });
   const body = await res.body.text();
   if (res.statusCode !== 401) throw new Error(`${name} answered ${res.statusCode} without credentials, expected 401 (is the Authorizer enforced?): ${JSON.stringify(body.slice(0, 200))}`);
+}
+
+type Headers = Record<string, string | string[] | undefined>;
+
+function expectRateLimitFields(name: string, headers: Headers): void {
+  for (const field of ['ratelimit-policy', 'ratelimit']) {
+    if (headers[field] === undefined) throw new Error(`${name} answered without ${field} (is the RatePolicy enforced?): ${JSON.stringify(headers)}`);
+  }
+}
+
+async function expectLimited(name: string, url: string, host: string, headers: Record<string, string> = {}): Promise<void> {
+  const res = await request(url, { headers: { host, ...headers } });
+  const body = await res.body.text();
+  if (res.statusCode !== 429 || res.headers['retry-after'] === undefined) {
+    throw new Error(`${name} answered ${res.statusCode} after its one token was spent, expected 429 with Retry-After: ${JSON.stringify(body.slice(0, 200))}`);
+  }
+  expectRateLimitFields(name, res.headers);
 }

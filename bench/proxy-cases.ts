@@ -1,25 +1,43 @@
 // The proxies under test, each started as a pinned child on its own port in front of the shared upstream: the four
-// proxy cases, and the gateway's one-route table behind each kind of Authorizer.
+// proxy cases, the gateway's one-route table behind each kind of Authorizer, and the same route naming a RatePolicy.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RoutingTable } from '../proxy/table/table-schema.ts';
+import type { RoutingTable, TableRatePolicy } from '../proxy/table/table-schema.ts';
 import { startProcess, type Started } from './child-processes.ts';
 import { freePort, waitForPort, LOOPBACK } from './ports.ts';
 import { proxyConf, startNginx } from './nginx.ts';
 import { assertMeasuredRoute, oneRouteTable, tenThousandRouteTable, MEASURED_ROUTE_ID, type RoutePolicyFixture } from './bench-tables.ts';
 import { EXTERNAL_CREDENTIAL, routeAuth, type ApiKeyFixture, type DecisionService, type JwtIssuer } from './auth-fixtures.ts';
-import { rotatingScript } from './wrk.ts';
+import { GLOBAL_POLICY, LOCAL_POLICY, PRECHECK_POLICY } from './limit-fixtures.ts';
+import { rotatingScript, type ExpectedStatus } from './wrk.ts';
 
-export type CaseName = 'gateway-1' | 'gateway-10k' | 'bare-undici' | 'nginx' | 'auth-jwt-cached' | 'auth-jwt-uncached' | 'auth-api-key' | 'auth-external';
+export type CaseName =
+  | 'gateway-1'
+  | 'gateway-10k'
+  | 'bare-undici'
+  | 'nginx'
+  | 'auth-jwt-cached'
+  | 'auth-jwt-uncached'
+  | 'auth-api-key'
+  | 'auth-external'
+  | 'limits-local'
+  | 'limits-global'
+  | 'limits-global-precheck';
 export const PROXY_CASES: CaseName[] = ['gateway-1', 'gateway-10k', 'bare-undici', 'nginx'];
 export const AUTH_CASES: CaseName[] = ['auth-jwt-cached', 'auth-jwt-uncached', 'auth-api-key', 'auth-external'];
-export const ALL_CASES: CaseName[] = [...PROXY_CASES, ...AUTH_CASES];
+export const LIMIT_CASES: CaseName[] = ['limits-local', 'limits-global', 'limits-global-precheck'];
+/** The rate-limit cases whose gateway needs Redis (started with --redis-url). */
+export const GLOBAL_LIMIT_CASES: CaseName[] = ['limits-global', 'limits-global-precheck'];
+export const ALL_CASES: CaseName[] = [...PROXY_CASES, ...AUTH_CASES, ...LIMIT_CASES];
 /** The authorizer cases are compared with the same one-route gateway without an Authorizer ("auth: none"). */
 export const AUTH_BASELINE: CaseName = 'gateway-1';
+/** The rate-limit cases are compared with the same one-route gateway without a RatePolicy ("limits: none"). */
+export const LIMITS_BASELINE: CaseName = 'gateway-1';
 /** Names `--cases` accepts for a set of cases. */
 export const CASE_GROUPS: Record<string, CaseName[]> = {
   proxy: PROXY_CASES,
   auth: [AUTH_BASELINE, ...AUTH_CASES],
+  limits: [LIMITS_BASELINE, ...LIMIT_CASES],
 };
 
 export const CASE_LABELS: Record<CaseName, string> = {
@@ -31,10 +49,20 @@ export const CASE_LABELS: Record<CaseName, string> = {
   'auth-jwt-uncached': 'auth: JWT (RS256, uncached)',
   'auth-api-key': 'auth: API key',
   'auth-external': 'auth: external (cache hit)',
+  'limits-local': 'limits: local',
+  'limits-global': 'limits: global',
+  'limits-global-precheck': 'limits: global pre-check',
+};
+
+/** The RatePolicy each rate-limit case's route names. */
+const LIMIT_POLICIES: Partial<Record<CaseName, TableRatePolicy>> = {
+  'limits-local': LOCAL_POLICY,
+  'limits-global': GLOBAL_POLICY,
+  'limits-global-precheck': PRECHECK_POLICY,
 };
 
 export function isGatewayCase(name: CaseName): boolean {
-  return name.startsWith('gateway') || AUTH_CASES.includes(name);
+  return name.startsWith('gateway') || AUTH_CASES.includes(name) || LIMIT_CASES.includes(name);
 }
 
 /**
@@ -85,6 +113,12 @@ export interface RunningCase {
   adminPort?: number;
   /** The Authorizer the measured route enforces; authorizer cases only. */
   authorizerId?: string;
+  /** The RatePolicy the measured route names; rate-limit cases only. */
+  ratePolicyId?: string;
+  /** The gateway was started with --redis-url (the Global rate-limit cases). */
+  usesRedis: boolean;
+  /** What every measured request must be answered: 200 from the upstream, or 429 from the gateway (the pre-check case). */
+  expectedStatus: ExpectedStatus;
   load: CaseLoad;
   /** Headers of the one request sent before measuring (its credential). */
   preflightHeaders: Record<string, string>;
@@ -113,15 +147,18 @@ export interface CaseContext {
   gatewayLogLevel: string;
   /** Each gateway writes a V8 CPU profile (<case>.cpuprofile) here when stopped; null: no profiling. */
   cpuProfileDir: string | null;
+  /** The Redis the Global rate-limit cases' gateways use (redis://127.0.0.1:port); null when none runs. */
+  redisUrl: string | null;
 }
 
-function startGatewayCase(name: CaseName, table: RoutingTable, ctx: CaseContext, port: number, adminPort: number): Started {
+function startGatewayCase(name: CaseName, table: RoutingTable, ctx: CaseContext, port: number, adminPort: number, extraArgs: string[] = []): Started {
   const tableFile = join(ctx.tmpDir, `${name}-table.json`);
   writeFileSync(tableFile, JSON.stringify(table));
   const entry = join(import.meta.dirname, 'gateway-process.ts');
   const profile = ctx.cpuProfileDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', ctx.cpuProfileDir, '--cpu-prof-name', `${name}.cpuprofile`];
-  const args = [...profile, entry, '--table', tableFile, '--port', String(port), '--admin-port', String(adminPort), '--log-level', ctx.gatewayLogLevel];
-  return startProcess(name, process.execPath, args, ctx.cpu);
+  const args = [...profile, entry, '--table', tableFile, '--port', String(port), '--admin-port', String(adminPort), '--log-level', ctx.gatewayLogLevel, ...extraArgs];
+  // The log goes to a file, as a pod's stdout goes to the node's log: the access log is part of what is measured.
+  return startProcess(name, process.execPath, args, ctx.cpu, join(ctx.tmpDir, `${name}.log`));
 }
 
 /** The Authorizer, the credential the measured requests carry, and (uncached JWT) the rotation of credentials. */
@@ -154,6 +191,9 @@ export async function startCase(name: CaseName, ctx: CaseContext): Promise<Runni
   let routes: number | undefined;
   let adminPort: number | undefined;
   let authorizerId: string | undefined;
+  let ratePolicyId: string | undefined;
+  let usesRedis = false;
+  let expectedStatus: ExpectedStatus = 200;
   let load: CaseLoad = { headers: [] };
   let preflightHeaders: Record<string, string> = {};
   switch (name) {
@@ -181,6 +221,21 @@ export async function startCase(name: CaseName, ctx: CaseContext): Promise<Runni
       started = startGatewayCase(name, table, ctx, port, adminPort);
       break;
     }
+    case 'limits-local':
+    case 'limits-global':
+    case 'limits-global-precheck': {
+      const ratePolicy = LIMIT_POLICIES[name] as TableRatePolicy;
+      const table = oneRouteTable(ctx.upstreamPort, undefined, ratePolicy);
+      assertMeasuredRoute(table, table.routes[0]?.id ?? '');
+      routes = table.routes.length;
+      adminPort = await freePort();
+      ratePolicyId = ratePolicy.id;
+      usesRedis = GLOBAL_LIMIT_CASES.includes(name);
+      if (usesRedis && ctx.redisUrl === null) throw new Error(`${name} needs the bench's redis-server`);
+      expectedStatus = name === 'limits-global-precheck' ? 429 : 200;
+      started = startGatewayCase(name, table, ctx, port, adminPort, usesRedis ? ['--redis-url', ctx.redisUrl as string] : []);
+      break;
+    }
     case 'bare-undici': {
       const entry = join(import.meta.dirname, 'baselines/bare-undici-proxy.ts');
       started = startProcess(name, process.execPath, [entry, '--port', String(port), '--upstream', `http://${LOOPBACK}:${ctx.upstreamPort}`], ctx.cpu);
@@ -197,8 +252,11 @@ export async function startCase(name: CaseName, ctx: CaseContext): Promise<Runni
     process: started,
     load,
     preflightHeaders,
+    usesRedis,
+    expectedStatus,
     ...(routes === undefined ? {} : { routes }),
     ...(adminPort === undefined ? {} : { adminPort }),
     ...(authorizerId === undefined ? {} : { authorizerId }),
+    ...(ratePolicyId === undefined ? {} : { ratePolicyId }),
   };
 }

@@ -1,9 +1,10 @@
 // Turns wrk runs into the summary: per-case throughput and latency, the ratios the target is
 // stated in, a printed table, and the JSON written to bench/results/.
-import { AUTH_BASELINE, AUTH_CASES, CASE_LABELS, type CaseName } from './proxy-cases.ts';
-import { errorCount, requestsPerSecond, type WrkResult } from './wrk.ts';
+import { AUTH_BASELINE, AUTH_CASES, CASE_LABELS, GLOBAL_LIMIT_CASES, LIMIT_CASES, LIMITS_BASELINE, type CaseName } from './proxy-cases.ts';
+import { errorCount, requestsPerSecond, type ExpectedStatus, type WrkResult } from './wrk.ts';
 import { writeResultFiles } from './results-file.ts';
 import { addCounters, NO_COUNTERS, type GatewayCounters } from './gateway-counters.ts';
+import { addRedisCounts, NO_REDIS_COUNTS, type RedisCommandCounts } from './limit-fixtures.ts';
 
 export const TARGET_RATIO = 0.8;
 
@@ -14,7 +15,13 @@ export const AUTH_TARGETS: ReadonlyArray<{ case: CaseName; min: number }> = [
   { case: 'auth-jwt-uncached', min: 0.5 },
 ];
 
-export interface AuthTarget {
+/** Throughput a rate limit may cost: each case's req/s over the same gateway without a RatePolicy (reported, not asserted). */
+export const LIMIT_TARGETS: ReadonlyArray<{ case: CaseName; min: number }> = [
+  { case: 'limits-local', min: 0.95 },
+  { case: 'limits-global', min: 0.75 },
+];
+
+export interface CaseTarget {
   metric: string;
   min: number;
   value: number | null;
@@ -23,7 +30,17 @@ export interface AuthTarget {
   met: boolean | null;
 }
 
+export type AuthTarget = CaseTarget;
+
+/** What Redis served during a measurement (INFO before and after; the script's own commands included), and per wrk request. */
+export interface RedisUse extends RedisCommandCounts {
+  commandsPerRequest: number;
+  scriptsPerRequest: number;
+}
+
 export interface RunSummary {
+  /** Requests wrk completed (a case summary: the mean over rounds). */
+  requests: number;
   rps: number;
   p50Ms: number;
   p99Ms: number;
@@ -34,11 +51,15 @@ export interface RunSummary {
   requestsPerCpuSecond: number;
   /** Gateway cases: what the gateway counted during the measurement (its metrics before and after). */
   gateway?: GatewayCounters;
+  /** Global rate-limit cases: the commands Redis served during the measurement. */
+  redis?: RedisUse;
 }
 
 export interface CaseSummary extends RunSummary {
   label: string;
   routes?: number;
+  /** The answer every measured request must get: 200 from the upstream, or 429 from the gateway (the pre-check case). */
+  expectedStatus: ExpectedStatus;
   runs: RunSummary[];
 }
 
@@ -53,20 +74,36 @@ export interface BenchReport {
   ratiosPerCpu: Record<string, number>;
   target: { metric: string; min: number; value: number | null; met: boolean | null };
   /** Authorizer cases over "auth: none" (the one-route gateway, same run). */
-  authTargets: AuthTarget[];
+  authTargets: CaseTarget[];
   /** How the authorizer cases were set up (absent when none ran). */
   auth?: Record<string, string | number>;
+  /** Rate-limit cases over "limits: none" (the one-route gateway, same run). */
+  limitTargets: CaseTarget[];
+  /** How the rate-limit cases were set up (absent when none ran). */
+  limits?: Record<string, string | number>;
   skipped: { case: CaseName; reason: string }[];
 }
 
-export function summarizeRun(r: WrkResult, proxyCpuSeconds: number, gateway?: GatewayCounters): RunSummary {
+function redisUse(counts: RedisCommandCounts, requests: number): RedisUse {
+  return { ...counts, commandsPerRequest: requests > 0 ? counts.commands / requests : 0, scriptsPerRequest: requests > 0 ? counts.scripts / requests : 0 };
+}
+
+export interface RunExtras {
+  gateway?: GatewayCounters;
+  redis?: RedisCommandCounts;
+  expectedStatus?: ExpectedStatus;
+}
+
+export function summarizeRun(r: WrkResult, proxyCpuSeconds: number, extras: RunExtras = {}): RunSummary {
   const seconds = r.durationUs / 1e6;
   return {
-    ...(gateway === undefined ? {} : { gateway }),
+    ...(extras.gateway === undefined ? {} : { gateway: extras.gateway }),
+    ...(extras.redis === undefined ? {} : { redis: redisUse(extras.redis, r.requests) }),
+    requests: r.requests,
     rps: requestsPerSecond(r),
     p50Ms: r.latencyUs.p50 / 1000,
     p99Ms: r.latencyUs.p99 / 1000,
-    errors: errorCount(r),
+    errors: errorCount(r, extras.expectedStatus),
     proxyCpuShare: proxyCpuSeconds / seconds,
     requestsPerCpuSecond: proxyCpuSeconds > 0 ? r.requests / proxyCpuSeconds : 0,
   };
@@ -75,10 +112,13 @@ export function summarizeRun(r: WrkResult, proxyCpuSeconds: number, gateway?: Ga
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** Rounds are averaged: each round measures every case once, so drift hits all cases alike. */
-export function summarizeCase(name: CaseName, runs: RunSummary[], routes?: number): CaseSummary {
+export function summarizeCase(name: CaseName, runs: RunSummary[], routes?: number, expectedStatus: ExpectedStatus = 200): CaseSummary {
+  const requests = runs.reduce((a, r) => a + r.requests, 0);
   return {
     label: CASE_LABELS[name],
     ...(routes === undefined ? {} : { routes }),
+    expectedStatus,
+    requests: mean(runs.map((r) => r.requests)),
     rps: mean(runs.map((r) => r.rps)),
     p50Ms: mean(runs.map((r) => r.p50Ms)),
     p99Ms: mean(runs.map((r) => r.p99Ms)),
@@ -86,6 +126,7 @@ export function summarizeCase(name: CaseName, runs: RunSummary[], routes?: numbe
     proxyCpuShare: mean(runs.map((r) => r.proxyCpuShare)),
     requestsPerCpuSecond: mean(runs.map((r) => r.requestsPerCpuSecond)),
     ...(runs.some((r) => r.gateway !== undefined) ? { gateway: runs.reduce((a, r) => addCounters(a, r.gateway ?? NO_COUNTERS), NO_COUNTERS) } : {}),
+    ...(runs.some((r) => r.redis !== undefined) ? { redis: redisUse(runs.reduce((a, r) => addRedisCounts(a, r.redis ?? NO_REDIS_COUNTS), NO_REDIS_COUNTS), requests) } : {}),
     runs,
   };
 }
@@ -100,6 +141,7 @@ export function ratios(cases: BenchReport['cases'], metric: 'rps' | 'requestsPer
     ['gateway-10k', 'nginx'],
     ['bare-undici', 'nginx'],
     ...AUTH_CASES.map((c): [CaseName, CaseName] => [c, AUTH_BASELINE]),
+    ...LIMIT_CASES.map((c): [CaseName, CaseName] => [c, LIMITS_BASELINE]),
   ];
   for (const [a, b] of pairs) {
     const x = cases[a];
@@ -109,29 +151,67 @@ export function ratios(cases: BenchReport['cases'], metric: 'rps' | 'requestsPer
   return out;
 }
 
-export function authTargets(cases: BenchReport['cases']): AuthTarget[] {
-  const base = cases[AUTH_BASELINE];
-  return AUTH_TARGETS.flatMap(({ case: name, min }) => {
+function targetsOver(cases: BenchReport['cases'], targets: ReadonlyArray<{ case: CaseName; min: number }>, baseline: CaseName): CaseTarget[] {
+  const base = cases[baseline];
+  return targets.flatMap(({ case: name, min }) => {
     const c = cases[name];
     if (c === undefined) return [];
     const value = base === undefined ? null : c.rps / base.rps;
     const valuePerCpu = base === undefined ? null : c.requestsPerCpuSecond / base.requestsPerCpuSecond;
-    return [{ metric: `${name} / ${AUTH_BASELINE}`, min, value, valuePerCpu, met: value === null ? null : value >= min }];
+    return [{ metric: `${name} / ${baseline}`, min, value, valuePerCpu, met: value === null ? null : value >= min }];
   });
 }
 
+export function authTargets(cases: BenchReport['cases']): CaseTarget[] {
+  return targetsOver(cases, AUTH_TARGETS, AUTH_BASELINE);
+}
+
+export function limitTargets(cases: BenchReport['cases']): CaseTarget[] {
+  return targetsOver(cases, LIMIT_TARGETS, LIMITS_BASELINE);
+}
+
 /**
- * Why the numbers of a run are not valid, if they are not: any request that failed or was not answered 2xx (wrk's
- * errors, 1xx/3xx the gateway sent, refusals the authorizers counted), or an uncached case that hit its cache.
+ * Why the numbers of a run are not valid, if they are not: any request that failed or was not answered as expected
+ * (wrk's errors, 1xx/3xx the gateway sent, refusals the authorizers counted), an uncached case that hit its cache, or
+ * a rate-limit case not decided the way it claims (see limitReasons).
  */
 export function invalidReasons(report: BenchReport): string[] {
   const reasons: string[] = [];
   for (const [name, c] of Object.entries(report.cases)) {
-    if (c.errors > 0) reasons.push(`${name}: ${c.errors} failed requests (wrk: connect/read/write errors, timeouts, status ≥ 400)`);
+    if (c.errors > 0) {
+      const what = c.expectedStatus === 429 ? 'answers under 400 where 429 was expected' : 'status ≥ 400';
+      reasons.push(`${name}: ${c.errors} failed requests (wrk: connect/read/write errors, timeouts, ${what})`);
+    }
     if (c.gateway === undefined) continue;
     if (c.gateway.refused > 0) reasons.push(`${name}: the authorizer refused ${c.gateway.refused} requests`);
     if (c.gateway.otherStatus > 0) reasons.push(`${name}: ${c.gateway.otherStatus} answers were 1xx/3xx`);
     if (name === 'auth-jwt-uncached' && c.gateway.cacheHits > 0) reasons.push(`${name}: ${c.gateway.cacheHits} requests were served from the verified-token cache`);
+    if (LIMIT_CASES.includes(name as CaseName)) reasons.push(...limitReasons(name as CaseName, c, c.gateway));
+  }
+  return reasons;
+}
+
+/**
+ * A rate-limit case measures what it claims only if: no decision fell back to the local share (Redis answered every
+ * one) and Redis reported no error; the admitted cases' limit refused nothing, and the Global one asked Redis for
+ * (at least) every request wrk completed; the pre-check case admitted nothing, answered only 429s (no 5xx, a
+ * limiter's refusal for every answer) and never asked Redis.
+ */
+function limitReasons(name: CaseName, c: CaseSummary, g: GatewayCounters): string[] {
+  const reasons: string[] = [];
+  const requests = c.runs.reduce((a, r) => a + r.requests, 0);
+  if (g.limitFallback > 0) reasons.push(`${name}: ${g.limitFallback} decisions by the local fallback (Redis not ready or not answering)`);
+  if (g.storeErrors > 0) reasons.push(`${name}: ${g.storeErrors} Redis decisions failed or timed out`);
+  if (g.status5xx > 0) reasons.push(`${name}: ${g.status5xx} answers were 5xx`);
+  if (c.expectedStatus === 200) {
+    if (g.limitLimited > 0) reasons.push(`${name}: the limit refused ${g.limitLimited} requests (it must never be reached)`);
+    if (GLOBAL_LIMIT_CASES.includes(name) && g.storeCalls < requests) reasons.push(`${name}: ${g.storeCalls} Redis decisions for ${requests} requests`);
+  } else {
+    if (g.limitAllowed > 0) reasons.push(`${name}: the exhausted limit admitted ${g.limitAllowed} requests`);
+    if (g.storeCalls > 0) reasons.push(`${name}: ${g.storeCalls} requests went to Redis instead of the remembered refusal`);
+    // wrk saw only answers ≥ 400 (else c.errors), none was a 5xx: a limiter's refusal for each one is every answer a 429.
+    // (Not status4xx === limitLimited: a request wrk abandons when it stops counts as a 499.)
+    if (g.limitLimited < requests) reasons.push(`${name}: ${g.limitLimited} rate-limit refusals for ${requests} answers`);
   }
   return reasons;
 }
@@ -143,17 +223,18 @@ function pad(text: string, width: number, right = false): string {
 export function formatReport(report: BenchReport): string {
   const lines: string[] = [];
   const int = (n: number): string => Math.round(n).toLocaleString('en-US');
-  lines.push(`${pad('case', 30)}${pad('req/s', 9, true)}${pad('p50 ms', 8, true)}${pad('p99 ms', 8, true)}${pad('errors', 7, true)}${pad('cpu', 6, true)}${pad('req/cpu-s', 11, true)}   per round (req/s)`);
+  lines.push(`${pad('case', 32)}${pad('req/s', 9, true)}${pad('p50 ms', 8, true)}${pad('p99 ms', 8, true)}${pad('errors', 7, true)}${pad('cpu', 6, true)}${pad('req/cpu-s', 11, true)}   per round (req/s)`);
   for (const [, c] of Object.entries(report.cases)) {
     const perRound = c.runs.map((r) => Math.round(r.rps)).join(', ');
     lines.push(
-      `${pad(c.label, 30)}${pad(int(c.rps), 9, true)}${pad(c.p50Ms.toFixed(2), 8, true)}${pad(c.p99Ms.toFixed(2), 8, true)}${pad(String(c.errors), 7, true)}` +
+      `${pad(c.expectedStatus === 429 ? `${c.label} (429)` : c.label, 32)}${pad(int(c.rps), 9, true)}${pad(c.p50Ms.toFixed(2), 8, true)}${pad(c.p99Ms.toFixed(2), 8, true)}${pad(String(c.errors), 7, true)}` +
         `${pad(`${Math.round(c.proxyCpuShare * 100)}%`, 6, true)}${pad(int(c.requestsPerCpuSecond), 11, true)}   ${perRound}`,
     );
   }
-  lines.push('', `${pad('ratio', 32)}${pad('req/s', 7, true)}${pad('req/cpu-s', 11, true)}`);
+  const ratioWidth = Math.max(32, ...Object.keys(report.ratios).map((name) => name.length + 2));
+  lines.push('', `${pad('ratio', ratioWidth)}${pad('req/s', 7, true)}${pad('req/cpu-s', 11, true)}`);
   for (const [name, value] of Object.entries(report.ratios)) {
-    lines.push(`${pad(name, 32)}${pad(`${value.toFixed(2)}×`, 7, true)}${pad(`${(report.ratiosPerCpu[name] ?? 0).toFixed(2)}×`, 11, true)}`);
+    lines.push(`${pad(name, ratioWidth)}${pad(`${value.toFixed(2)}×`, 7, true)}${pad(`${(report.ratiosPerCpu[name] ?? 0).toFixed(2)}×`, 11, true)}`);
   }
   for (const s of report.skipped) lines.push(`skipped ${s.case}: ${s.reason}`);
   const t = report.target;
@@ -178,6 +259,39 @@ export function formatReport(report: BenchReport): string {
       );
     }
     if (report.auth !== undefined) lines.push(Object.entries(report.auth).map(([k, v]) => `${k}: ${v}`).join(', '));
+  }
+  const limitCases = LIMIT_CASES.flatMap((name) => {
+    const c = report.cases[name];
+    return c === undefined ? [] : [[name, c] as const];
+  });
+  if (limitCases.length > 0) {
+    const base = report.cases[LIMITS_BASELINE];
+    const perRequest = (n: number, requests: number): string => (requests > 0 ? n / requests : 0).toFixed(2);
+    lines.push('', `rate limits, against limits: none (${CASE_LABELS[LIMITS_BASELINE]}${base === undefined ? ': not measured in this run' : ''})`);
+    lines.push(
+      `${pad('case', 30)}${pad('expects', 9, true)}${pad('req/s', 8, true)}${pad('req/cpu-s', 11, true)}${pad('target', 11, true)}` +
+        `${pad('admitted', 11, true)}${pad('limited', 11, true)}${pad('fallback', 10, true)}${pad('gw→redis/req', 14, true)}${pad('scripts/req', 13, true)}${pad('cmds/req', 10, true)}`,
+    );
+    for (const [name, c] of limitCases) {
+      const r = report.ratios[`${name} / ${LIMITS_BASELINE}`];
+      const rc = report.ratiosPerCpu[`${name} / ${LIMITS_BASELINE}`];
+      const target = report.limitTargets.find((x) => x.metric === `${name} / ${LIMITS_BASELINE}`);
+      const g = c.gateway ?? NO_COUNTERS;
+      const requests = c.runs.reduce((a, x) => a + x.requests, 0);
+      const verdict = target === undefined ? '' : `≥ ${target.min}${target.met === null ? '' : target.met ? ' ✓' : ' ✗'}`;
+      lines.push(
+        `${pad(c.label, 30)}${pad(c.expectedStatus === 429 ? '429' : '200', 9, true)}${pad(r === undefined ? '–' : `${r.toFixed(2)}×`, 8, true)}${pad(rc === undefined ? '–' : `${rc.toFixed(2)}×`, 11, true)}${pad(verdict, 11, true)}` +
+          `${pad(int(g.limitAllowed), 11, true)}${pad(int(g.limitLimited), 11, true)}${pad(int(g.limitFallback), 10, true)}${pad(perRequest(g.storeCalls, requests), 14, true)}` +
+          `${pad(c.redis === undefined ? '–' : c.redis.scriptsPerRequest.toFixed(2), 13, true)}${pad(c.redis === undefined ? '–' : c.redis.commandsPerRequest.toFixed(2), 10, true)}`,
+      );
+    }
+    if (limitCases.some(([, c]) => c.expectedStatus === 429)) {
+      lines.push('(expects 429: every measured request is refused by the gateway itself — the 429 is the expected answer, not an error, and is never proxied)');
+    }
+    for (const t of report.limitTargets) {
+      lines.push(`target ${t.metric} ≥ ${t.min}: ${t.value === null ? 'no baseline in this run' : `${t.value.toFixed(2)} (req/cpu-s ${t.valuePerCpu?.toFixed(2)}) — ${t.met === true ? 'met' : 'NOT met'}`}`);
+    }
+    if (report.limits !== undefined) lines.push(Object.entries(report.limits).map(([k, v]) => `${k}: ${v}`).join(', '));
   }
   return lines.join('\n');
 }

@@ -1,8 +1,8 @@
 // `npm run bench`: requests/s and p50/p99 latency through the gateway (1 route, 10,000 routes),
-// a bare undici proxy and nginx proxy_pass, and the one-route gateway behind each kind of Authorizer,
-// in one run, against one shared upstream.
-// Proxies run on CPU 0; wrk and the upstream on CPU 1. See bench/README.md for the method.
-import { mkdtempSync, rmSync } from 'node:fs';
+// a bare undici proxy and nginx proxy_pass, the one-route gateway behind each kind of Authorizer,
+// and the same route with Local and Global rate limits, in one run, against one shared upstream.
+// Proxies run on CPU 0; wrk, the upstream and Redis on CPU 1. See bench/README.md for the method.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -10,13 +10,42 @@ import { execFileSync } from 'node:child_process';
 import { killChildrenOnExit, stopAll } from './child-processes.ts';
 import { freePort, waitForPort, LOOPBACK } from './ports.ts';
 import { startNginx, upstreamConf } from './nginx.ts';
-import { ALL_CASES, AUTH_BASELINE, AUTH_CASES, CASE_GROUPS, gatewayAvailable, isGatewayCase, startCase, type AuthFixtures, type CaseName, type RunningCase } from './proxy-cases.ts';
+import {
+  ALL_CASES,
+  AUTH_BASELINE,
+  AUTH_CASES,
+  CASE_GROUPS,
+  GLOBAL_LIMIT_CASES,
+  LIMIT_CASES,
+  LIMITS_BASELINE,
+  gatewayAvailable,
+  isGatewayCase,
+  startCase,
+  type AuthFixtures,
+  type CaseName,
+  type RunningCase,
+} from './proxy-cases.ts';
 import { createApiKeys, createJwtIssuer, startDecisionService, GATEWAY_TOKEN_CACHE, ROTATING_TOKENS, type DecisionService } from './auth-fixtures.ts';
-import { countersBetween, readCounters } from './gateway-counters.ts';
+import { GLOBAL_POLICY, LOCAL_POLICY, PRECHECK_POLICY, redisBetween, startRedis, type RedisFixture } from './limit-fixtures.ts';
+import { countersBetween, readCounters, waitForRedisUp } from './gateway-counters.ts';
 import { preflight } from './preflight.ts';
 import { runWrk, type WrkResult } from './wrk.ts';
 import { MEASURED_HOST, MEASURED_PATH } from './bench-tables.ts';
-import { authTargets, formatReport, invalidReasons, ratios, summarizeCase, summarizeRun, writeReport, TARGET_RATIO, type BenchReport, type RunSummary } from './report.ts';
+import {
+  authTargets,
+  formatReport,
+  invalidReasons,
+  limitTargets,
+  ratios,
+  summarizeCase,
+  summarizeRun,
+  writeReport,
+  AUTH_TARGETS,
+  LIMIT_TARGETS,
+  TARGET_RATIO,
+  type BenchReport,
+  type RunSummary,
+} from './report.ts';
 import { describeEnvironment } from './environment.ts';
 import { cpuSeconds, machineBusy } from './cpu-time.ts';
 
@@ -30,12 +59,46 @@ const { values } = parseArgs({
     out: { type: 'string', default: join(import.meta.dirname, 'results') },
     'no-save': { type: 'boolean', default: false },
     // warn: the method of every gateway case (no access log, as nginx runs with access_log off); `gatehouse proxy` runs at info.
-    'gateway-log-level': { type: 'string', default: 'warn' },
+    'gateway-log-level': { type: 'string', default: 'info' },
     // A diagnostic, not a measurement (sampling costs the gateways a few percent): each gateway writes a V8 CPU profile
     // of its whole life into this directory when the bench stops it.
     'cpu-prof': { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (values.help) {
+  const targets = (list: typeof AUTH_TARGETS): string => list.map((t) => `${t.case} ≥ ${t.min}`).join(', ');
+  console.log(`usage: node bench/run.ts [options]   (npm run bench)
+
+Requests/s and latency of each case, measured with wrk on a pinned core, ratios against baselines of the same run.
+
+options:
+  --duration S            seconds measured per case and round (default 10)
+  --warmup S              seconds of load before each measurement, not measured (default 3; 0: none)
+  --rounds N              rounds over all cases, order rotated each round (default 3)
+  --connections N         wrk connections (default 50)
+  --cases LIST            comma-separated case names and groups (default: all cases)
+  --out DIR               where results are written (default bench/results)
+  --no-save               do not write results
+  --gateway-log-level L   the gateways' pino level (default info, as shipped: one access-log line per request,
+                          written to a file in the bench's temporary folder)
+  --cpu-prof DIR          diagnosis: a V8 CPU profile per gateway, written when it stops
+  -h, --help              this text
+
+cases: ${ALL_CASES.join(', ')}
+groups:
+  proxy    ${CASE_GROUPS.proxy?.join(', ')}
+  auth     ${CASE_GROUPS.auth?.join(', ')}
+           (${AUTH_BASELINE} is "auth: none"; targets ${targets(AUTH_TARGETS)})
+  limits   ${CASE_GROUPS.limits?.join(', ')}
+           (${LIMITS_BASELINE} is "limits: none"; limits-local: a Local token bucket never reached; limits-global: the
+           same, Global, in a redis-server the bench starts; limits-global-precheck: an exhausted Global limit, every
+           request answered 429 from the remembered refusal without Redis; targets ${targets(LIMIT_TARGETS)})
+
+Needs wrk and nginx (and redis-server for the Global limit cases), two CPUs and taskset. Exits 1 when a measured
+request got another answer than expected (2xx; 429 for the pre-check case). See bench/README.md.`);
+  process.exit(0);
+}
 const params = {
   durationSec: Number(values.duration),
   warmupSec: Number(values.warmup),
@@ -59,6 +122,10 @@ const requested = [
 if (requested.some((c) => AUTH_CASES.includes(c)) && !requested.includes(AUTH_BASELINE)) {
   console.warn(`bench: ${AUTH_BASELINE} (auth: none) is not among the cases, so the authorizer cases get no ratios`);
 }
+if (requested.some((c) => LIMIT_CASES.includes(c)) && !requested.includes(LIMITS_BASELINE)) {
+  console.warn(`bench: ${LIMITS_BASELINE} (limits: none) is not among the cases, so the rate-limit cases get no ratios`);
+}
+const needsRedis = requested.some((c) => GLOBAL_LIMIT_CASES.includes(c));
 
 function hasCommand(command: string, args: string[]): boolean {
   try {
@@ -73,6 +140,9 @@ for (const tool of ['wrk', 'nginx']) {
   const found = tool === 'nginx' ? hasCommand('/usr/sbin/nginx', ['-v']) || hasCommand('nginx', ['-v']) : hasCommand('wrk', ['-v']);
   if (!found) throw new Error(`${tool} is not installed (apt-get install ${tool}; .ci/run does this)`);
 }
+if (needsRedis && !hasCommand('redis-server', ['--version'])) {
+  throw new Error(`redis-server is not installed; the cases ${GLOBAL_LIMIT_CASES.join(', ')} need it (apt-get install redis-server)`);
+}
 // Two cores: the proxy alone on one, load generator and upstream on the other.
 const pinned = cpus().length >= 2 && hasCommand('taskset', ['-V']);
 const PROXY_CPU = pinned ? 0 : null;
@@ -84,8 +154,8 @@ const tmpDir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
 // On every way out, Ctrl-C included (its handler exits before `finally` would run).
 process.once('exit', () => rmSync(tmpDir, { recursive: true, force: true }));
 const skipped: BenchReport['skipped'] = [];
-/** In-process servers (the decision service), closed after the children. */
-const services: { decision: DecisionService | null } = { decision: null };
+/** In-process servers (the decision service) and the bench's Redis connection, closed after / before the children. */
+const services: { decision: DecisionService | null; redis: RedisFixture | null } = { decision: null, redis: null };
 
 /** The issuer key and tokens, the API keys and the decision service, when an authorizer case runs. */
 async function authFixtures(): Promise<{ fixtures: AuthFixtures; info: Record<string, string | number> } | null> {
@@ -109,6 +179,38 @@ async function authFixtures(): Promise<{ fixtures: AuthFixtures; info: Record<st
   return { fixtures: { jwt, apiKey, external: decisionService }, info };
 }
 
+/** How a rate-limit policy's one limit reads in the report. */
+function describeLimit(policy: typeof LOCAL_POLICY): string {
+  const l = policy.limits[0];
+  if (l === undefined || l.rule.kind !== 'tokenBucket') return policy.id;
+  return `${policy.id}: ${l.scope} token bucket ${l.rule.rate.toLocaleString('en-US')}/${l.rule.periodMs / 1000}s burst ${l.rule.burst.toLocaleString('en-US')}, key ClientIP`;
+}
+
+/** The redis-server of the Global cases (started only when one runs), and how the rate-limit cases were set up. */
+async function limitFixtures(): Promise<{ redis: RedisFixture | null; info: Record<string, string | number> } | null> {
+  if (!requested.some((c) => LIMIT_CASES.includes(c)) || !gatewayAvailable()) return null;
+  let redis: RedisFixture | null = null;
+  if (needsRedis) {
+    const dir = join(tmpDir, 'redis');
+    mkdirSync(dir);
+    redis = await startRedis(dir, LOAD_CPU);
+    services.redis = redis;
+  }
+  const info: Record<string, string | number> = {
+    baseline: `limits: none = ${LIMITS_BASELINE}`,
+    local: describeLimit(LOCAL_POLICY),
+    global: describeLimit(GLOBAL_POLICY),
+    preCheck: describeLimit(PRECHECK_POLICY),
+    responseHeaders: 'Always (RateLimit-Policy and RateLimit on every answer)',
+    ...(redis === null
+      ? {}
+      : {
+          redis: `redis-server ${redis.version} on ${LOOPBACK}:${redis.port}, CPU ${LOAD_CPU ?? 'unpinned'}, no persistence; gateways: --redis-url only (shipped defaults: --redis-timeout 100ms)`,
+        }),
+  };
+  return { redis, info };
+}
+
 async function main(): Promise<BenchReport> {
   // Other work on the machine competes for both cores; say so rather than publish skewed numbers.
   const busyBefore = await machineBusy(1000);
@@ -118,6 +220,7 @@ async function main(): Promise<BenchReport> {
   const upstream = startNginx('upstream', upstreamDir, upstreamConf(upstreamDir, upstreamPort), LOAD_CPU);
   await waitForPort(upstreamPort, upstream);
   const auth = await authFixtures();
+  const limits = await limitFixtures();
 
   const running: RunningCase[] = [];
   for (const name of requested) {
@@ -125,10 +228,25 @@ async function main(): Promise<BenchReport> {
       skipped.push({ case: name, reason: 'proxy/server/start-gateway.ts does not exist yet' });
       continue;
     }
-    const c = await startCase(name, { tmpDir, upstreamPort, cpu: PROXY_CPU, auth: auth?.fixtures ?? null, gatewayLogLevel: values['gateway-log-level'], cpuProfileDir });
-    await preflight(name, c.port, MEASURED_HOST, MEASURED_PATH, { headers: c.preflightHeaders, refusedWithout: c.authorizerId !== undefined });
+    const c = await startCase(name, {
+      tmpDir,
+      upstreamPort,
+      cpu: PROXY_CPU,
+      auth: auth?.fixtures ?? null,
+      gatewayLogLevel: values['gateway-log-level'],
+      cpuProfileDir,
+      redisUrl: limits?.redis?.url ?? null,
+    });
+    // A request before the gateway's Redis connection is ready would be decided by the local fallback.
+    if (c.usesRedis && c.adminPort !== undefined) await waitForRedisUp(c.adminPort);
+    await preflight(name, c.port, MEASURED_HOST, MEASURED_PATH, {
+      headers: c.preflightHeaders,
+      refusedWithout: c.authorizerId !== undefined,
+      rateLimited: c.ratePolicyId !== undefined,
+      exhausted: c.expectedStatus === 429,
+    });
     running.push(c);
-    console.log(`started ${name} on ${LOOPBACK}:${c.port}${c.routes === undefined ? '' : ` (${c.routes} routes)`}`);
+    console.log(`started ${name} on ${LOOPBACK}:${c.port}${c.routes === undefined ? '' : ` (${c.routes} routes)`}${c.expectedStatus === 429 ? ' (expects 429 to every measured request)' : ''}`);
   }
 
   const runs = new Map<CaseName, RunSummary[]>(running.map((c) => [c.name, []]));
@@ -151,24 +269,37 @@ async function main(): Promise<BenchReport> {
         return r;
       };
       if (params.warmupSec > 0) await load(params.warmupSec);
-      // The gateway's own counts around the measurement (read outside its CPU window).
+      // The gateway's and Redis's own counts around the measurement (read outside its CPU window).
+      const redis = c.usesRedis ? services.redis : null;
       const countersBefore = c.adminPort === undefined ? undefined : await readCounters(c.adminPort);
+      const redisBefore = redis === null ? undefined : await redis.stats();
       const pid = c.process.child.pid ?? 0;
       const cpuBefore = cpuSeconds(pid);
       const measured = await load(params.durationSec);
       const cpu = cpuSeconds(pid) - cpuBefore;
+      const redisUsed = redis === null || redisBefore === undefined ? undefined : redisBetween(redisBefore, await redis.stats());
       const counters = c.adminPort === undefined || countersBefore === undefined ? undefined : countersBetween(countersBefore, await readCounters(c.adminPort));
-      const result = summarizeRun(measured, cpu, counters);
+      const result = summarizeRun(measured, cpu, {
+        expectedStatus: c.expectedStatus,
+        ...(counters === undefined ? {} : { gateway: counters }),
+        ...(redisUsed === undefined ? {} : { redis: redisUsed }),
+      });
       runs.get(c.name)?.push(result);
       const authLine = c.authorizerId === undefined || counters === undefined ? '' : `  auth allowed ${counters.allowed} refused ${counters.refused} cache hit ${counters.cacheHits} miss ${counters.cacheMisses}`;
+      const limitLine =
+        c.ratePolicyId === undefined || counters === undefined
+          ? ''
+          : `  limit admitted ${counters.limitAllowed} limited ${counters.limitLimited} fallback ${counters.limitFallback}` +
+            (result.redis === undefined ? '' : `  redis ${result.redis.scriptsPerRequest.toFixed(2)} scripts/req ${result.redis.commandsPerRequest.toFixed(2)} cmds/req`);
       console.log(
-        `round ${round + 1}/${params.rounds} ${c.name.padEnd(17)} ${Math.round(result.rps).toString().padStart(7)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}  cpu ${Math.round(result.proxyCpuShare * 100)}%  ${Math.round(result.requestsPerCpuSecond)} req/cpu-s${authLine}`,
+        `round ${round + 1}/${params.rounds} ${c.name.padEnd(22)} ${Math.round(result.rps).toString().padStart(7)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  ` +
+          `${c.expectedStatus === 429 ? 'not 429' : 'errors'} ${result.errors}  cpu ${Math.round(result.proxyCpuShare * 100)}%  ${Math.round(result.requestsPerCpuSecond)} req/cpu-s${authLine}${limitLine}`,
       );
     }
   }
 
   const cases: BenchReport['cases'] = {};
-  for (const c of running) cases[c.name] = summarizeCase(c.name, runs.get(c.name) ?? [], c.routes);
+  for (const c of running) cases[c.name] = summarizeCase(c.name, runs.get(c.name) ?? [], c.routes, c.expectedStatus);
   const r = ratios(cases, 'rps');
   const targetValue = r['gateway-10k / bare-undici'] ?? null;
   const authInfo = auth === null ? undefined : { ...auth.info, decisionServiceCalls: services.decision?.calls() ?? 0 };
@@ -190,6 +321,8 @@ async function main(): Promise<BenchReport> {
     target: { metric: 'gateway-10k / bare-undici', min: TARGET_RATIO, value: targetValue, met: targetValue === null ? null : targetValue >= TARGET_RATIO },
     authTargets: authTargets(cases),
     ...(authInfo === undefined ? {} : { auth: authInfo }),
+    limitTargets: limitTargets(cases),
+    ...(limits === null ? {} : { limits: limits.info }),
     skipped,
   };
 }
@@ -208,6 +341,7 @@ try {
   console.error(err instanceof Error ? err.message : err);
   exitCode = 1;
 } finally {
+  services.redis?.disconnect();
   await stopAll();
   await services.decision?.close();
 }

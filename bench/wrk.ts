@@ -41,9 +41,17 @@ export function requestsPerSecond(r: WrkResult): number {
   return r.requests / (r.durationUs / 1e6);
 }
 
-export function errorCount(r: WrkResult): number {
+/** The answer a case must get: 2xx from the upstream, or (the rate-limit pre-check case) 429 from the gateway. */
+export type ExpectedStatus = 200 | 429;
+
+/**
+ * Requests that failed or got another answer than `expected`. wrk counts every answer ≥ 400 in errors.status; when
+ * 429 is expected, the unexpected answers wrk sees are those under 400 (a 5xx is told apart by the gateway's metrics).
+ */
+export function errorCount(r: WrkResult, expected: ExpectedStatus = 200): number {
   const e = r.errors;
-  return e.connect + e.read + e.write + e.status + e.timeout;
+  const transport = e.connect + e.read + e.write + e.timeout;
+  return transport + (expected === 429 ? r.requests - e.status : e.status);
 }
 
 /**

@@ -194,7 +194,6 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       clearTimeout(grace);
       retireAuthorizers(holder.current?.authorizers ?? NO_AUTHORIZERS, NO_AUTHORIZERS, runtimeOptions.policy);
       await holder.destroy();
-      global?.close();
       await redis?.close();
     })());
 
@@ -219,7 +218,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
  * Redis as the fleet's counter store: asked only while connected and answering (the breaker), so an outage or a
  * frozen Redis costs no waiting.
  */
-function globalStore(connection: RedisConnection, logger: Logger): GlobalLimitStore & { state(): string; close(): void } {
+function globalStore(connection: RedisConnection, logger: Logger): GlobalLimitStore & { state(): string } {
   const store = new RedisLimitStore(connection);
   const breaker = new StoreBreaker({ logger: logger.child({ redis: connection.target }) });
   return {
@@ -229,7 +228,6 @@ function globalStore(connection: RedisConnection, logger: Logger): GlobalLimitSt
     settled: (ok) => breaker.settled(ok),
     // For metrics and readiness: no side effect (available() may hand out the breaker's one probe).
     state: () => (connection.status() !== 'ready' ? connection.status() : breaker.open ? 'not answering in time' : 'ready'),
-    close: () => store.close(),
   };
 }
 

@@ -1,9 +1,8 @@
-// The Redis circuit breaker and the decisions' shared deadlines, on injected clocks (no waiting). A frozen Redis
+// The Redis circuit breaker, on an injected clock (no waiting). A frozen Redis
 // (SIGSTOP) end to end is in test/policy/redis-limit-store.test.ts and test/e2e/rate-limits-fleet.test.ts.
 import { strict as assert } from 'node:assert';
-import { mock, test } from 'node:test';
+import { test } from 'node:test';
 import { pino } from 'pino';
-import { CommandDeadlines } from '../../proxy/policy/rate-limit/command-deadlines.ts';
 import { StoreBreaker } from '../../proxy/policy/rate-limit/store-breaker.ts';
 
 const quiet = pino({ level: 'silent' });
@@ -44,32 +43,4 @@ test('a failed probe opens the breaker again for another openMs', () => {
   assert.equal(breaker.allows(), false);
   now = 1_000;
   assert.equal(breaker.allows(), true, 'the next probe');
-});
-
-test('deadlines: an unanswered command times out once, between timeoutMs and timeoutMs + one sweep; answered ones never do', (t) => {
-  mock.timers.enable({ apis: ['setInterval'] });
-  t.after(() => mock.timers.reset());
-  let now = 0;
-  const deadlines = new CommandDeadlines(100, () => now);
-  t.after(() => deadlines.close());
-  const timedOut: string[] = [];
-  const a = deadlines.start(() => timedOut.push('a'));
-  now = 5;
-  const b = deadlines.start(() => timedOut.push('b'));
-  b.settled = true; // answered
-  now = 30;
-  deadlines.start(() => timedOut.push('c'));
-  assert.equal(deadlines.pending, 3);
-  for (now = 10; now < 100; now += 10) mock.timers.tick(10);
-  assert.deepEqual(timedOut, [], 'nothing before 100 ms');
-  now = 110;
-  mock.timers.tick(10);
-  assert.deepEqual(timedOut, ['a'], 'a at its deadline; b was answered');
-  assert.ok(a.settled);
-  now = 140;
-  mock.timers.tick(10);
-  assert.deepEqual(timedOut, ['a', 'c']);
-  mock.timers.tick(10);
-  assert.deepEqual(timedOut, ['a', 'c'], 'each once');
-  assert.equal(deadlines.pending, 0, 'the queue is empty (and the sweep stopped)');
 });

@@ -8,10 +8,11 @@
 //
 // - No offline queue and maxRetriesPerRequest 0: a command while disconnected, or in flight when the link drops,
 //   fails at once; none is replayed after a reconnect (a replayed take would count twice).
-// - decisions are bounded by the store's own deadlines (command-deadlines.ts), not ioredis's commandTimeout (a timer
-//   per command); commands are pipelined on the one connection (sent without waiting for earlier replies). ioredis's
-//   autopipelining (one write per tick) is off for one Redis: it cost more CPU per decision than it saved in writes
-//   (`node bench/run.ts --cases limits-global`: about 9.3k → 11k req/s). A Cluster keeps it (see there).
+// - commandTimeout bounds every command; commands are pipelined on the one connection (sent without waiting for
+//   earlier replies). ioredis's autopipelining (one write per tick) is off for one Redis: it cost more CPU per
+//   decision than it saved in writes (`node bench/run.ts --cases limits-global`: about 9.3k → 11k req/s). A Cluster
+//   keeps it (see there). A gateway-side deadline sweep instead of commandTimeout's timer per command measured
+//   slower (an extra promise per decision costs more than the timer).
 // - Reconnects forever with capped, jittered backoff, so Redis coming back needs no proxy restart.
 // - The password (option or URL) never appears in a log line or an error message made here: messages pass through
 //   redact(). ioredis' own error objects can carry it (a failed HELLO's `command.args`), so only their message is used.
@@ -113,8 +114,6 @@ export class RedisConnection {
   readonly client: Redis | Cluster;
   /** Where it connects, without the password: for logs and errors. */
   readonly target: string;
-  /** How long a decision may take before it counts as failed (the store enforces it). */
-  readonly commandTimeoutMs: number;
   readonly #logger: Logger;
   readonly #secrets: string[];
   readonly #listeners = new Set<RedisStatusListener>();
@@ -128,11 +127,11 @@ export class RedisConnection {
 
   constructor(options: RedisConnectionOptions) {
     this.#logger = options.logger;
-    this.commandTimeoutMs = options.commandTimeoutMs;
     const hasUrl = options.url !== undefined && options.url !== '';
     const hasNodes = options.clusterNodes !== undefined && options.clusterNodes.length > 0;
     if (hasUrl === hasNodes) throw new Error('redis: give exactly one of url and clusterNodes');
     const common = {
+      commandTimeout: options.commandTimeoutMs,
       connectTimeout: options.connectTimeoutMs,
       // In-flight commands fail when the link drops rather than wait for a reconnect, and are not resent after it.
       maxRetriesPerRequest: 0,
@@ -163,7 +162,7 @@ export class RedisConnection {
       const clusterOptions: ClusterOptions = {
         // Governs the cluster: a command for a node that is not connected fails at once. ioredis forces the offline
         // queue on for the per-node clients (redisOptions cannot carry it; its type omits it) so that a node
-        // connection in 'wait' still takes commands; those are bounded by the store's deadlines.
+        // connection in 'wait' still takes commands; those are bounded by commandTimeout.
         enableOfflineQueue: false,
         // Kept on for a Cluster: without it, a command sent to a node connection ioredis has not opened yet failed
         // with "Connection is closed" (the first takes after start, and after a node came back).

@@ -10,7 +10,7 @@
 // (hex) to keep keys short; so is a tag that is empty or holds { or } (either would break the hash tag).
 import { createHash } from 'node:crypto';
 import type { LimitCall, LimitState, TakeResult } from './limit-types.ts';
-import { CommandDeadlines } from './command-deadlines.ts';
+import { Cluster } from 'ioredis';
 import type { RedisConnection } from './redis-connection.ts';
 
 /**
@@ -121,7 +121,7 @@ end
 return 0
 `;
 
-/** Why a take or refund failed: not connected, no answer within the command timeout, or an error from Redis. */
+/** Why a take or refund failed: not connected, no answer within commandTimeout, or an error from Redis. */
 export type RedisLimitFailure = 'unavailable' | 'timeout' | 'error';
 
 /** A failed take or refund; the message never holds the password. */
@@ -185,11 +185,18 @@ export class RedisLimitStore {
   /** Script commands by key count: defined with a fixed numberOfKeys so the first argument is the first key (see #script). */
   readonly #takeFns: (ScriptFn | undefined)[] = [];
   readonly #refundFns: (ScriptFn | undefined)[] = [];
-  readonly #deadlines: CommandDeadlines;
+  readonly #takeFailed: (err: unknown) => never;
+  readonly #refundFailed: (err: unknown) => never;
+  #corked = false;
 
   constructor(connection: RedisConnection) {
     this.#conn = connection;
-    this.#deadlines = new CommandDeadlines(connection.commandTimeoutMs);
+    this.#takeFailed = (err) => {
+      throw this.#error('take', err);
+    };
+    this.#refundFailed = (err) => {
+      throw this.#error('refund', err);
+    };
   }
 
   /** Take one unit from every counter of `calls`, all or nothing. `tag` is the RatePolicy id. */
@@ -203,7 +210,8 @@ export class RedisLimitStore {
     } catch (err) {
       return Promise.reject(this.#error('take', err));
     }
-    return this.#send(this.#script(this.#takeFns, 'Take', REDIS_TAKE_LUA, calls.length), args, 'take', toResult);
+    this.#corkUntilIdle();
+    return this.#script(this.#takeFns, 'Take', REDIS_TAKE_LUA, calls.length).apply(this.#conn.client, args).then(toResult, this.#takeFailed);
   }
 
   /** Give one unit back to every counter of `calls` (best effort: the caller may ignore a rejection). */
@@ -216,35 +224,25 @@ export class RedisLimitStore {
     } catch (err) {
       return Promise.reject(this.#error('refund', err));
     }
-    return this.#send(this.#script(this.#refundFns, 'Refund', REDIS_REFUND_LUA, calls.length), args, 'refund', ignore);
+    return this.#script(this.#refundFns, 'Refund', REDIS_REFUND_LUA, calls.length).apply(this.#conn.client, args).then(ignore, this.#refundFailed);
   }
 
-  /** One script call, settled by its answer or by its deadline, whichever comes first. */
-  #send<T>(fn: ScriptFn, args: (string | number)[], op: 'take' | 'refund', map: (reply: unknown) => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const deadline = this.#deadlines.start(() => reject(new RedisLimitError('timeout', `redis rate-limit ${op}: no answer within the command timeout`)));
-      fn.apply(this.#conn.client, args).then(
-        (reply) => {
-          if (deadline.settled) return;
-          deadline.settled = true;
-          try {
-            resolve(map(reply));
-          } catch (err) {
-            reject(this.#error(op, err));
-          }
-        },
-        (err: unknown) => {
-          if (deadline.settled) return;
-          deadline.settled = true;
-          reject(this.#error(op, err));
-        },
-      );
+  /**
+   * Holds the socket's writes until the event loop has handled every request that arrived together, then sends them
+   * in one writev: a write per decision was the largest single cost of a Global limit (a syscall each). ioredis's
+   * autopipelining does the same per tick at a higher JS cost, and a tick ends after each socket's data, so it
+   * batched little. One Redis only (a Cluster keeps autopipelining).
+   */
+  #corkUntilIdle(): void {
+    if (this.#corked) return;
+    const stream = (this.#conn.client as { stream?: { cork?: () => void; uncork?: () => void } }).stream;
+    if (this.#conn.client instanceof Cluster || stream?.cork === undefined) return;
+    stream.cork();
+    this.#corked = true;
+    setImmediate(() => {
+      this.#corked = false;
+      stream.uncork?.();
     });
-  }
-
-  /** Stops the deadline sweep (the connection is closed by its owner). */
-  close(): void {
-    this.#deadlines.close();
   }
 
   /** KEYS then ARGV, flat: ioredis prepends the key count. */
