@@ -4,6 +4,7 @@
 // keeps its keys.
 import type { Logger } from 'pino';
 import type { TableAuthorizer } from '../table/table-schema.ts';
+import { keepUnchanged } from './keep-unchanged.ts';
 import { createApiKeyAuthenticator } from './api-key/api-key-authenticator.ts';
 import type { ClientAddresses } from './client-ip/client-address.ts';
 import { createExternalAuthenticator } from './external/external-authenticator.ts';
@@ -35,13 +36,7 @@ export const NO_AUTHORIZERS: AuthorizerSet = new Map();
 
 export function buildAuthorizers(list: readonly TableAuthorizer[], previous: AuthorizerSet, env: PolicyEnv): AuthorizerSet {
   if (list.length === 0) return NO_AUTHORIZERS;
-  const out = new Map<string, BuiltAuthorizer>();
-  for (const config of list) {
-    const json = JSON.stringify(config);
-    const kept = previous.get(config.id);
-    out.set(config.id, kept !== undefined && kept.json === json ? kept : { config, json, authenticator: createAuthenticator(config, env) });
-  }
-  return out;
+  return keepUnchanged(list, previous, (config, json) => ({ config, json, authenticator: createAuthenticator(config, env) }));
 }
 
 function createAuthenticator(config: TableAuthorizer, env: PolicyEnv): Authenticator {

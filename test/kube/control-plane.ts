@@ -19,6 +19,7 @@ import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { reapOnExit, releaseOnExit } from '../support/exit-reaper.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 const ENSURE_SCRIPT = 'test/kube/ensure-binaries.sh';
@@ -135,23 +136,6 @@ interface Managed {
   logPath: string;
 }
 
-const live = new Set<{ killNow(): void }>();
-let handlersInstalled = false;
-
-function installExitHandlers(): void {
-  if (handlersInstalled) return;
-  handlersInstalled = true;
-  // 'exit' handlers must be synchronous: SIGKILL by pid, remove dirs.
-  process.on('exit', () => {
-    for (const p of live) p.killNow();
-  });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      for (const p of live) p.killNow();
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    });
-  }
-}
 
 async function spawnManaged(name: string, bin: string, args: string[], logPath: string, dir: string): Promise<Managed> {
   const log = await open(logPath, 'a');
@@ -351,8 +335,7 @@ async function startOnce(binDir: string, options: ControlPlaneOptions): Promise<
       if (!process.env.GATEHOUSE_KUBE_KEEP) rmSync(dir, { recursive: true, force: true });
     },
   };
-  installExitHandlers();
-  live.add(handle);
+  reapOnExit(handle);
 
   const stop = async (): Promise<void> => {
     if (stopped) return;
@@ -360,7 +343,7 @@ async function startOnce(binDir: string, options: ControlPlaneOptions): Promise<
     // SIGKILL, API server first: a graceful API server shutdown costs over a second and keeps nothing,
     // since the etcd data dir is deleted right after.
     for (const m of [...managed].reverse()) await terminate(m, 0);
-    live.delete(handle);
+    releaseOnExit(handle);
     if (process.env.GATEHOUSE_KUBE_KEEP) console.error(`[control-plane] kept ${dir}`);
     else await rm(dir, { recursive: true, force: true });
   };

@@ -17,6 +17,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { reapOnExit, releaseOnExit } from './exit-reaper.ts';
 
 const HOST = '127.0.0.1';
 const REDIS_SERVER = process.env.REDIS_SERVER_BIN ?? 'redis-server';
@@ -71,23 +72,6 @@ export interface RedisCluster {
 
 // ---- bookkeeping: everything started here dies with this process ----
 
-const live = new Set<{ killNow(): void }>();
-let handlersInstalled = false;
-
-function installExitHandlers(): void {
-  if (handlersInstalled) return;
-  handlersInstalled = true;
-  // 'exit' handlers must be synchronous: SIGKILL by pid, remove dirs.
-  process.on('exit', () => {
-    for (const h of live) h.killNow();
-  });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      for (const h of live) h.killNow();
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    });
-  }
-}
 
 function killPid(pid: number | undefined, signal: NodeJS.Signals): boolean {
   if (pid === undefined || pid === 0) return false;
@@ -251,8 +235,7 @@ function createServerHandle(spec: ServerSpec, ownsDir: boolean): RedisServer & {
 
   const start = async (): Promise<void> => {
     if (closed) throw new Error('redis server already closed');
-    installExitHandlers();
-    live.add(handle);
+    reapOnExit(handle);
     log = '';
     const c = spawn(REDIS_SERVER, args(), { stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
@@ -292,7 +275,7 @@ function createServerHandle(spec: ServerSpec, ownsDir: boolean): RedisServer & {
       );
     } catch (err) {
       await stop(0);
-      live.delete(handle);
+      releaseOnExit(handle);
       throw err;
     }
   };
@@ -321,7 +304,7 @@ function createServerHandle(spec: ServerSpec, ownsDir: boolean): RedisServer & {
       if (closed) return;
       closed = true;
       await stop(0);
-      live.delete(handle);
+      releaseOnExit(handle);
       if (ownsDir) await rm(spec.dir, { recursive: true, force: true });
     },
   };
@@ -358,12 +341,11 @@ export async function startRedisCluster(masters = 3, options: RedisServerOptions
   const nodes: (RedisServer & { start(): Promise<void> })[] = [];
   const close = async (): Promise<void> => {
     await Promise.all(nodes.map((n) => n.close()));
-    live.delete(dirHandle);
+    releaseOnExit(dirHandle);
     await rm(dir, { recursive: true, force: true });
   };
   const dirHandle = { killNow: () => rmSync(dir, { recursive: true, force: true }) };
-  installExitHandlers();
-  live.add(dirHandle);
+  reapOnExit(dirHandle);
   const timeoutMs = options.startTimeoutMs ?? 20_000;
   try {
     const used = new Set<number>();
@@ -403,8 +385,8 @@ export async function startRedisCluster(masters = 3, options: RedisServerOptions
       }
     }
     // Last in the exit handlers' order: the dir goes after the processes in it.
-    live.delete(dirHandle);
-    live.add(dirHandle);
+    releaseOnExit(dirHandle);
+    reapOnExit(dirHandle);
     const seeds = nodes.map((n) => `${HOST}:${n.port}`);
     const created = await runCli({ port: nodes[0]?.port ?? 0, password: options.password, tls: options.tls }, ['--cluster', 'create', ...seeds, '--cluster-replicas', '0', '--cluster-yes'], timeoutMs);
     if (!created.ok) throw new Error(`redis-cli --cluster create failed:\n${created.out}`);

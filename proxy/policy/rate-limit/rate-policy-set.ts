@@ -2,6 +2,7 @@
 // limit's counter-key prefix, RateLimit-Policy item and metric instruments are made here, not per request. Counters
 // live in the env's stores, keyed by policy id, so every route naming a policy shares its counters (a limit of 10
 // used by 100 routes admits 10, not 1,000).
+import { keepUnchanged } from '../keep-unchanged.ts';
 import type { Consumer } from '../policy-types.ts';
 import type { TableLimit, TableQuota, TableRatePolicy, TableTokenBucket } from '../../table/table-schema.ts';
 import { policyItem } from './rate-limit-headers.ts';
@@ -34,13 +35,7 @@ export const NO_RATE_POLICIES: RatePolicySet = new Map();
 
 export function buildRatePolicies(list: readonly TableRatePolicy[], previous: RatePolicySet, env: RateLimitEnv): RatePolicySet {
   if (list.length === 0) return NO_RATE_POLICIES;
-  const out = new Map<string, BuiltRatePolicy>();
-  for (const config of list) {
-    const json = JSON.stringify(config);
-    const kept = previous.get(config.id);
-    out.set(config.id, kept !== undefined && kept.json === json ? kept : buildPolicy(config, json, env));
-  }
-  return out;
+  return keepUnchanged(list, previous, (config, json) => buildPolicy(config, json, env));
 }
 
 function buildPolicy(config: TableRatePolicy, json: string, env: RateLimitEnv): BuiltRatePolicy {
