@@ -45,6 +45,10 @@ function buildPolicy(config: TableRatePolicy, json: string, env: RateLimitEnv): 
   const byPlan = new Map<string, readonly BuiltLimit[]>();
   for (const plan of config.plans) byPlan.set(plan.name, [...base, ...plan.limits.map(build(plan.name))]);
   const fallback = config.defaultPlan === undefined ? base : (byPlan.get(config.defaultPlan) ?? base);
+  if (env.global === null && [config.limits, ...config.plans.map((p) => p.limits)].some((limits) => limits.some((l) => l.scope === 'global'))) {
+    // Said once per built policy, not per request: every decision of its Global limits takes the failure mode.
+    env.logger.warn({ ratePolicy: config.id }, 'RatePolicy has Global limits but this proxy has no Redis (--redis-url): they follow their failure mode');
+  }
   return {
     config,
     json,
