@@ -225,6 +225,20 @@ test('a Consumer key gives each consumer its own bucket (per authorizer)', () =>
   assert.equal(h.metrics.count('test/consumers per-consumer limited'), 4, 'each run of admissions ends with one refusal, plus the one from another address');
 });
 
+test('a JWTClaim key counts per verified claim value: callers of one org share, a caller without the claim takes the unknown bucket', () => {
+  const h = harness([ratePolicy('test/orgs', [limit('per-org', [{ type: 'claim', name: 'org' }], bucket(1, HOUR_MS, 2))])]);
+  const step = h.step(['test/orgs']);
+  const withClaims = (name: string, claims: Record<string, unknown>): Consumer => ({ name, authorizer: 'test/jwt', plan: undefined, claims });
+  assert.equal(admitsInARow(step, { consumer: withClaims('alice', { org: 'acme' }) }), 2);
+  limited(runNow(step, context({ consumer: withClaims('bob', { org: 'acme' }) }))); // the same org, another user
+  assert.equal(admitsInARow(step, { consumer: withClaims('carol', { org: 'globex' }) }), 2);
+  assert.equal(admitsInARow(step, { consumer: withClaims('dave', { org: 42 }) }), 2, 'a number claim is a value too');
+  // No claim, a claim that is not a scalar, no consumer at all: one shared "unknown" bucket, never unlimited.
+  assert.equal(admitsInARow(step, { consumer: withClaims('erin', {}) }), 2);
+  limited(runNow(step, context({ consumer: withClaims('frank', { org: ['acme', 'globex'] }) })));
+  limited(runNow(step, context({ consumer: null })));
+});
+
 test('a Route key counts per ApiRoute rule; without it, every route naming the policy shares the counter', () => {
   const h = harness([
     ratePolicy('test/per-route', [limit('per-route', [{ type: 'clientIp' }, { type: 'route' }], bucket(1, HOUR_MS, 2))]),
