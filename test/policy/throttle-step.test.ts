@@ -438,6 +438,22 @@ test('header modes: "limited" shows the RateLimit fields on 429s only, "never" s
   assert.equal(refused.ratelimit, '"always/per-ip";r=4;t=3600, "lim/per-ip";r=0;t=3600');
 });
 
+test('a remembered refusal belongs to its policy: policy "a" with plan "b" and policy "ab" without plans keep apart', async () => {
+  const store = new ScriptedStore();
+  const global = { scope: 'global' as const };
+  const h = harness(
+    [
+      ratePolicy('test/a', [], { plans: [{ name: 'b', limits: [limit('fleet', byClientIp, bucket(1, HOUR_MS, 10), global)] }] }),
+      ratePolicy('test/ab', [limit('fleet', byClientIp, bucket(1, HOUR_MS, 10), global)]),
+    ],
+    store,
+  );
+  store.answer = () => ({ allowed: false, states: [refuseFor(60_000)] });
+  limited(await runAsync(h.step(['test/a']), context({ consumer: consumer('alice', 'b') })));
+  store.answer = (_tag, calls) => ({ allowed: true, states: calls.map(() => ADMIT) });
+  assert.equal(await runAsync(h.step(['test/ab']), context()), null, 'asked Redis: not refused by the other policy\'s remembered refusal');
+});
+
 test('Global limits: the store decides; its refusal is remembered and answered without asking it until the retry time', async () => {
   const store = new ScriptedStore();
   const h = harness([ratePolicy('test/g', [limit('fleet', byClientIp, bucket(1, HOUR_MS, 10), { scope: 'global' })])], store);

@@ -93,7 +93,7 @@ export class ThrottleStep implements PolicyStep {
     const env = this.#env;
     const tag = group.policy.id;
     for (const a of group.applied) {
-      const refusal = env.denials.refusal(tag + a.call.key, now);
+      const refusal = env.denials.refusal(denialKey(tag, a.call), now);
       if (refusal !== null) {
         a.state = { allowed: false, remaining: 0, resetMs: Math.max(0, refusal.resetAt - now), retryAfterMs: refusal.retryAt - now };
         group.via = 'remembered';
@@ -118,7 +118,7 @@ export class ThrottleStep implements PolicyStep {
           a.state = state;
           // From the time the take was sent: Redis (and a quota's window) measured from there, so remembering from
           // its answer would refuse a little past the moment Redis would admit again.
-          if (!state.allowed) env.denials.refuse(tag + a.call.key, { retryAt: now + state.retryAfterMs, resetAt: now + state.resetMs });
+          if (!state.allowed) env.denials.refuse(denialKey(tag, a.call), { retryAt: now + state.retryAfterMs, resetAt: now + state.resetMs });
         });
       },
       () => {
@@ -209,6 +209,11 @@ export class ThrottleStep implements PolicyStep {
 function callFor(limit: BuiltLimit, key: string, now: number): LimitCall {
   const rule = limit.limit.rule;
   return rule.kind === 'tokenBucket' ? { key, rule } : { key, rule, window: quotaWindowAt(now, rule.period, rule.timeZone) };
+}
+
+/** A counter's key among every policy's: the policy id (no spaces) and the counter's key, apart. */
+function denialKey(tag: string, call: LimitCall): string {
+  return `${tag} ${call.key}`;
 }
 
 function fallbackCall(a: Applied, proxies: number): LimitCall {
