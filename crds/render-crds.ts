@@ -71,3 +71,6 @@ export function renderCrds(): Map<string, string> {
   }
   return files;
 }
+
+/** Where `npm run gen` writes the manifests, relative to the repository root: crds/ and the Helm chart's crds/. */
+export const CRD_OUTPUT_DIRS = ['crds', 'charts/gatehouse/crds'] as const;
