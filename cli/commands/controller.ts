@@ -1,90 +1,19 @@
 // `gatehouse controller`: flags → a running controller. Out of cluster it reads --kubeconfig or $KUBECONFIG
 // (or ~/.kube/config); in a pod, the ServiceAccount (KubeConfig.loadFromDefault covers both).
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
-import { validateFlags } from './command-flags.ts';
+import { CONTROLLER } from './command-flags.ts';
+import { parseCommandLine } from './flag-definitions.ts';
 import { ensureControllerHeapFlags } from './controller-heap-flags.ts';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { z } from 'zod';
 import { runController } from '../../controller/controller-main.ts';
-import { DEFAULT_SECRET_SELECTOR } from '../../controller/sources/kube-source.ts';
-
-export const CONTROLLER_USAGE = `  controller [--kubeconfig PATH] [--namespaces a,b] [--admin-port 9091] [--admin-host 0.0.0.0]
-             [--lease-namespace default] [--lease-name gatehouse-controller] [--identity NAME]
-             [--secret-selector gatehouse.dev/secret] [--lease-duration 15s] [--jwks-check-interval 60s]
-             [--stream-port 9443 --stream-token-file FILE [--stream-host 0.0.0.0] [--stream-tls-cert F --stream-tls-key F]
-              [--stream-token-grace 120s]]
-                     the Kubernetes controller: watch the cluster, compile, write statuses (leader only)`;
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const flagsSchema = z.object({
-  kubeconfig: z.string().min(1).optional(),
-  namespaces: z
-    .string()
-    .optional()
-    .transform((s) => (s ?? '').split(',').map((n) => n.trim()).filter((n) => n !== ''))
-    .pipe(z.array(z.string().regex(DNS_LABEL, 'each namespace must be a DNS label'))),
-  'admin-port': z.coerce.number().int().min(0).max(65535).default(9091),
-  'admin-host': z.string().default('0.0.0.0'),
-  'lease-namespace': z.string().regex(DNS_LABEL).default('default'),
-  'lease-name': z.string().min(1).default('gatehouse-controller'),
-  identity: z.string().min(1).optional(),
-  'secret-selector': z.string().min(1).default(DEFAULT_SECRET_SELECTOR),
-  'lease-duration': z
-    .string()
-    // Whole seconds: the Lease stores leaseDurationSeconds.
-    .regex(/^[1-9]\d*s$/, 'must be whole seconds, like 15s')
-    .default('15s')
-    .transform((s) => Number(s.slice(0, -1)) * 1000),
-  // How often the JWKS URIs of JWT Authorizers are fetched to report their health on the Authorizers' status.
-  'jwks-check-interval': z
-    .string()
-    .regex(/^[1-9]\d*s$/, 'must be whole seconds, like 60s')
-    .default('60s')
-    .transform((s) => Number(s.slice(0, -1)) * 1000),
-  'stream-port': z.coerce.number().int().min(0).max(65535).optional(),
-  'stream-host': z.string().default('0.0.0.0'),
-  'stream-token-file': z.string().min(1).optional(),
-  'stream-tls-cert': z.string().min(1).optional(),
-  'stream-tls-key': z.string().min(1).optional(),
-  // After the token file changes, the previous token is still admitted this long (whole seconds, 0s: not at all).
-  'stream-token-grace': z
-    .string()
-    .regex(/^\d+s$/, 'must be whole seconds, like 120s')
-    .optional()
-    .transform((s) => (s === undefined ? undefined : Number(s.slice(0, -1)) * 1000)),
-  'log-level': z.string().optional(),
-})
-  .refine((f) => f['stream-port'] === undefined || f['stream-token-file'] !== undefined, { path: ['stream-token-file'], message: 'required with --stream-port' })
-  .refine((f) => (f['stream-tls-cert'] === undefined) === (f['stream-tls-key'] === undefined), { path: ['stream-tls-key'], message: '--stream-tls-cert and --stream-tls-key go together' });
 
 export async function controllerCommand(args: string[]): Promise<number> {
   ensureControllerHeapFlags();
-  const { values } = parseArgs({
-    args,
-    options: {
-      kubeconfig: { type: 'string' },
-      namespaces: { type: 'string' },
-      'admin-port': { type: 'string' },
-      'admin-host': { type: 'string' },
-      'lease-namespace': { type: 'string' },
-      'lease-name': { type: 'string' },
-      identity: { type: 'string' },
-      'secret-selector': { type: 'string' },
-      'lease-duration': { type: 'string' },
-      'jwks-check-interval': { type: 'string' },
-      'stream-port': { type: 'string' },
-      'stream-host': { type: 'string' },
-      'stream-token-file': { type: 'string' },
-      'stream-tls-cert': { type: 'string' },
-      'stream-tls-key': { type: 'string' },
-      'stream-token-grace': { type: 'string' },
-      'log-level': { type: 'string' },
-    },
-  });
-  const flags = validateFlags('controller', flagsSchema, values, CONTROLLER_USAGE);
-  if (flags === undefined) return 2;
+  const parsed = parseCommandLine(CONTROLLER, args);
+  if (parsed === undefined) return 2;
+  const { flags } = parsed;
+  const namespaces = flags.namespaces ?? [];
   const logger = pino({ level: flags['log-level'] ?? process.env.LOG_LEVEL ?? 'info' });
   const kubeConfig = new KubeConfig();
   if (flags.kubeconfig) kubeConfig.loadFromFile(flags.kubeconfig);
@@ -100,7 +29,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
   const controller = await runController({
     kubeConfig,
     logger,
-    namespaces: flags.namespaces,
+    namespaces,
     secretSelector: flags['secret-selector'],
     adminHost: flags['admin-host'],
     adminPort: flags['admin-port'],
@@ -126,7 +55,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
     },
   });
   logger.info(
-    { adminPort: controller.adminPort, streamPort: controller.streamPort ?? null, server: cluster.server, namespaces: flags.namespaces.length > 0 ? flags.namespaces : 'all', identity },
+    { adminPort: controller.adminPort, streamPort: controller.streamPort ?? null, server: cluster.server, namespaces: namespaces.length > 0 ? namespaces : 'all', identity },
     'gatehouse controller started',
   );
   const stop = async (signal: string): Promise<void> => {

@@ -1,60 +1,19 @@
 // `gatehouse proxy`: one proxy of the fleet. It serves the table from its file at once (if it has one), then
 // subscribes to the controller for the current table and every change after it.
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
-import { validateFlags } from './command-flags.ts';
-import { TRUSTED_PROXIES_USAGE, trustedProxiesFlag } from './trusted-proxies-flag.ts';
-import { REDIS_PARSE_OPTIONS, REDIS_USAGE, redisFlagsShape, redisOptions } from './redis-flags.ts';
+import { PROXY } from './command-flags.ts';
+import { parseCommandLine } from './flag-definitions.ts';
+import { redisOptions } from './redis-flags.ts';
 import { pino } from 'pino';
-import { z } from 'zod';
 import { startGateway } from '../../proxy/server/start-gateway.ts';
 import { ControllerSubscription } from '../../proxy/subscribe/controller-subscription.ts';
 import { CredentialFiles } from '../../proxy/subscribe/stream-credentials.ts';
 import { readTableFile, TableFileWriter } from '../../proxy/subscribe/table-file.ts';
 
-export const PROXY_USAGE = `  proxy --controller ws(s)://HOST:PORT --token-file FILE [--table-file PATH] [--port 8080] [--admin-port 9090]
-        [--host 0.0.0.0] [--admin-host HOST] [--name NAME] [--ca-file FILE] [--max-routes N] ${TRUSTED_PROXIES_USAGE}
-        ${REDIS_USAGE}
-                     one proxy of the fleet: subscribes to the controller, serves its table (kept in --table-file)`;
-
-const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
-const flagsSchema = z.object({
-  controller: z.url({ protocol: /^wss?$/, error: 'must be a ws:// or wss:// URL' }),
-  'token-file': z.string().min(1),
-  'table-file': z.string().min(1).optional(),
-  port: port(8080),
-  'admin-port': port(9090),
-  host: z.string().default('0.0.0.0'),
-  'admin-host': z.string().optional(),
-  name: z.string().min(1).max(253).optional(),
-  'ca-file': z.string().min(1).optional(),
-  'max-routes': z.coerce.number().int().positive().optional(),
-  'trusted-proxies': trustedProxiesFlag,
-  'log-level': z.string().optional(),
-  ...redisFlagsShape,
-});
-
 export async function proxyCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      controller: { type: 'string' },
-      'token-file': { type: 'string' },
-      'table-file': { type: 'string' },
-      port: { type: 'string' },
-      'admin-port': { type: 'string' },
-      host: { type: 'string' },
-      'admin-host': { type: 'string' },
-      name: { type: 'string' },
-      'ca-file': { type: 'string' },
-      'max-routes': { type: 'string' },
-      'trusted-proxies': { type: 'string' },
-      'log-level': { type: 'string' },
-      ...REDIS_PARSE_OPTIONS,
-    },
-  });
-  const flags = validateFlags('proxy', flagsSchema, values, PROXY_USAGE);
-  if (flags === undefined) return 2;
+  const parsed = parseCommandLine(PROXY, args);
+  if (parsed === undefined) return 2;
+  const { flags } = parsed;
   const logger = pino({ level: flags['log-level'] ?? process.env.LOG_LEVEL ?? 'info' });
   const credentials = await CredentialFiles.open(flags['token-file'], flags['ca-file'], logger);
   if (typeof credentials === 'string') {
@@ -74,7 +33,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
     adminPort: flags['admin-port'],
     ...(flags['admin-host'] && { adminHost: flags['admin-host'] }),
     ...(flags['max-routes'] && { maxRoutes: flags['max-routes'] }),
-    trustedProxies: flags['trusted-proxies'],
+    trustedProxies: flags['trusted-proxies'] ?? [],
     ...redis,
     logger,
   });

@@ -6,47 +6,48 @@ import { z } from 'zod';
 import { DEFAULT_LOCAL_LIMIT_KEYS } from '../../proxy/policy/rate-limit/local-limit-store.ts';
 import type { GatewayOptions } from '../../proxy/server/start-gateway.ts';
 import { parseDurationMs } from '../../crds/schemas/index.ts';
+import { defineFlags, flagsShape, parseOptions, type FlagValues } from './flag-definitions.ts';
 
-export const REDIS_USAGE = `[--redis-url redis(s)://HOST:PORT | --redis-cluster-nodes HOST:PORT,…] [--redis-password-file FILE]
-        [--redis-tls] [--redis-ca-file FILE] [--redis-timeout 100ms] [--redis-connect-timeout 2s] [--local-limit-keys ${DEFAULT_LOCAL_LIMIT_KEYS}]`;
-
-export const REDIS_PARSE_OPTIONS = {
-  'redis-url': { type: 'string' },
-  'redis-cluster-nodes': { type: 'string' },
-  'redis-password-file': { type: 'string' },
-  'redis-tls': { type: 'boolean' },
-  'redis-ca-file': { type: 'string' },
-  'redis-timeout': { type: 'string' },
-  'redis-connect-timeout': { type: 'string' },
-  'local-limit-keys': { type: 'string' },
-} as const;
-
-const duration = (fallback: string) =>
-  z
-    .string()
-    .regex(/^(?:\d+(?:\.\d+)?(?:ms|s|m))+$/, 'must be a duration such as "100ms" or "2s"')
-    .default(fallback)
-    .transform(parseDurationMs)
-    .refine((ms) => ms >= 1, 'must be at least 1ms');
+const duration = z
+  .string()
+  .regex(/^(?:\d+(?:\.\d+)?(?:ms|s|m))+$/, 'must be a duration such as "100ms" or "2s"')
+  .transform(parseDurationMs)
+  .refine((ms) => ms >= 1, 'must be at least 1ms');
 
 const hostPort = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 
-export const redisFlagsShape = {
-  'redis-url': z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
-  'redis-cluster-nodes': z
-    .string()
-    .transform((text) => text.split(',').map((n) => n.trim()).filter((n) => n !== ''))
-    .refine((nodes) => nodes.length > 0 && nodes.every((n) => hostPort.test(n)), 'must be comma-separated HOST:PORT seed nodes')
-    .optional(),
-  'redis-password-file': z.string().min(1).optional(),
-  'redis-tls': z.boolean().optional(),
-  'redis-ca-file': z.string().min(1).optional(),
-  'redis-timeout': duration('100ms'),
-  'redis-connect-timeout': duration('2s'),
-  'local-limit-keys': z.coerce.number().int().min(1_000).max(10_000_000).default(DEFAULT_LOCAL_LIMIT_KEYS),
-};
+export const REDIS_FLAGS = defineFlags({
+  'redis-url': {
+    value: 'redis(s)://HOST:PORT',
+    schema: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }),
+    description: 'the Redis of Global rate limits (or --redis-cluster-nodes)',
+  },
+  'redis-cluster-nodes': {
+    value: 'HOST:PORT,…',
+    schema: z
+      .string()
+      .transform((text) => text.split(',').map((n) => n.trim()).filter((n) => n !== ''))
+      .refine((nodes) => nodes.length > 0 && nodes.every((n) => hostPort.test(n)), 'must be comma-separated HOST:PORT seed nodes'),
+    description: 'seed nodes of a Redis Cluster, instead of --redis-url',
+  },
+  'redis-password-file': { value: 'FILE', schema: z.string().min(1), description: 'the Redis password, read from this file' },
+  'redis-tls': { boolean: true, description: 'TLS to the cluster nodes (a URL says it with rediss://)' },
+  'redis-ca-file': { value: 'FILE', schema: z.string().min(1), description: 'CA certificates (PEM) to verify Redis with' },
+  'redis-timeout': { value: 'DURATION', schema: duration, default: '100ms', description: 'how long a Redis command may take' },
+  'redis-connect-timeout': { value: 'DURATION', schema: duration, default: '2s', description: 'how long connecting to Redis may take' },
+  'local-limit-keys': {
+    value: 'N',
+    schema: z.coerce.number().int().min(1_000).max(10_000_000),
+    default: String(DEFAULT_LOCAL_LIMIT_KEYS),
+    description: 'the most rate-limit counters kept in the process',
+  },
+});
 
-export type RedisFlags = z.output<z.ZodObject<typeof redisFlagsShape>>;
+/** For a parseArgs of one's own (bench/gateway-process.ts). */
+export const REDIS_PARSE_OPTIONS = parseOptions(REDIS_FLAGS);
+export const redisFlagsShape = flagsShape(REDIS_FLAGS);
+
+export type RedisFlags = FlagValues<typeof REDIS_FLAGS>;
 
 /** The gateway's Redis options from the flags, or a one-line error (both URL and nodes, an unreadable password file). */
 export async function redisOptions(flags: RedisFlags): Promise<Pick<GatewayOptions, 'redis' | 'localLimitKeys'> | string> {

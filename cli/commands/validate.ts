@@ -2,11 +2,16 @@
 import { compile } from '../../controller/compile/compile.ts';
 import { documentsToCompileInput } from '../../controller/sources/manifest-documents.ts';
 import { listManifestFiles, readManifestFile, type ManifestDocument } from '../../controller/sources/manifest-files.ts';
+import { VALIDATE } from './command-flags.ts';
+import { commandUsage, parseCommandLine } from './flag-definitions.ts';
 import { fullReport, isProblem, originsByKey } from '../../controller/status/status-report.ts';
 
-export async function validateCommand(paths: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
+export async function validateCommand(args: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const parsed = parseCommandLine(VALIDATE, args);
+  if (parsed === undefined) return 2;
+  const paths = parsed.positionals;
   if (paths.length === 0) {
-    out.write('usage: gatehouse validate FILE|DIR…\n');
+    out.write(commandUsage(VALIDATE));
     return 2;
   }
   let files: string[];
