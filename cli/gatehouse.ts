@@ -31,6 +31,7 @@ async function standalone(args: string[]): Promise<number> {
     port: flags.port,
     adminPort: flags['admin-port'],
     trustedProxies: flags['trusted-proxies'] ?? [],
+    accessLog: { sample: flags['access-log-sample'] },
     ...redis,
     logger,
   });

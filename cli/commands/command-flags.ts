@@ -23,6 +23,16 @@ export const LOG_LEVEL_FLAGS = defineFlags({
   },
 });
 
+/** The access log of a gateway (standalone and proxy): docs/access-log.md. */
+const ACCESS_LOG_FLAGS = defineFlags({
+  'access-log-sample': {
+    value: 'RATE',
+    schema: z.coerce.number().min(0).max(1),
+    default: '1',
+    description: 'share of requests answered below 400 that are logged, 0 to 1 (400 and above always are)',
+  },
+});
+
 export const STANDALONE = defineCommand({
   name: 'standalone',
   purpose: 'serve the manifests in DIR (watched, hot-reloaded) without a cluster',
@@ -34,6 +44,7 @@ export const STANDALONE = defineCommand({
     'demo-upstream': { boolean: true, description: 'also start the demo upstreams the examples route to' },
     ...TRUSTED_PROXIES_FLAGS,
     ...LOG_LEVEL_FLAGS,
+    ...ACCESS_LOG_FLAGS,
     ...REDIS_FLAGS,
   },
 });
@@ -116,6 +127,7 @@ export const PROXY = defineCommand({
     'max-routes': { value: 'N', schema: z.coerce.number().int().positive(), description: 'refuse tables with more routes' },
     ...TRUSTED_PROXIES_FLAGS,
     ...LOG_LEVEL_FLAGS,
+    ...ACCESS_LOG_FLAGS,
     ...REDIS_FLAGS,
   },
 });

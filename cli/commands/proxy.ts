@@ -34,6 +34,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
     ...(flags['admin-host'] && { adminHost: flags['admin-host'] }),
     ...(flags['max-routes'] && { maxRoutes: flags['max-routes'] }),
     trustedProxies: flags['trusted-proxies'] ?? [],
+    accessLog: { sample: flags['access-log-sample'] },
     ...redis,
     logger,
   });

@@ -15,6 +15,8 @@ export interface StandaloneOptions {
   trustedProxies?: readonly string[];
   /** The Redis of Global rate limits and the bound on local counters (see redis-flags.ts). */
   redis?: GatewayOptions['redis'];
+  /** Access-log sampling (docs/access-log.md). */
+  accessLog?: GatewayOptions['accessLog'];
   localLimitKeys?: number;
   logger: Logger;
   /** Where problems with the manifests are written for the person editing them. */
@@ -37,6 +39,7 @@ export async function runStandalone(opts: StandaloneOptions): Promise<Standalone
     logger: opts.logger,
     trustedProxies: opts.trustedProxies ?? [],
     ...(opts.redis && { redis: opts.redis }),
+    ...(opts.accessLog && { accessLog: opts.accessLog }),
     ...(opts.localLimitKeys !== undefined && { localLimitKeys: opts.localLimitKeys }),
   });
   let lastAccepted = new Map<string, unknown>();

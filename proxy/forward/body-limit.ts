@@ -4,12 +4,16 @@
 import type { IncomingMessage } from 'node:http';
 import { BodyTooLargeError } from './upstream-errors.ts';
 
-export async function* limitedBody(req: IncomingMessage, maxBytes: number): AsyncGenerator<Buffer, void, undefined> {
-  let seen = 0;
+/** The bytes of a request body read so far (for the access log). */
+export interface BodyCount {
+  bytes: number;
+}
+
+export async function* limitedBody(req: IncomingMessage, maxBytes: number, count: BodyCount): AsyncGenerator<Buffer, void, undefined> {
   // destroyOnReturn: false — stopping early must not tear down the client connection we still answer on.
   for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-    seen += chunk.length;
-    if (seen > maxBytes) throw new BodyTooLargeError(maxBytes);
+    count.bytes += chunk.length;
+    if (count.bytes > maxBytes) throw new BodyTooLargeError(maxBytes);
     yield chunk;
   }
 }

@@ -9,13 +9,15 @@ import type { EjectionPolicy } from '../runtime/endpoint-health.ts';
 import type { UpstreamEndpoint } from '../runtime/endpoint-pool.ts';
 import type { RuntimeRoute } from '../runtime/runtime-types.ts';
 import { sendError } from '../server/error-response.ts';
-import { logRequest, wantsLog } from '../server/request-log.ts';
+import type { AccessLog } from '../server/request-log.ts';
+import type { BodyCount } from './body-limit.ts';
 import { clientResponseHeaders } from './upstream-response-headers.ts';
 import { ExchangeAbortedError, ejectsEndpoint, errorCode, isBodyTooLarge, isConnectFailure, isUpstreamTimeout } from './upstream-errors.ts';
 
 /** What every exchange of one gateway shares. */
 export interface ExchangeSettings {
   logger: Logger;
+  accessLog: AccessLog;
   ejection: EjectionPolicy;
 }
 
@@ -36,6 +38,10 @@ export interface ExchangeInit {
   consumer: string | null;
   /** Response headers the route's policies add (the RateLimit fields), over the upstream's. */
   policyHeaders: Array<[string, string]> | null;
+  /** The traceparent sent upstream (trace-context.ts), for the access log's trace id. */
+  traceparent: string;
+  /** The request body's bytes read so far (the body iterable counts them); null without a body. */
+  bodyRead: BodyCount | null;
 }
 
 const WAITING = 0; // dispatched, no response headers yet: an error can still become a status
@@ -54,6 +60,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   private state = WAITING;
   private status = 0;
   private dispatchedAt = 0;
+  /** Dispatch to response headers, ms; -1 until they arrive. */
+  private upstreamMs = -1;
+  private bytesOut = 0;
   private timer: NodeJS.Timeout | null = null;
   private drainPending = false;
 
@@ -88,7 +97,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       return;
     }
     this.endpoint.health.succeeded();
-    this.init.route.metrics.upstreamResponded((performance.now() - this.dispatchedAt) / 1000);
+    const upstreamMs = performance.now() - this.dispatchedAt;
+    this.upstreamMs = upstreamMs;
+    this.init.route.metrics.upstreamResponded(upstreamMs / 1000);
     const res = this.init.res;
     try {
       res.writeHead(statusCode, clientResponseHeaders(headers, this.init.requestId, this.init.route.responseHeaders, this.init.policyHeaders));
@@ -105,6 +116,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.state !== STREAMING) return;
+    this.bytesOut += chunk.length;
     // Backpressure: stop reading the upstream while the client's socket is full.
     if (!this.init.res.write(chunk)) {
       controller.pause();
@@ -189,7 +201,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.state = DONE;
     this.clearTimer();
     // If the client may still be sending its body, close after the answer rather than read and discard the rest.
-    sendError(this.init.res, status, error, this.init.requestId, this.init.req.complete ? undefined : CLOSE);
+    this.bytesOut += sendError(this.init.res, status, error, this.init.requestId, this.init.req.complete ? undefined : CLOSE);
     this.finish(status, cause);
   }
 
@@ -208,18 +220,25 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   private finish(status: number, err: Error | undefined): void {
     const init = this.init;
     init.route.metrics.requestDone(status);
-    if (!wantsLog(this.settings.logger, status)) return;
-    logRequest(this.settings.logger, {
-      requestId: init.requestId,
-      method: init.dispatch.method,
-      path: init.path,
-      route: init.route.route.id,
-      status,
-      ms: Math.round((performance.now() - init.startedAt) * 1000) / 1000,
-      upstream: this.endpoint.address,
-      ...(init.consumer === null ? {} : { consumer: init.consumer }),
-      ...(err === undefined ? {} : { error: errorCode(err) }),
-    });
+    const log = this.settings.accessLog;
+    if (!log.wants(status)) return;
+    log.write(
+      {
+        requestId: init.requestId,
+        method: init.dispatch.method,
+        path: init.path,
+        route: init.route.route.id,
+        status,
+        traceparent: init.traceparent,
+        consumer: init.consumer,
+        upstream: this.endpoint.address,
+        upstreamMs: this.upstreamMs,
+        bytesIn: init.bodyRead === null ? 0 : init.bodyRead.bytes,
+        bytesOut: this.bytesOut,
+        error: err === undefined ? null : errorCode(err),
+      },
+      init.startedAt,
+    );
   }
 }
 

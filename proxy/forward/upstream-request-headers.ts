@@ -1,5 +1,6 @@
 // The headers sent upstream: the client's, minus hop-by-hop ones, plus forwarding headers, the request id,
-// the backend's Host, and finally the route's own changes (so a route can override any of them).
+// the backend's Host, the trace context (W3C traceparent: this hop's, never the client's as sent), and finally the
+// route's own changes (so a route can override any of them).
 import type { IncomingMessage } from 'node:http';
 import type { TableHeaderChanges } from '../table/table-schema.ts';
 import { connectionNamed, isHopByHop } from './hop-by-hop.ts';
@@ -7,12 +8,14 @@ import { applyHeaderChanges, type HeaderBag } from './header-changes.ts';
 import { setForwardedHeaders } from './forwarded-headers.ts';
 
 /** Set by the gateway itself below; `expect` because Node answers 100-continue and undici refuses to send it. */
-const REPLACED = new Set(['host', 'expect', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+const REPLACED = new Set(['host', 'expect', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'traceparent', 'tracestate']);
 
 /**
  * `owned`: headers the route's policies set (consumer, claims, authorizer context), never taken from the client so none
  * can be forged; `policyHeaders`: what the policies set them to for this request, applied last so a route's own header
- * changes cannot overwrite the authenticated identity.
+ * changes cannot overwrite the authenticated identity. `traceparent`: this hop's (trace-context.ts nextTraceparent);
+ * the client's `tracestate` goes with it only when the trace is the client's (its traceparent was valid), since its
+ * entries describe that trace.
  */
 export function upstreamRequestHeaders(
   req: IncomingMessage,
@@ -21,6 +24,7 @@ export function upstreamRequestHeaders(
   changes: TableHeaderChanges | null,
   owned: ReadonlySet<string> | null,
   policyHeaders: ReadonlyArray<readonly [string, string]> | null,
+  traceparent: string,
 ): HeaderBag {
   const incoming = req.headers;
   const named = connectionNamed(incoming.connection);
@@ -31,9 +35,17 @@ export function upstreamRequestHeaders(
   }
   setForwardedHeaders(out, req);
   out['x-request-id'] = requestId;
+  out.traceparent = traceparent;
+  const state = incoming.tracestate;
+  if (state !== undefined && sameTrace(incoming.traceparent, traceparent)) out.tracestate = state;
   const host = hostHeader ?? incoming.host;
   if (host !== undefined) out.host = host;
   if (changes !== null) applyHeaderChanges(out, changes);
   if (policyHeaders !== null) for (const [name, value] of policyHeaders) out[name] = value;
   return out;
+}
+
+/** Whether `ours` continues the client's trace (nextTraceparent kept its version and trace id). */
+function sameTrace(sent: string | string[] | undefined, ours: string): boolean {
+  return typeof sent === 'string' && sent.length === ours.length && sent.startsWith(ours.slice(0, 36));
 }

@@ -1,22 +1,25 @@
 // Every error the gateway itself answers with: a small JSON body naming the error and the request id.
 import type { ServerResponse } from 'node:http';
 
-export function sendError(res: ServerResponse, status: number, error: string, requestId: string, extra?: Record<string, string>): void {
+/** Returns the body's length in bytes (0 when the response had already started and is cut instead). */
+export function sendError(res: ServerResponse, status: number, error: string, requestId: string, extra?: Record<string, string>): number {
   if (res.headersSent) {
     // Too late for a status: cutting the connection is the only way to tell the client the body is incomplete.
     res.destroy();
-    return;
+    return 0;
   }
   const body = JSON.stringify({ error, requestId });
+  const length = Buffer.byteLength(body);
   const headers: Record<string, string | number> = {
     'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
+    'content-length': length,
     'x-request-id': requestId,
     'cache-control': 'no-store',
   };
   if (extra !== undefined) Object.assign(headers, extra);
   res.writeHead(status, headers);
   res.end(body);
+  return length;
 }
 
 /** The raw HTTP/1.1 bytes of an error response, for sockets the HTTP server has given up on (parse errors). */

@@ -7,12 +7,12 @@ import type { RuntimeHolder } from '../runtime/runtime-holder.ts';
 import { wantsCanary } from '../runtime/canary-match.ts';
 import { limitedBody, hasRequestBody } from '../forward/body-limit.ts';
 import { upstreamRequestHeaders } from '../forward/upstream-request-headers.ts';
+import { nextTraceparent } from '../forward/trace-context.ts';
 import { ProxyExchange, type ExchangeSettings } from '../forward/upstream-dispatch.ts';
 import { handleClientError } from './client-error.ts';
 import { sendError } from './error-response.ts';
 import { hostOf, parseRequestTarget } from './request-target.ts';
 import { requestIdFor } from './request-id.ts';
-import { logRequest, wantsLog, type RequestLogEntry } from './request-log.ts';
 import { NO_ROUTE } from './gateway-metrics.ts';
 import type { ClientAddresses } from '../policy/client-ip/client-address.ts';
 import type { PolicyContext } from '../policy/policy-types.ts';
@@ -48,9 +48,11 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: G
   req.on('error', ignore);
   res.on('error', ignore);
   const requestId = requestIdFor(req.headers['x-request-id']);
+  // This hop's trace context, made before routing so a refused request's log line carries the trace id too.
+  const traceparent = nextTraceparent(req.headers.traceparent);
   const method = req.method ?? 'GET';
-  const reject = (metrics: RouteMetrics, routeId: string, path: string, status: number, error: string, extra?: Record<string, string>): void =>
-    rejectRequest(res, deps, { requestId, method, path, route: routeId, status, ms: 0 }, metrics, startedAt, error, extra);
+  const reject = (metrics: RouteMetrics, routeId: string, path: string, status: number, error: string, extra?: Record<string, string>, consumer: string | null = null): void =>
+    rejectRequest(res, deps, { requestId, method, path, route: routeId, status, traceparent, consumer }, metrics, startedAt, error, extra);
 
   if (runtime === undefined) return reject(deps.noRoute, NO_ROUTE, '', 503, 'no routing table loaded');
   const target = parseRequestTarget(req.url ?? '');
@@ -69,7 +71,7 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: G
     return reject(rr.metrics, route.id, target.path, 413, 'request body too large', CLOSE);
   }
   const policy = rr.policy;
-  if (policy === null) return forward(req, res, deps, rr, match.params, target, method, requestId, startedAt, null);
+  if (policy === null) return forward(req, res, deps, rr, match.params, target, method, requestId, traceparent, startedAt, null);
   const ctx: PolicyContext = {
     req,
     routeId: route.id,
@@ -84,10 +86,10 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: G
     responseHeaders: null,
   };
   runPolicy(policy, ctx, (denial) => {
-    if (denial !== null) return reject(rr.metrics, route.id, target.path, denial.status, denial.error, denial.headers);
+    if (denial !== null) return reject(rr.metrics, route.id, target.path, denial.status, denial.error, denial.headers, ctx.consumer?.name ?? null);
     // An asynchronous step (a JWKS fetch, an external decision) may outlast the client.
     if (res.destroyed || req.socket.destroyed) return rr.metrics.requestDone(499);
-    forward(req, res, deps, rr, match.params, target, method, requestId, startedAt, ctx);
+    forward(req, res, deps, rr, match.params, target, method, requestId, traceparent, startedAt, ctx);
   });
 }
 
@@ -100,6 +102,7 @@ function forward(
   target: RequestTarget,
   method: string,
   requestId: string,
+  traceparent: string,
   startedAt: number,
   ctx: PolicyContext | null,
 ): void {
@@ -108,13 +111,14 @@ function forward(
   const backend = picker.pick();
   const endpoint = backend?.next(performance.now());
   if (backend === undefined || endpoint === undefined) {
-    return rejectRequest(res, deps, { requestId, method, path: target.path, route: route.id, status: 503, ms: 0 }, rr.metrics, startedAt, 'no healthy endpoint', undefined);
+    const rejected = { requestId, method, path: target.path, route: route.id, status: 503, traceparent, consumer: ctx?.consumer?.name ?? null };
+    return rejectRequest(res, deps, rejected, rr.metrics, startedAt, 'no healthy endpoint', undefined);
   }
 
   let upstreamPath = rr.rewrite === null ? target.path : rr.rewrite(target.path, params);
   if (backend.pathPrefix !== '') upstreamPath = backend.pathPrefix + upstreamPath;
   if (target.query !== '') upstreamPath = `${upstreamPath}?${target.query}`;
-  const hasBody = hasRequestBody(req);
+  const bodyRead = hasRequestBody(req) ? { bytes: 0 } : null;
   const idleMs = route.timeouts.idleMs;
   const exchange = new ProxyExchange(
     {
@@ -125,38 +129,52 @@ function forward(
       endpoint,
       requestId,
       path: target.path,
-      retries: !hasBody && IDEMPOTENT.has(method) ? route.retries.attempts : 0,
+      retries: bodyRead === null && IDEMPOTENT.has(method) ? route.retries.attempts : 0,
       dispatch: {
         method,
         path: upstreamPath,
-        headers: upstreamRequestHeaders(req, requestId, backend.hostHeader, rr.requestHeaders, rr.policy?.ownedHeaders ?? null, ctx?.upstreamHeaders ?? null),
+        headers: upstreamRequestHeaders(req, requestId, backend.hostHeader, rr.requestHeaders, rr.policy?.ownedHeaders ?? null, ctx?.upstreamHeaders ?? null, traceparent),
         // undici streams any async iterable; its option type lists only Readable among the streaming kinds.
-        body: hasBody ? (limitedBody(req, route.maxBodyBytes) as unknown as Readable) : null,
+        body: bodyRead === null ? null : (limitedBody(req, route.maxBodyBytes, bodyRead) as unknown as Readable),
         headersTimeout: idleMs,
         bodyTimeout: idleMs,
       },
       startedAt,
       consumer: ctx?.consumer?.name ?? null,
       policyHeaders: ctx?.responseHeaders ?? null,
+      traceparent,
+      bodyRead,
     },
     deps.settings,
   );
   exchange.start();
 }
 
+/** A request the gateway answers itself, before any upstream. */
+interface Rejected {
+  requestId: string;
+  method: string;
+  path: string;
+  route: string;
+  status: number;
+  traceparent: string;
+  consumer: string | null;
+}
+
 function rejectRequest(
   res: ServerResponse,
   deps: GatewayServerDeps,
-  entry: RequestLogEntry,
+  r: Rejected,
   metrics: RouteMetrics,
   startedAt: number,
   error: string,
   extra: Record<string, string> | undefined,
 ): void {
-  sendError(res, entry.status, error, entry.requestId, extra);
-  metrics.requestDone(entry.status);
-  const logger = deps.settings.logger;
-  if (!wantsLog(logger, entry.status)) return;
-  entry.ms = Math.round((performance.now() - startedAt) * 1000) / 1000;
-  logRequest(logger, entry);
+  const bytesOut = sendError(res, r.status, error, r.requestId, extra);
+  metrics.requestDone(r.status);
+  const log = deps.settings.accessLog;
+  if (!log.wants(r.status)) return;
+  // The error is the gateway's own fixed text (the JSON body's `error`), never request data.
+  const line = { ...r, upstream: null, upstreamMs: -1, bytesIn: 0, bytesOut, error };
+  log.write(line, startedAt);
 }

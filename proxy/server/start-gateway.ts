@@ -16,6 +16,7 @@ import type { RuntimeOptions } from '../runtime/runtime-types.ts';
 import { createAdminServer } from './admin-server.ts';
 import { GatewayMetrics, NO_ROUTE } from './gateway-metrics.ts';
 import { createGatewayServer } from './gateway-server.ts';
+import { AccessLog, type AccessLogOptions } from './request-log.ts';
 import { AuthorizerMetrics } from './authorizer-metrics.ts';
 import { policyEnvFor, retireAuthorizers, NO_AUTHORIZERS } from '../policy/authorizer-set.ts';
 import { ClientAddresses } from '../policy/client-ip/client-address.ts';
@@ -47,6 +48,12 @@ export interface GatewayOptions {
   redis?: Omit<RedisConnectionOptions, 'logger'>;
   /** Bound on the proxy's own rate-limit counters (default 100,000). */
   localLimitKeys?: number;
+  /**
+   * The access log (one JSON line per request through `logger`, msg "request"; docs/access-log.md). `sample`: share of
+   * requests answered below 400 that are logged, 0 to 1, default 1 (all); 400 and above are always logged. Lines are
+   * info (5xx: warn), so a logger level above info turns the access log off (5xx lines remain at warn).
+   */
+  accessLog?: AccessLogOptions;
 }
 
 export type ApplyResult = { ok: true; version: string } | { ok: false; error: string };
@@ -104,7 +111,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     routeMetrics: (id) => metrics.forRoute(id),
     policy,
   };
-  const server = createGatewayServer({ holder, settings: { logger, ejection }, noRoute: metrics.forRoute(NO_ROUTE), addresses: policy.addresses });
+  const accessLog = new AccessLog(logger, opts.accessLog);
+  const server = createGatewayServer({ holder, settings: { logger, accessLog, ejection }, noRoute: metrics.forRoute(NO_ROUTE), addresses: policy.addresses });
   const admin = createAdminServer({
     registry: metrics.registry,
     servedVersion: () => holder.current?.version,
@@ -192,6 +200,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       }, graceMs);
       await closed;
       clearTimeout(grace);
+      accessLog.flush();
       retireAuthorizers(holder.current?.authorizers ?? NO_AUTHORIZERS, NO_AUTHORIZERS, runtimeOptions.policy);
       await holder.destroy();
       await redis?.close();
