@@ -14,6 +14,7 @@ import { sendError } from './error-response.ts';
 import { hostOf, parseRequestTarget } from './request-target.ts';
 import { requestIdFor } from './request-id.ts';
 import { NO_ROUTE } from './gateway-metrics.ts';
+import type { AccessLogLine } from './request-log.ts';
 import type { ClientAddresses } from '../policy/client-ip/client-address.ts';
 import type { PolicyContext } from '../policy/policy-types.ts';
 import { runPolicy } from '../policy/route-policy.ts';
@@ -151,15 +152,7 @@ function forward(
 }
 
 /** A request the gateway answers itself, before any upstream. */
-interface Rejected {
-  requestId: string;
-  method: string;
-  path: string;
-  route: string;
-  status: number;
-  traceparent: string;
-  consumer: string | null;
-}
+type Rejected = Pick<AccessLogLine, 'requestId' | 'method' | 'path' | 'route' | 'status' | 'traceparent' | 'consumer'>;
 
 function rejectRequest(
   res: ServerResponse,
