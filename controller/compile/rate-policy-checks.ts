@@ -2,11 +2,9 @@
 // plan (they name counters, metrics and RateLimit header items), plan names are unique and the default plan is one
 // of them, a token bucket refills over a period longer than zero, and a quota's time zone is one this runtime knows.
 import type { RatePolicy } from '../../crds/schemas/index.ts';
-import { parseDurationMs } from '../../crds/schemas/index.ts';
+import { headerNameSchema, parseDurationMs } from '../../crds/schemas/index.ts';
 import { isKnownTimeZone } from '../../proxy/policy/rate-limit/calendar-window.ts';
 import type { FieldProblem } from './field-path.ts';
-
-const HEADER_NAME_RE = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
 type Limit = NonNullable<RatePolicy['spec']['limits']>[number];
 
@@ -33,7 +31,10 @@ function checkLimits(limits: readonly Limit[], at: string, problems: FieldProble
     else names.set(limit.name, i);
     if (limit.tokenBucket && parseDurationMs(limit.tokenBucket.period) < 1) problems.push({ path: `${at}[${i}].tokenBucket.period`, message: 'must be at least 1ms' });
     limit.key.forEach((part, k) => {
-      if (part.type === 'Header' && part.name !== undefined && !HEADER_NAME_RE.test(part.name)) problems.push({ path: `${at}[${i}].key[${k}].name`, message: 'must be a valid HTTP header name' });
+      // `name` is a header for Header keys and a claim for JWTClaim ones: the ApiRoute's header-name rule, applied here.
+      if (part.type === 'Header' && part.name !== undefined && !headerNameSchema.safeParse(part.name).success) {
+        problems.push({ path: `${at}[${i}].key[${k}].name`, message: 'must be a valid HTTP header name' });
+      }
     });
     if (limit.quota && !isKnownTimeZone(limit.quota.timeZone)) problems.push({ path: `${at}[${i}].quota.timeZone`, message: `unknown time zone ${JSON.stringify(limit.quota.timeZone)} (an IANA name such as "Europe/Paris")` });
   });
