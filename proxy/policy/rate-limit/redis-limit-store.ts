@@ -202,29 +202,27 @@ export class RedisLimitStore {
   /** Take one unit from every counter of `calls`, all or nothing. `tag` is the RatePolicy id. */
   take(tag: string, calls: readonly LimitCall[]): Promise<TakeResult> {
     if (calls.length === 0) return Promise.resolve(ALLOWED_EMPTY);
-    // Checked here too: before a Cluster has its slots, ioredis would hold a command until it connects.
-    if (!this.#conn.canSend()) return Promise.reject(this.#unavailable('take'));
-    let args: (string | number)[];
-    try {
-      args = this.#args(tag, calls);
-    } catch (err) {
-      return Promise.reject(this.#error('take', err));
-    }
-    this.#corkUntilIdle();
-    return this.#script(this.#takeFns, 'Take', REDIS_TAKE_LUA, calls.length).apply(this.#conn.client, args).then(toResult, this.#takeFailed);
+    return this.#run('take', this.#takeFns, REDIS_TAKE_LUA, tag, calls).then(toResult, this.#takeFailed);
   }
 
   /** Give one unit back to every counter of `calls` (best effort: the caller may ignore a rejection). */
   refund(tag: string, calls: readonly LimitCall[]): Promise<void> {
     if (calls.length === 0) return Promise.resolve();
-    if (!this.#conn.canSend()) return Promise.reject(this.#unavailable('refund'));
+    return this.#run('refund', this.#refundFns, REDIS_REFUND_LUA, tag, calls).then(ignore, this.#refundFailed);
+  }
+
+  /** One script call for `calls`; rejects with a RedisLimitError when it cannot be sent. */
+  #run(op: 'take' | 'refund', fns: (ScriptFn | undefined)[], lua: string, tag: string, calls: readonly LimitCall[]): Promise<unknown> {
+    // Checked here too: before a Cluster has its slots, ioredis would hold a command until it connects.
+    if (!this.#conn.canSend()) return Promise.reject(this.#unavailable(op));
     let args: (string | number)[];
     try {
       args = this.#args(tag, calls);
     } catch (err) {
-      return Promise.reject(this.#error('refund', err));
+      return Promise.reject(this.#error(op, err));
     }
-    return this.#script(this.#refundFns, 'Refund', REDIS_REFUND_LUA, calls.length).apply(this.#conn.client, args).then(ignore, this.#refundFailed);
+    this.#corkUntilIdle();
+    return this.#script(fns, op === 'take' ? 'Take' : 'Refund', lua, calls.length).apply(this.#conn.client, args);
   }
 
   /**
