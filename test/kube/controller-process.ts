@@ -8,11 +8,13 @@ export interface ControllerProcess {
   child: ChildProcess;
   pid: number;
   adminPort: number;
+  /** The stream port it listens on (null without --stream-port). */
+  streamPort: number | null;
   logs: () => string;
   stop: () => Promise<void>;
 }
 
-const startedLine = z.object({ msg: z.literal('gatehouse controller started'), adminPort: z.number().int() });
+const startedLine = z.object({ msg: z.literal('gatehouse controller started'), adminPort: z.number().int(), streamPort: z.number().int().nullable() });
 
 export async function startController(kubeconfigPath: string, extraArgs: string[] = [], timeoutMs = 20_000, env: NodeJS.ProcessEnv = {}): Promise<ControllerProcess> {
   const p = await startCliProcess({
@@ -23,7 +25,7 @@ export async function startController(kubeconfigPath: string, extraArgs: string[
     timeoutMs,
     env,
   });
-  return { child: p.child, pid: p.pid, adminPort: p.started.adminPort, logs: p.logs, stop: () => p.stop() };
+  return { child: p.child, pid: p.pid, adminPort: p.started.adminPort, streamPort: p.started.streamPort, logs: p.logs, stop: () => p.stop() };
 }
 
 const debugTableSchema = z.object({

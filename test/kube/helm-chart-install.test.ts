@@ -2,19 +2,27 @@
 // `helm install` creates every object and the API server accepts it (the chart's CRDs included: the control plane
 // starts without them), `helm upgrade` keeps the generated stream token, `kubectl auth can-i` as the chart's
 // ServiceAccounts shows least privilege, and the real `gatehouse controller`, run with the rendered flags and the
-// controller ServiceAccount's token, does its whole job (statuses, Lease, fleet ConfigMap, Events) with no 403.
+// controller ServiceAccount's token, does its whole job (statuses, Lease, fleet ConfigMap, Events) with no 403,
+// while two real `gatehouse proxy` processes, run with the proxy Deployment's args, env and mounted files
+// (pod-as-process.ts), subscribe to it and route a request.
 //
 // There is no kubelet, scheduler or controller-manager here: the Deployments get no ReplicaSets or pods, the HPA
 // and PDBs are never acted upon, and no container runs (no image is built). What can be checked is that the API
 // server accepts every object as rendered, what the ServiceAccounts may do, and that the controller's permissions
-// are enough when its process runs outside the cluster with the same identity and flags.
+// are enough when its process runs outside the cluster with the same identity and flags, and that the processes
+// start and work with exactly the flags and files the chart gives them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubeBinariesProblem, startControlPlane, type ControlPlane } from './control-plane.ts';
-import { startController, waitFor, type ControllerProcess } from './controller-process.ts';
+import { z } from 'zod';
+import { startEcho, type EchoReply, type Upstream } from '../e2e/helpers/upstreams.ts';
+import { getThrough } from '../fleet/proxy-process.ts';
+import { startCliProcess, type CliProcess } from '../support/cli-process.ts';
+import { adminGet, startController, waitFor, type ControllerProcess } from './controller-process.ts';
+import { localContainer } from './pod-as-process.ts';
 import { CHART_DIR, helmProblem, makeHelm, parseObjects, type Helm, type K8sObject } from './helm-chart-support.ts';
 
 const NS = 'gatehouse-system';
@@ -23,6 +31,8 @@ const PROXY = 'gh-gatehouse-proxy';
 const TOKEN_SECRET = 'gh-gatehouse-stream-token';
 const CONTROLLER_SA = `system:serviceaccount:${NS}:${CONTROLLER}`;
 const PROXY_SA = `system:serviceaccount:${NS}:${PROXY}`;
+
+const proxyStarted = z.object({ msg: z.literal('gatehouse proxy started'), name: z.string(), port: z.number().int(), adminPort: z.number().int() });
 
 const problem = kubeBinariesProblem() ?? helmProblem();
 test('the kube test binaries and helm are built', () => {
@@ -34,6 +44,8 @@ describe('helm chart: install, upgrade and RBAC on a real API server', { skip: p
   let helm: Helm;
   let tmp: string;
   let controller: ControllerProcess | undefined;
+  let upstream: Upstream | undefined;
+  const proxies: Array<CliProcess<z.output<typeof proxyStarted>>> = [];
 
   before(
     async () => {
@@ -45,7 +57,9 @@ describe('helm chart: install, upgrade and RBAC on a real API server', { skip: p
   );
   after(
     async () => {
+      for (const p of proxies) await p.stop();
       await controller?.stop();
+      await upstream?.close();
       await helm?.cleanup();
       await cp?.stop();
       if (tmp) await rm(tmp, { recursive: true, force: true });
@@ -236,7 +250,13 @@ describe('helm chart: install, upgrade and RBAC on a real API server', { skip: p
     assert.deepEqual(clusterRoles.map((r) => r.metadata.name), [`${CONTROLLER}-${NS}`]);
   });
 
-  test('the real controller, with the rendered flags and the ServiceAccount\'s token, works without a 403', { timeout: 120_000 }, async () => {
+  const readSecret = async (namespace: string, name: string): Promise<Record<string, Buffer>> => {
+    const data = (await getJson(['secret', name, '-n', namespace])).data ?? {};
+    return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+  };
+
+  test('the real controller and two proxies, run as the chart renders them, route a request (the controller with its ServiceAccount\'s token, no 403)', { timeout: 180_000 }, async () => {
+    upstream = await startEcho('chart-upstream');
     // A token for the controller's ServiceAccount (TokenRequest), in a kubeconfig of its own.
     const saToken = (await kubectlOk(['create', 'token', CONTROLLER, '-n', NS, '--duration=1h'])).trim();
     const kubeconfig = join(tmp, 'controller-sa.kubeconfig');
@@ -252,27 +272,24 @@ describe('helm chart: install, upgrade and RBAC on a real API server', { skip: p
       }),
       { mode: 0o600 },
     );
-    const tokenFile = join(tmp, 'stream-token');
-    await writeFile(tokenFile, Buffer.from(await tokenOf(), 'base64'), { mode: 0o600 });
-
-    // The Deployment's args as installed, adapted to a process on loopback: free ports, the pod name, the token path.
+    // The Deployment as installed, its container as a local process: the token Secret written where the pod mounts
+    // it, $(POD_NAME) expanded; then only what a loopback process must change: free ports on 127.0.0.1.
     const deployment = await getJson(['deployment', CONTROLLER, '-n', NS]);
-    const args = (deployment.spec as { template: { spec: { containers: Array<{ args: string[] }> } } }).template.spec.containers[0]?.args ?? [];
-    assert.equal(args[0], 'controller');
-    const adapted = args.slice(1).flatMap((a) => {
+    const pod = await localContainer(deployment, `${CONTROLLER}-test-0`, join(tmp, 'controller-pod'), readSecret);
+    assert.equal(pod.args[0], 'controller');
+    assert.ok(pod.args.includes(`--identity=${CONTROLLER}-test-0`), `$(POD_NAME) expanded: ${pod.args.join(' ')}`);
+    const adapted = pod.args.slice(1).flatMap((a) => {
       if (a.startsWith('--admin-port=')) return []; // startController passes --admin-port 0 --admin-host 127.0.0.1
       if (a.startsWith('--stream-port=')) return ['--stream-port=0', '--stream-host=127.0.0.1'];
-      if (a.startsWith('--stream-token-file=')) return [`--stream-token-file=${tokenFile}`];
-      if (a === '--identity=$(POD_NAME)') return ['--identity=gh-gatehouse-controller-test-0'];
       return [a];
     });
-    controller = await startController(kubeconfig, adapted, 30_000);
+    controller = await startController(kubeconfig, adapted, 30_000, pod.env);
 
     const route = (name: string, path: Record<string, string>) => ({
       apiVersion: 'gatehouse.dev/v1alpha1',
       kind: 'ApiRoute',
       metadata: { name, namespace: 'default' },
-      spec: { hosts: [`${name}.example.com`], rules: [{ matches: [{ path }], backends: [{ url: 'http://127.0.0.1:9101' }] }] },
+      spec: { hosts: [`${name}.example.com`], rules: [{ matches: [{ path }], backends: [{ url: `http://127.0.0.1:${upstream?.port}` }] }] },
     });
     await kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [route('good', { type: 'Prefix', value: '/' }), route('bad-regex', { type: 'Regex', value: '/items/([0-9' })] }));
 
@@ -303,6 +320,43 @@ describe('helm chart: install, upgrade and RBAC on a real API server', { skip: p
       return cms.some((c) => c.metadata.name.includes('gh-gatehouse-controller-test-0'));
     });
     assert.deepEqual(forbidden(), [], 'the controller hit a permission error');
+
+    // Two proxies, each with the proxy Deployment's args, env and mounted token as its pod would have them. The
+    // controller URL must name the controller Service's stream port; only its host becomes the local controller.
+    const service = await getJson(['service', CONTROLLER, '-n', NS]);
+    const streamPort = (service.spec as { ports: Array<{ name: string; port: number }> }).ports.find((p) => p.name === 'stream')?.port;
+    const proxyDeployment = await getJson(['deployment', PROXY, '-n', NS]);
+    for (const name of [`${PROXY}-test-a`, `${PROXY}-test-b`]) {
+      const pod = await localContainer(proxyDeployment, name, join(tmp, name), readSecret);
+      assert.equal(pod.args[0], 'proxy');
+      const args = pod.args.slice(1).flatMap((a) => {
+        if (a.startsWith('--controller=')) {
+          const url = new URL(a.slice('--controller='.length));
+          assert.equal(url.host, `${CONTROLLER}.${NS}.svc:${streamPort}`, 'the proxies subscribe to the controller Service\'s stream port');
+          return [`--controller=${url.protocol}//127.0.0.1:${controller?.streamPort}`];
+        }
+        if (a.startsWith('--port=')) return ['--port=0', '--host=127.0.0.1'];
+        if (a.startsWith('--admin-port=')) return ['--admin-port=0', '--admin-host=127.0.0.1'];
+        return [a];
+      });
+      const p = await startCliProcess({ args: ['proxy', ...args], env: pod.env, marker: 'gatehouse proxy started', schema: proxyStarted, what: name, timeoutMs: 30_000 });
+      proxies.push(p);
+      assert.equal(p.started.name, name, 'the proxy is named by $POD_NAME');
+    }
+    for (const p of proxies) {
+      const reply = await waitFor(
+        `a request through ${p.started.name}`,
+        async () => {
+          const r = await getThrough(p.started.port, 'good.example.com', '/hello');
+          return r.status === 200 ? r : undefined;
+        },
+        30_000,
+      ).catch((err: Error) => assert.fail(`${err.message}\nproxy output:\n${p.logs().slice(-4000)}`));
+      assert.equal((JSON.parse(reply.body) as EchoReply).path, '/hello');
+    }
+    const fleet = await adminGet(controller.adminPort, '/debug/fleet');
+    for (const p of proxies) assert.match(fleet.body, new RegExp(p.started.name), 'the controller sees both proxies');
+    for (const p of proxies.splice(0)) await p.stop();
     await controller.stop();
     controller = undefined;
   });
