@@ -11,6 +11,7 @@
 // server accepts every object as rendered, what the ServiceAccounts may do, and that the controller's permissions
 // are enough when its process runs outside the cluster with the same identity and flags, and that the processes
 // start and work with exactly the flags and files the chart gives them.
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -255,7 +256,7 @@ describe('helm chart: install, upgrade and RBAC on a real API server', { skip: p
     return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
   };
 
-  test('the real controller and two proxies, run as the chart renders them, route a request (the controller with its ServiceAccount\'s token, no 403)', { timeout: 180_000 }, async () => {
+  test('the real controller and two proxies, run as the chart renders them (stream over TLS), route a request (the controller with its ServiceAccount\'s token, no 403)', { timeout: 180_000 }, async () => {
     upstream = await startEcho('chart-upstream');
     // A token for the controller's ServiceAccount (TokenRequest), in a kubeconfig of its own.
     const saToken = (await kubectlOk(['create', 'token', CONTROLLER, '-n', NS, '--duration=1h'])).trim();
@@ -272,6 +273,14 @@ describe('helm chart: install, upgrade and RBAC on a real API server', { skip: p
       }),
       { mode: 0o600 },
     );
+    // The stream over TLS, set up as a user would: a kubernetes.io/tls Secret whose certificate names the controller
+    // Service (and 127.0.0.1, where this test's controller listens), self-signed so it is also the proxies' CA.
+    const [keyFile, certFile] = [join(tmp, 'stream.key'), join(tmp, 'stream.crt')];
+    const openssl = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile, '-subj', '/CN=gatehouse-stream', '-addext', `subjectAltName=DNS:${CONTROLLER}.${NS}.svc,IP:127.0.0.1`, '-days', '1'], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(openssl.status, 0, openssl.stderr);
+    await kubectlOk(['create', 'secret', 'generic', 'gh-stream-tls', '-n', NS, '--type=kubernetes.io/tls', `--from-file=tls.crt=${certFile}`, `--from-file=tls.key=${keyFile}`, `--from-file=ca.crt=${certFile}`]);
+    await helmOk(['upgrade', 'gh', CHART_DIR, '-n', NS, '--reuse-values', '--set', 'streamTls.secretName=gh-stream-tls']);
+
     // The Deployment as installed, its container as a local process: the token Secret written where the pod mounts
     // it, $(POD_NAME) expanded; then only what a loopback process must change: free ports on 127.0.0.1.
     const deployment = await getJson(['deployment', CONTROLLER, '-n', NS]);
@@ -333,6 +342,7 @@ describe('helm chart: install, upgrade and RBAC on a real API server', { skip: p
         if (a.startsWith('--controller=')) {
           const url = new URL(a.slice('--controller='.length));
           assert.equal(url.host, `${CONTROLLER}.${NS}.svc:${streamPort}`, 'the proxies subscribe to the controller Service\'s stream port');
+          assert.equal(url.protocol, 'wss:', 'over TLS');
           return [`--controller=${url.protocol}//127.0.0.1:${controller?.streamPort}`];
         }
         if (a.startsWith('--port=')) return ['--port=0', '--host=127.0.0.1'];

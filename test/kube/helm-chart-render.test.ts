@@ -336,6 +336,34 @@ describe('helm chart: lint and template', { skip: missingHelm && 'helm missing: 
     assert.match(badUrl.stderr, /\/redis\/url/);
   });
 
+  test('streamTls: the controller serves wss:// with the Secret\'s key pair, the proxies get only its CA', async () => {
+    const objects = await helm.template({ streamTls: { secretName: 'stream-cert', caKey: 'root.pem' } });
+    assertFlagsInUsage(objects);
+    const controller = find(objects, 'Deployment', CONTROLLER);
+    const cflags = flagMap(container(controller).args);
+    assert.equal(cflags.get('stream-tls-cert'), '/etc/gatehouse/stream-tls/tls.crt');
+    assert.equal(cflags.get('stream-tls-key'), '/etc/gatehouse/stream-tls/tls.key');
+    const cmount = container(controller).volumeMounts.find((m) => m.mountPath === '/etc/gatehouse/stream-tls');
+    assert.equal(cmount?.readOnly, true);
+    assert.deepEqual(podSpec(controller).volumes.find((v) => v.name === cmount?.name)?.secret, {
+      secretName: 'stream-cert',
+      defaultMode: 0o440,
+      items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }],
+    });
+    const proxy = find(objects, 'Deployment', PROXY);
+    const pflags = flagMap(container(proxy).args);
+    assert.equal(pflags.get('controller'), `wss://${CONTROLLER}.${NS}.svc:9443`);
+    assert.equal(pflags.get('ca-file'), '/etc/gatehouse/stream-ca/ca.crt');
+    const pmount = container(proxy).volumeMounts.find((m) => m.mountPath === '/etc/gatehouse/stream-ca');
+    assert.deepEqual(podSpec(proxy).volumes.find((v) => v.name === pmount?.name)?.secret, { secretName: 'stream-cert', items: [{ key: 'root.pem', path: 'ca.crt' }] });
+    const keyInProxy = podSpec(proxy).volumes.some((v) => JSON.stringify(v).includes('tls.key'));
+    assert.equal(keyInProxy, false, 'the proxies never mount the private key');
+
+    const plain = await helm.template({});
+    assert.equal(flagMap(container(find(plain, 'Deployment', PROXY)).args).has('ca-file'), false);
+    assert.equal(flagMap(container(find(plain, 'Deployment', CONTROLLER)).args).has('stream-tls-cert'), false);
+  });
+
   test('serviceMonitor and networkPolicy: off by default; when on, proxies (only) may reach the stream port', async () => {
     const objects = await helm.template({ serviceMonitor: { enabled: true, labels: { release: 'prom' } }, networkPolicy: { enabled: true }, streamToken: { existingSecret: 'my-token', existingSecretKey: 'tok' } });
     const sm = find(objects, 'ServiceMonitor', 'gh-gatehouse');
