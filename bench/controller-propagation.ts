@@ -15,12 +15,13 @@ import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { runController, type CompiledState } from '../controller/controller-main.ts';
 import { startControlPlane } from '../test/kube/control-plane.ts';
-import { adminGet, startController, waitFor } from '../test/kube/controller-process.ts';
+import { adminGet, startController } from '../test/kube/controller-process.ts';
 import { percentile, round1 } from './percentiles.ts';
 import { freePort } from './ports.ts';
 import { writeResultFiles } from './results-file.ts';
 import { BENCH_NAMESPACE, benchApiRoute, createBenchApiRoutes, setupBenchCluster } from './controller-fixtures.ts';
 import { ensureControllerHeapFlags } from '../cli/commands/controller-heap-flags.ts';
+import { waitFor } from '../test/support/wait-for.ts';
 
 // The in-process controller below is timed with the heap settings `gatehouse controller` gives itself.
 ensureControllerHeapFlags();

@@ -8,13 +8,14 @@ import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startControlPlane } from '../test/kube/control-plane.ts';
-import { adminGet, startController, waitFor, type ControllerProcess } from '../test/kube/controller-process.ts';
+import { adminGet, startController, type ControllerProcess } from '../test/kube/controller-process.ts';
 import { startEcho } from '../test/e2e/helpers/upstreams.ts';
 import { getThrough, metricValue, startProxyProcess, type ProxyProcess } from '../test/fleet/proxy-process.ts';
 import { percentile, round1 } from './percentiles.ts';
 import { writeResultFiles } from './results-file.ts';
 import { BENCH_NAMESPACE, createBenchApiRoutes, setupBenchCluster } from './controller-fixtures.ts';
 import { freePort } from './ports.ts';
+import { waitFor } from '../test/support/wait-for.ts';
 
 const { values } = parseArgs({ options: { changes: { type: 'string' }, sizes: { type: 'string' }, proxies: { type: 'string' } } });
 const CHANGES = Number(values.changes ?? 50);

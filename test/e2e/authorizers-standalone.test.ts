@@ -7,10 +7,11 @@ import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
-import { eventually, startStandalone, type GatehouseProcess } from '../support/gatehouse-process.ts';
+import { startStandalone, type GatehouseProcess } from '../support/gatehouse-process.ts';
 import { AUDIENCE, ISSUER, mint, testKey, type TestKey } from '../policy/jwt-fixtures.ts';
 import { errorBody, send } from './helpers/http-client.ts';
 import { startEcho, type EchoReply, type Upstream } from './helpers/upstreams.ts';
+import { eventually } from '../support/wait-for.ts';
 
 /** One revocation must show within this (the folder is re-read within about a second of a change). */
 const PROPAGATION_MS = 5_000;

@@ -14,12 +14,13 @@ import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { Cluster, Redis } from 'ioredis';
 import { driveLoad, type LoadRun, type LoadSample } from '../support/fleet-load.ts';
-import { eventually, startStandalone, type GatehouseProcess } from '../support/gatehouse-process.ts';
+import { startStandalone, type GatehouseProcess } from '../support/gatehouse-process.ts';
 import { startRedisCluster, startRedisServer } from '../support/redis-server.ts';
 import { sampleOf } from './helpers/authorizers.ts';
 import { errorBody, send, type Reply } from './helpers/http-client.ts';
 import { rateLimitItems } from './helpers/rate-policies.ts';
 import { startUpstream, type Upstream } from './helpers/upstreams.ts';
+import { eventually } from '../support/wait-for.ts';
 
 /** The quota of the accuracy tests: admitted requests per second, fleet-wide (Global) or per proxy (Local). */
 const LIMIT = 100;
@@ -145,7 +146,7 @@ async function untilServing(proxies: readonly GatehouseProcess[], path = '/free'
 }
 
 async function startProxies(cleanups: Cleanups, dir: string, count: number, args: string[]): Promise<GatehouseProcess[]> {
-  const started = await Promise.allSettled(Array.from({ length: count }, () => startStandalone(dir, args, 20_000)));
+  const started = await Promise.allSettled(Array.from({ length: count }, () => startStandalone(dir, args)));
   for (const s of started) if (s.status === 'fulfilled') cleanups.add(() => s.value.stop());
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed !== undefined) throw failed.reason;

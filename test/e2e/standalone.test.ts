@@ -5,7 +5,8 @@ import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm, writeFile, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, startStandalone, type GatehouseProcess } from '../support/gatehouse-process.ts';
+import { startStandalone, type GatehouseProcess } from '../support/gatehouse-process.ts';
+import { eventually } from '../support/wait-for.ts';
 
 let upstream: Server;
 let upstreamPort = 0;

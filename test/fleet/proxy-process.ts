@@ -16,7 +16,7 @@ export interface ProxyProcess {
 
 const startedLine = z.object({ msg: z.literal('gatehouse proxy started'), port: z.number().int(), adminPort: z.number().int() });
 
-export async function startProxyProcess(name: string, args: string[], timeoutMs = 20_000): Promise<ProxyProcess> {
+export async function startProxyProcess(name: string, args: string[], timeoutMs = 60_000): Promise<ProxyProcess> {
   const p = await startCliProcess({
     args: ['proxy', '--name', name, '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', ...args],
     marker: 'gatehouse proxy started',

@@ -11,8 +11,9 @@ import { CredentialFiles } from '../../proxy/subscribe/stream-credentials.ts';
 import { routingTableSchema } from '../../proxy/table/table-schema.ts';
 import { startTestGateway } from '../e2e/helpers/gateway.ts';
 import { backend, route, table } from '../e2e/helpers/tables.ts';
-import { eventually } from '../support/gatehouse-process.ts';
+
 import { quiet, startStream, TOKEN } from './stream-fixture.ts';
+import { eventually } from '../support/wait-for.ts';
 
 test('a token fixed on disk is picked up at the next reconnect; a vanished token file keeps the last good token', async (t) => {
   const { stream, fleet, url } = await startStream(t);

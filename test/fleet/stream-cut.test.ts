@@ -12,11 +12,12 @@ import { StreamToken } from '../../controller/distribute/stream-token.ts';
 import { encodeTable } from '../../controller/distribute/table-encoding.ts';
 import { ControllerSubscription } from '../../proxy/subscribe/controller-subscription.ts';
 import { ReconnectBackoff } from '../../proxy/subscribe/reconnect-backoff.ts';
-import { eventually } from '../support/gatehouse-process.ts';
+
 import { startTestGateway } from '../e2e/helpers/gateway.ts';
 import { send } from '../e2e/helpers/http-client.ts';
 import { backend, route, table } from '../e2e/helpers/tables.ts';
 import { startEcho } from '../e2e/helpers/upstreams.ts';
+import { eventually } from '../support/wait-for.ts';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const quiet = pino({ level: 'silent' });

@@ -8,12 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { routingTableSchema, type RoutingTable, type TableBackend, type TableRoute } from '../../proxy/table/table-schema.ts';
-import { eventually } from '../support/gatehouse-process.ts';
+
 import { startProxy as subscribeProxy, startStream } from './stream-fixture.ts';
 import type { Gateway } from '../e2e/helpers/gateway.ts';
 import { send } from '../e2e/helpers/http-client.ts';
 import { backend, route, table } from '../e2e/helpers/tables.ts';
 import { startEcho } from '../e2e/helpers/upstreams.ts';
+import { eventually } from '../support/wait-for.ts';
 
 
 /** As the controller's compiler emits it: every object in the schema's key order. */

@@ -12,12 +12,13 @@ import { StreamToken } from '../../controller/distribute/stream-token.ts';
 import { readTableFile } from '../../proxy/subscribe/table-file.ts';
 import { STREAM_SUBPROTOCOL } from '../../proxy/table/stream-protocol.ts';
 import type { RoutingTable } from '../../proxy/table/table-schema.ts';
-import { eventually } from '../support/gatehouse-process.ts';
+
 import { quiet, startProxy, startStream, TOKEN } from './stream-fixture.ts';
 import type { Gateway } from '../e2e/helpers/gateway.ts';
 import { send } from '../e2e/helpers/http-client.ts';
 import { backend, route, table } from '../e2e/helpers/tables.ts';
 import { startEcho } from '../e2e/helpers/upstreams.ts';
+import { eventually } from '../support/wait-for.ts';
 
 
 

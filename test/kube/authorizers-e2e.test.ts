@@ -18,8 +18,9 @@ import { send, type Reply } from '../e2e/helpers/http-client.ts';
 import { startEcho, type EchoReply, type Upstream } from '../e2e/helpers/upstreams.ts';
 import { startProxyProcess, type ProxyProcess } from '../fleet/proxy-process.ts';
 import { startControlPlane, type ControlPlane } from './control-plane.ts';
-import { adminGet, startController, waitFor, type ControllerProcess } from './controller-process.ts';
+import { adminGet, startController, waitControllerReady, type ControllerProcess } from './controller-process.ts';
 import type { Condition } from '../../crds/schemas/index.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const NS = 'default';
 const STREAM_TOKEN = `authz-e2e-${randomBytes(12).toString('hex')}`;
@@ -74,7 +75,7 @@ before(async () => {
     '--lease-duration', '3s', '--identity', 'authz-controller', '--log-level', 'debug',
     '--stream-port', String(streamPort), '--stream-host', '127.0.0.1', '--stream-token-file', join(dir, 'token'),
   ]);
-  await waitFor('controller ready', async () => ((await adminGet(controller!.adminPort, '/readyz')).status === 200 ? true : undefined), 30_000);
+  await waitControllerReady(controller!);
   proxy = await startProxyProcess('authz-proxy', [
     '--controller', `ws://127.0.0.1:${streamPort}`, '--token-file', join(dir, 'token'), '--table-file', tableFile(), '--log-level', 'debug',
   ]);

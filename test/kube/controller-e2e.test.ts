@@ -6,8 +6,9 @@ import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import { missingHeapFlags } from '../../cli/commands/controller-heap-flags.ts';
 import { startControlPlane, type ControlPlane } from './control-plane.ts';
-import { adminGet, debugTable, startController, waitFor, type ControllerProcess, type DebugTable } from './controller-process.ts';
+import { adminGet, debugTable, startController, waitControllerReady, type ControllerProcess, type DebugTable } from './controller-process.ts';
 import type { Condition } from '../../crds/schemas/index.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 let cp: ControlPlane;
 let controller: ControllerProcess;
@@ -15,7 +16,7 @@ let controller: ControllerProcess;
 before(async () => {
   cp = await startControlPlane();
   controller = await startController(cp.kubeconfigPath, ['--lease-duration', '3s', '--identity', 'e2e-controller']);
-  await waitFor('controller ready', async () => ((await adminGet(controller.adminPort, '/readyz')).status === 200 ? true : undefined), 30_000);
+  await waitControllerReady(controller);
 });
 
 after(async () => {

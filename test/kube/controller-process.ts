@@ -3,6 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { z } from 'zod';
 import { startCliProcess } from '../support/cli-process.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 export interface ControllerProcess {
   child: ChildProcess;
@@ -16,7 +17,7 @@ export interface ControllerProcess {
 
 const startedLine = z.object({ msg: z.literal('gatehouse controller started'), adminPort: z.number().int(), streamPort: z.number().int().nullable() });
 
-export async function startController(kubeconfigPath: string, extraArgs: string[] = [], timeoutMs = 20_000, env: NodeJS.ProcessEnv = {}): Promise<ControllerProcess> {
+export async function startController(kubeconfigPath: string, extraArgs: string[] = [], timeoutMs = 60_000, env: NodeJS.ProcessEnv = {}): Promise<ControllerProcess> {
   const p = await startCliProcess({
     args: ['controller', '--kubeconfig', kubeconfigPath, '--admin-port', '0', '--admin-host', '127.0.0.1', ...extraArgs],
     marker: 'gatehouse controller started',
@@ -54,18 +55,21 @@ export async function adminGet(adminPort: number, path: string): Promise<{ statu
   return { status: res.status, body: await res.text() };
 }
 
-/** Poll until `check` returns a value (not undefined) or the time runs out. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 15_000, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+/**
+ * Until the controller's /readyz answers 200 (informers synced, first compile done). Sized for a loaded 2-core
+ * machine: a cold API server and a busy CPU have taken over 30 s here. On timeout the error carries /readyz's last
+ * answer (which informer is missing) and, through waitFor, the controller's recent output.
+ */
+export async function waitControllerReady(controller: ControllerProcess, timeoutMs = 90_000): Promise<void> {
+  let last = '(no answer)';
+  await waitFor(
+    () => `controller ready (last /readyz: ${last})`,
+    async () => {
+      const r = await adminGet(controller.adminPort, '/readyz');
+      last = `${r.status} ${r.body.trim()}`;
+      return r.status === 200 ? true : undefined;
+    },
+    timeoutMs,
+  );
 }
+

@@ -21,7 +21,8 @@ import { STREAM_SUBPROTOCOL } from '../../proxy/table/stream-protocol.ts';
 import { startEcho, type Upstream } from '../e2e/helpers/upstreams.ts';
 import { getThrough, metricValue, startProxyProcess, type ProxyProcess } from '../fleet/proxy-process.ts';
 import { startControlPlane, type ControlPlane } from './control-plane.ts';
-import { adminGet, startController, waitFor, type ControllerProcess } from './controller-process.ts';
+import { adminGet, startController, waitControllerReady, type ControllerProcess } from './controller-process.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const OLD_TOKEN = 'rotation-old-token-1a2b3c4d5e6f';
 const NEW_TOKEN = 'rotation-new-token-6f5e4d3c2b1a';
@@ -148,7 +149,7 @@ before(async () => {
     '--stream-token-file', join(volume.dir, 'token'), '--stream-token-grace', `${GRACE_S}s`,
     '--stream-tls-cert', join(volume.dir, 'tls.crt'), '--stream-tls-key', join(volume.dir, 'tls.key'),
   ]);
-  await waitFor('controller ready', async () => ((await adminGet(controller!.adminPort, '/readyz')).status === 200 ? true : undefined), 30_000);
+  await waitControllerReady(controller!);
   await startRotationProxy('p-old', OLD_TOKEN, certA);
   await apply('first');
   await serves(['p-old'], 'first.example.com');

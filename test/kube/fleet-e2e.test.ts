@@ -15,7 +15,8 @@ import { STREAM_SUBPROTOCOL } from '../../proxy/table/stream-protocol.ts';
 import { startEcho, type Upstream } from '../e2e/helpers/upstreams.ts';
 import { getThrough, metricValue, startProxyProcess, type ProxyProcess } from '../fleet/proxy-process.ts';
 import { startControlPlane, type ControlPlane } from './control-plane.ts';
-import { adminGet, startController, waitFor, type ControllerProcess } from './controller-process.ts';
+import { adminGet, startController, waitControllerReady, type ControllerProcess } from './controller-process.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const TOKEN = 'fleet-e2e-token-6f1d2c3b4a5e';
 let cp: ControlPlane;
@@ -43,12 +44,7 @@ before(async () => {
   streamPort = await freePort();
   cp = await startControlPlane();
   controller = await startController(cp.kubeconfigPath, controllerArgs());
-  // 60 s: once, in a CI run with another kube suite beside it, the controller was not ready after 30 s; the error
-  // carries the controller's last log lines so the next time says why.
-  await waitFor('controller ready', async () => ((await adminGet(controller!.adminPort, '/readyz')).status === 200 ? true : undefined), 60_000).catch(async (err: Error) => {
-    const readyz = await adminGet(controller!.adminPort, '/readyz').catch(() => ({ body: '(no answer)' }));
-    throw new Error(`${err.message}; /readyz: ${readyz.body}; controller log tail:\n${controller!.logs().split('\n').slice(-30).join('\n')}`);
-  });
+  await waitControllerReady(controller);
   // p5 is a small proxy: it refuses tables of more than 3 routes (an honest rejection, with a reason).
   await Promise.all(['p1', 'p2', 'p3', 'p4'].map((n) => startFleetProxy(n)));
   await startFleetProxy('p5', ['--max-routes', '3']);

@@ -12,8 +12,9 @@ import { freePort } from '../../bench/ports.ts';
 import { startEcho } from '../e2e/helpers/upstreams.ts';
 import { getThrough, startProxyProcess, type ProxyProcess } from '../fleet/proxy-process.ts';
 import { startControlPlane } from './control-plane.ts';
-import { adminGet, startController, waitFor, type ControllerProcess } from './controller-process.ts';
+import { adminGet, startController, type ControllerProcess } from './controller-process.ts';
 import { startServiceRelay } from './service-relay.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const TOKEN = 'fleet-failover-token-9a8b7c6d5e';
 

@@ -17,8 +17,9 @@ import { freePort } from '../../bench/ports.ts';
 import { startEcho, type Upstream } from '../e2e/helpers/upstreams.ts';
 import { getThrough, metricValue, startProxyProcess, type ProxyProcess } from '../fleet/proxy-process.ts';
 import { startControlPlane, type ControlPlane } from './control-plane.ts';
-import { adminGet, startController, waitFor, type ControllerProcess } from './controller-process.ts';
+import { adminGet, startController, type ControllerProcess } from './controller-process.ts';
 import { startServiceRelay } from './service-relay.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const TOKEN = 'fleet-replicas-token-4e3d2c1b0a';
 /** The Lease duration, which is also the window after which a silent replica's proxies stop counting. */

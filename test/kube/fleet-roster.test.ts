@@ -12,6 +12,7 @@ import { FleetPublisher } from '../../controller/distribute/fleet-publisher.ts';
 import { encodeFleetReport, FLEET_DATA_KEY, FLEET_LABEL, fleetLabelValue } from '../../controller/distribute/fleet-report.ts';
 import { FleetRoster } from '../../controller/distribute/fleet-roster.ts';
 import { startControlPlane, type ControlPlane } from './control-plane.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 const GROUP = 'roster-test';
@@ -45,16 +46,6 @@ async function exists(cp: ControlPlane, object: string): Promise<boolean> {
 async function metric(metrics: ControllerMetrics, series: string): Promise<number | undefined> {
   const line = (await metrics.registry.metrics()).split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
-
-async function until<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 let cp: ControlPlane;
@@ -94,7 +85,7 @@ test('fleet roster: fresh reports count, stale ones drop out, only the leader co
   await put(cp, configMap('dead', 'replica-dead', ['d1']));
   await put(cp, configMap('garbled', 'replica-garbled', [], { [FLEET_DATA_KEY]: '{"replica": 42}' }));
   const names = (): string => roster.proxies().map((p) => `${p.name}@${p.replica}`).sort().join(',');
-  await until('both reports counted', () => (names() === 'd1@replica-dead,l1@replica-live,l2@replica-live' ? true : undefined));
+  await waitFor('both reports counted', () => (names() === 'd1@replica-dead,l1@replica-live,l2@replica-live' ? true : undefined));
   assert.ok(changes >= 1, 'a newly counted report is a change');
   assert.equal(await counts(), 'fresh=2 stale=0 proxies=3', 'neither the own nor the unreadable report is a replica');
 
@@ -103,7 +94,7 @@ test('fleet roster: fresh reports count, stale ones drop out, only the leader co
   t.after(() => clearInterval(heartbeat));
 
   const changesBefore = changes;
-  await until('the dead replica to go stale', () => (names() === 'l1@replica-live,l2@replica-live' ? true : undefined));
+  await waitFor('the dead replica to go stale', () => (names() === 'l1@replica-live,l2@replica-live' ? true : undefined));
   assert.ok(changes > changesBefore, 'going stale is a change (the Programmed counts move)');
   assert.deepEqual(
     roster.replicas().map((r) => [r.replica, r.fresh, r.proxies]),
@@ -118,14 +109,14 @@ test('fleet roster: fresh reports count, stale ones drop out, only the leader co
   assert.equal(await metric(metrics, 'gatehouse_controller_fleet_reports_collected_total'), 0);
 
   leader = true;
-  await until('the leader to delete the long-dead object', async () => ((await exists(cp, 'dead')) ? undefined : true), COLLECT_MS * 3);
+  await waitFor('the leader to delete the long-dead object', async () => ((await exists(cp, 'dead')) ? undefined : true), COLLECT_MS * 3);
   // The heartbeating, the own and the unreadable objects are not the roster's to collect.
   assert.equal(await exists(cp, 'live'), true);
   assert.equal(await exists(cp, 'own'), true);
   assert.equal(await exists(cp, 'garbled'), true);
-  await until('the deleted replica to leave the list', () => (roster.replicas().map((r) => r.replica).join(',') === 'replica-live' ? true : undefined));
+  await waitFor('the deleted replica to leave the list', () => (roster.replicas().map((r) => r.replica).join(',') === 'replica-live' ? true : undefined));
   assert.equal(names(), 'l1@replica-live,l2@replica-live');
-  await until('the collect counted', async () => ((await metric(metrics, 'gatehouse_controller_fleet_reports_collected_total')) === 1 ? true : undefined));
+  await waitFor('the collect counted', async () => ((await metric(metrics, 'gatehouse_controller_fleet_reports_collected_total')) === 1 ? true : undefined));
   assert.equal(await counts(), 'fresh=1 stale=0 proxies=2');
 });
 
@@ -137,13 +128,13 @@ test('fleet publisher: failed writes are counted until one works', async (t) => 
   publisher.start();
   t.after(() => publisher.close());
   // The namespace does not exist yet: every heartbeat's write fails.
-  await until('two failed writes', async () => ((await failures()) >= 2 ? true : undefined));
+  await waitFor('two failed writes', async () => ((await failures()) >= 2 ? true : undefined));
   assert.equal(publisher.writes, 0);
 
   const created = await cp.kubectl(['create', 'namespace', namespace]);
   assert.equal(created.code, 0, created.stderr);
-  await until('a write that works', () => (publisher.writes > 0 ? true : undefined));
+  await waitFor('a write that works', () => (publisher.writes > 0 ? true : undefined));
   const failed = await failures();
-  await until('more heartbeats', () => (publisher.writes >= 3 ? true : undefined));
+  await waitFor('more heartbeats', () => (publisher.writes >= 3 ? true : undefined));
   assert.equal(await failures(), failed, 'no failures once writes work');
 });

@@ -22,9 +22,10 @@ import { z } from 'zod';
 import { startEcho, type EchoReply, type Upstream } from '../e2e/helpers/upstreams.ts';
 import { getThrough } from '../fleet/proxy-process.ts';
 import { startCliProcess, type CliProcess } from '../support/cli-process.ts';
-import { adminGet, startController, waitFor, type ControllerProcess } from './controller-process.ts';
+import { adminGet, startController, type ControllerProcess } from './controller-process.ts';
 import { localContainer } from './pod-as-process.ts';
 import { CHART_DIR, helmProblem, makeHelm, parseObjects, type Helm, type K8sObject } from './helm-chart-support.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const NS = 'gatehouse-system';
 const CONTROLLER = 'gh-gatehouse-controller';

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startControlPlane, type ControlPlane } from './control-plane.ts';
-import { adminGet, debugTable, startController, waitFor, type ControllerProcess } from './controller-process.ts';
+import { adminGet, debugTable, startController, type ControllerProcess } from './controller-process.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const LEASE_MS = 3000;
 /** The CLI derives retry = lease / 7.5 (400 ms at 3 s); plus compile, status write, scheduling on 2 busy cores. */

@@ -11,8 +11,9 @@ import type { LimitCall, QuotaWindow, TakeResult } from '../../proxy/policy/rate
 import { RedisConnection, type RedisStatus } from '../../proxy/policy/rate-limit/redis-connection.ts';
 import { REDIS_REFUND_LUA, REDIS_TAKE_LUA, RedisLimitError, RedisLimitStore, redisLimitKey } from '../../proxy/policy/rate-limit/redis-limit-store.ts';
 import type { TableQuota, TableTokenBucket } from '../../proxy/table/table-schema.ts';
-import { eventually } from '../support/gatehouse-process.ts';
+
 import { createTlsFiles, freeRedisPort, startRedisCluster, startRedisServer, type RedisCluster, type RedisServer } from '../support/redis-server.ts';
+import { eventually } from '../support/wait-for.ts';
 
 const HOUR = 3_600_000;
 

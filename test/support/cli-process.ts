@@ -7,10 +7,22 @@ import type { z } from 'zod';
 
 const CLI = fileURLToPath(new URL('../../cli/gatehouse.ts', import.meta.url));
 
-const running = new Set<ChildProcess>();
+/** Started and not yet stopped (a crashed one stays until stop(), so a timed-out wait can show its output). */
+const running = new Map<ChildProcess, { what: string; logs: () => string }>();
 process.on('exit', () => {
-  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of running.keys()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
+
+/** The last lines of every process started here and not stopped, for a wait that timed out ('' when none). */
+export function recentOutput(maxCharsEach = 3_000): string {
+  const parts: string[] = [];
+  for (const [child, p] of running) {
+    const state = child.exitCode !== null || child.signalCode !== null ? `exited with ${child.exitCode ?? child.signalCode}` : 'running';
+    const logs = p.logs();
+    parts.push(`--- ${p.what} (pid ${child.pid}, ${state}), last output ---\n${logs.length > maxCharsEach ? `…${logs.slice(-maxCharsEach)}` : logs}`);
+  }
+  return parts.join('\n');
+}
 
 export interface CliProcess<T> {
   child: ChildProcess;
@@ -42,7 +54,7 @@ export async function startCliProcess<T>(opts: CliStartOptions<T>): Promise<CliP
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', ...opts.env },
   });
-  running.add(child);
+  running.set(child, { what: opts.what, logs: () => all });
   let out = '';
   let err = '';
   let all = '';

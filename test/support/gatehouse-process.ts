@@ -19,7 +19,7 @@ export interface GatehouseProcess {
 const readyLine = z.object({ msg: z.literal('gatehouse standalone ready'), port: z.number().int(), adminPort: z.number().int() });
 
 /** Start `gatehouse standalone` on free ports and resolve once it logs that it is ready. */
-export async function startStandalone(configDir: string, extraArgs: string[] = [], timeoutMs = 15_000): Promise<GatehouseProcess> {
+export async function startStandalone(configDir: string, extraArgs: string[] = [], timeoutMs = 60_000): Promise<GatehouseProcess> {
   const p = await startCliProcess({
     args: ['standalone', '--config', configDir, '--port', '0', '--admin-port', '0', ...extraArgs],
     marker: 'gatehouse standalone ready',
@@ -42,14 +42,4 @@ export async function runCli(args: string[], timeoutMs = 20_000): Promise<{ code
   const [code] = (await once(child, 'exit')) as [number | null];
   clearTimeout(timer);
   return { code, stdout, stderr };
-}
-
-/** Poll until `check` returns true or the time runs out (bounded in count and time). */
-export async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000, intervalMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
 }
