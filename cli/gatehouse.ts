@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { COMMANDS, STANDALONE, VERSION } from './commands/command-flags.ts';
 import { commandUsage, parseCommandLine, topLevelUsage } from './commands/flag-definitions.ts';
 import { redisOptions } from './commands/redis-flags.ts';
+import { logLevel } from './commands/log-level.ts';
 
 const USAGE = topLevelUsage(COMMANDS);
 
@@ -22,7 +23,12 @@ async function standalone(args: string[]): Promise<number> {
     process.stderr.write(`gatehouse standalone: ${redis}\n`);
     return 2;
   }
-  const logger = pino({ level: flags['log-level'] ?? process.env.LOG_LEVEL ?? 'info' });
+  const level = logLevel(flags['log-level']);
+  if (typeof level === 'object') {
+    process.stderr.write(`gatehouse standalone: ${level.error}\n`);
+    return 2;
+  }
+  const logger = pino({ level });
   const { runStandalone } = await import('./commands/standalone.ts');
   const demo = flags['demo-upstream'] ? await (await import('../examples/demo-upstream.ts')).startDemoUpstreams() : undefined;
   const gw = await runStandalone({

@@ -3,6 +3,7 @@
 // (see flag-definitions.ts). Kept light: the top-level usage and every command's start load it.
 import { z } from 'zod';
 import { defineCommand, defineFlags, type CommandDefinition } from './flag-definitions.ts';
+import { LOG_LEVEL_FLAGS } from './log-level.ts';
 import { REDIS_FLAGS } from './redis-flags.ts';
 import { TRUSTED_PROXIES_FLAGS } from './trusted-proxies-flag.ts';
 
@@ -14,14 +15,6 @@ const wholeSeconds = (example: string, min: 0 | 1) =>
     .string()
     .regex(min === 1 ? /^[1-9]\d*s$/ : /^\d+s$/, `must be whole seconds, like ${example}`)
     .transform((s) => Number(s.slice(0, -1)) * 1000);
-
-export const LOG_LEVEL_FLAGS = defineFlags({
-  'log-level': {
-    value: 'LEVEL',
-    schema: z.string(),
-    description: 'fatal, error, warn, info, debug, trace or silent (default: $LOG_LEVEL, else info)',
-  },
-});
 
 /** The access log of a gateway (standalone and proxy): docs/access-log.md. */
 const ACCESS_LOG_FLAGS = defineFlags({

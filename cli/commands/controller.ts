@@ -7,6 +7,7 @@ import { ensureControllerHeapFlags } from './controller-heap-flags.ts';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { runController } from '../../controller/controller-main.ts';
+import { logLevel } from './log-level.ts';
 
 export async function controllerCommand(args: string[]): Promise<number> {
   ensureControllerHeapFlags();
@@ -14,7 +15,12 @@ export async function controllerCommand(args: string[]): Promise<number> {
   if (parsed === undefined) return 2;
   const { flags } = parsed;
   const namespaces = flags.namespaces ?? [];
-  const logger = pino({ level: flags['log-level'] ?? process.env.LOG_LEVEL ?? 'info' });
+  const level = logLevel(flags['log-level']);
+  if (typeof level === 'object') {
+    process.stderr.write(`gatehouse controller: ${level.error}\n`);
+    return 2;
+  }
+  const logger = pino({ level });
   const kubeConfig = new KubeConfig();
   if (flags.kubeconfig) kubeConfig.loadFromFile(flags.kubeconfig);
   else kubeConfig.loadFromDefault();

@@ -9,12 +9,18 @@ import { startGateway } from '../../proxy/server/start-gateway.ts';
 import { ControllerSubscription } from '../../proxy/subscribe/controller-subscription.ts';
 import { CredentialFiles } from '../../proxy/subscribe/stream-credentials.ts';
 import { readTableFile, TableFileWriter } from '../../proxy/subscribe/table-file.ts';
+import { logLevel } from './log-level.ts';
 
 export async function proxyCommand(args: string[]): Promise<number> {
   const parsed = parseCommandLine(PROXY, args);
   if (parsed === undefined) return 2;
   const { flags } = parsed;
-  const logger = pino({ level: flags['log-level'] ?? process.env.LOG_LEVEL ?? 'info' });
+  const level = logLevel(flags['log-level']);
+  if (typeof level === 'object') {
+    process.stderr.write(`gatehouse proxy: ${level.error}\n`);
+    return 2;
+  }
+  const logger = pino({ level });
   const credentials = await CredentialFiles.open(flags['token-file'], flags['ca-file'], logger);
   if (typeof credentials === 'string') {
     process.stderr.write(`gatehouse proxy: ${credentials}\n`);

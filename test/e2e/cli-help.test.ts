@@ -14,8 +14,8 @@ const CLI = fileURLToPath(new URL('../../cli/gatehouse.ts', import.meta.url));
 const run = promisify(execFile);
 
 /** Exit code, stdout and stderr of the CLI, whatever the exit code. */
-async function gatehouse(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run(process.execPath, [CLI, ...args], { timeout: 20_000 }).then(
+async function gatehouse(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return run(process.execPath, [CLI, ...args], { timeout: 20_000, env: { ...process.env, ...env } }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
     (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
   );
@@ -76,6 +76,17 @@ test('a Redis flag that is wrong is named, with exit 2', async () => {
   const r = await gatehouse(['standalone', '--config', '.', '--redis-url', 'http://127.0.0.1:6379']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--redis-url: must be a redis:\/\/ or rediss:\/\/ URL/);
+});
+
+test('a log level that pino does not know is named, from the flag or from $LOG_LEVEL, with exit 2 (no process starts)', async () => {
+  const flag = await gatehouse(['standalone', '--config', '.', '--log-level', 'verbose']);
+  assert.equal(flag.code, 2);
+  assert.match(flag.stderr, /--log-level: must be one of fatal, error, warn, info, debug, trace, silent/);
+  for (const command of [['standalone', '--config', '.'], ['proxy', '--controller', 'ws://127.0.0.1:1', '--token-file', CLI], ['controller']]) {
+    const env = await gatehouse(command, { LOG_LEVEL: 'verbose' });
+    assert.equal(env.code, 2, `${command[0]}: ${env.stderr}`);
+    assert.equal(env.stderr, `gatehouse ${command[0]}: LOG_LEVEL "verbose" must be one of fatal, error, warn, info, debug, trace, silent\n`);
+  }
 });
 
 test("the controller's --secret-selector default is the kube source's", () => {
