@@ -6,6 +6,7 @@ import { COMMANDS, STANDALONE, VERSION } from './commands/command-flags.ts';
 import { commandUsage, parseCommandLine, topLevelUsage } from './commands/flag-definitions.ts';
 import { redisOptions } from './commands/redis-flags.ts';
 import { exitOnShutdownSignals } from './commands/shutdown-signals.ts';
+import { gracefulShutdown } from '../proxy/server/graceful-shutdown.ts';
 
 const USAGE = topLevelUsage(COMMANDS);
 
@@ -39,7 +40,6 @@ async function standalone(args: string[]): Promise<number> {
   logger.info({ port: gw.port, adminPort: gw.adminPort, config: flags.config }, 'gatehouse standalone ready');
   const timing = { delayMs: flags['shutdown-delay'], timeoutMs: flags['shutdown-timeout'] };
   exitOnShutdownSignals(logger, async (signal) => {
-    const { gracefulShutdown } = await import('../proxy/server/graceful-shutdown.ts');
     const release = async (): Promise<void> => {
       await gw.close();
       await demo?.close();
