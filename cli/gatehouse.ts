@@ -6,6 +6,8 @@ import { COMMANDS, STANDALONE, VERSION } from './commands/command-flags.ts';
 import { commandUsage, parseCommandLine, topLevelUsage } from './commands/flag-definitions.ts';
 import { redisOptions } from './commands/redis-flags.ts';
 import { logLevel } from './commands/log-level.ts';
+import { exitOnShutdownSignals } from './commands/shutdown-signals.ts';
+import { gracefulShutdown } from '../proxy/server/graceful-shutdown.ts';
 
 const USAGE = topLevelUsage(COMMANDS);
 
@@ -42,14 +44,14 @@ async function standalone(args: string[]): Promise<number> {
     logger,
   });
   logger.info({ port: gw.port, adminPort: gw.adminPort, config: flags.config }, 'gatehouse standalone ready');
-  const stop = async (signal: string): Promise<void> => {
-    logger.info({ signal }, 'shutting down');
-    await gw.close();
-    await demo?.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  const timing = { delayMs: flags['shutdown-delay'], timeoutMs: flags['shutdown-timeout'] };
+  exitOnShutdownSignals(logger, async (signal) => {
+    const release = async (): Promise<void> => {
+      await gw.close();
+      await demo?.close();
+    };
+    await gracefulShutdown({ ...gw.traffic, release }, timing, `shutting down (${signal})`, logger);
+  });
   return -1; // keep running
 }
 

@@ -5,7 +5,9 @@ import { PROXY } from './command-flags.ts';
 import { parseCommandLine } from './flag-definitions.ts';
 import { redisOptions } from './redis-flags.ts';
 import { pino } from 'pino';
+import { gracefulShutdown, trafficSteps } from '../../proxy/server/graceful-shutdown.ts';
 import { startGateway } from '../../proxy/server/start-gateway.ts';
+import { exitOnShutdownSignals } from './shutdown-signals.ts';
 import { ControllerSubscription } from '../../proxy/subscribe/controller-subscription.ts';
 import { CredentialFiles } from '../../proxy/subscribe/stream-credentials.ts';
 import { readTableFile, TableFileWriter } from '../../proxy/subscribe/table-file.ts';
@@ -62,14 +64,15 @@ export async function proxyCommand(args: string[]): Promise<number> {
   subscription.start();
   logger.info({ port: gateway.port, adminPort: gateway.adminPort, name, controller: flags.controller, serving: gateway.version() ?? null }, 'gatehouse proxy started');
 
-  const stop = async (signal: string): Promise<void> => {
-    logger.info({ signal }, 'shutting down');
-    await subscription.close();
-    await tableFile?.idle();
-    await gateway.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  const timing = { delayMs: flags['shutdown-delay'], timeoutMs: flags['shutdown-timeout'] };
+  exitOnShutdownSignals(logger, async (signal) => {
+    // The subscription stays open through the delay and the drain: tables still apply to the requests served.
+    const release = async (): Promise<void> => {
+      await subscription.close();
+      await tableFile?.idle();
+      await gateway.close();
+    };
+    await gracefulShutdown({ ...trafficSteps(gateway), release }, timing, `shutting down (${signal})`, logger);
+  });
   return -1; // keep running
 }

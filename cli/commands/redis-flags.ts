@@ -5,14 +5,10 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { DEFAULT_LOCAL_LIMIT_KEYS } from '../../proxy/policy/rate-limit/local-limit-store.ts';
 import type { GatewayOptions } from '../../proxy/server/start-gateway.ts';
-import { parseDurationMs } from '../../crds/schemas/index.ts';
+import { durationFlag } from './duration-flag.ts';
 import { defineFlags, flagsShape, parseOptions, type FlagValues } from './flag-definitions.ts';
 
-const duration = z
-  .string()
-  .regex(/^(?:\d+(?:\.\d+)?(?:ms|s|m))+$/, 'must be a duration such as "100ms" or "2s"')
-  .transform(parseDurationMs)
-  .refine((ms) => ms >= 1, 'must be at least 1ms');
+const duration = durationFlag(1);
 
 const hostPort = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 

@@ -4,6 +4,7 @@ import { compile } from '../../controller/compile/compile.ts';
 import { documentsToCompileInput } from '../../controller/sources/manifest-documents.ts';
 import { FilesSource, type FilesSnapshot } from '../../controller/sources/files-source.ts';
 import { originsByKey, problemLines } from '../../controller/status/status-report.ts';
+import { trafficSteps, type TrafficSteps } from '../../proxy/server/graceful-shutdown.ts';
 import { startGateway, type GatewayOptions } from '../../proxy/server/start-gateway.ts';
 
 export interface StandaloneOptions {
@@ -26,6 +27,8 @@ export interface StandaloneOptions {
 export interface Standalone {
   port: number;
   adminPort: number;
+  /** The gateway's phases of a graceful shutdown (graceful-shutdown.ts), whose release is close(). */
+  traffic: TrafficSteps;
   close: () => Promise<void>;
 }
 
@@ -85,6 +88,7 @@ export async function runStandalone(opts: StandaloneOptions): Promise<Standalone
   return {
     port: gateway.port,
     adminPort: gateway.adminPort,
+    traffic: trafficSteps(gateway),
     close: async () => {
       source.close();
       await gateway.close();

@@ -12,6 +12,8 @@ export interface AdminDeps {
   logger: Logger;
   /** Degraded states that do not fail readiness, appended to the /readyz answer (e.g. Redis unavailable). */
   readinessNotes?: () => string[];
+  /** A reason readiness fails whatever else holds (a shutdown under way), or undefined. */
+  notReady?: () => string | undefined;
   /** Overrides the default readiness (a table is loaded), e.g. the controller's "informers synced and compiled". */
   readiness?: () => { ready: boolean; detail: string };
   /** Read-only pages by exact path (GET/HEAD only), e.g. the controller's /debug/table. */
@@ -34,8 +36,11 @@ export function createAdminServer(deps: AdminDeps): Server {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
       return;
     }
+    const unready = path === '/readyz' ? deps.notReady?.() : undefined;
     if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (unready !== undefined) {
+      res.writeHead(503, { 'content-type': 'text/plain' }).end(`not ready: ${unready}\n`);
     } else if (path === '/readyz' && deps.readiness) {
       const { ready, detail } = deps.readiness();
       res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(`${ready ? 'ok' : 'not ready'}: ${detail}\n`);

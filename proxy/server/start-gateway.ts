@@ -1,7 +1,7 @@
 // The proxy as a library: a traffic server and an admin server, fed routing tables through applyTable.
 // This is what `gatehouse standalone` (and later `gatehouse proxy`) call.
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { buildRuntime, buildRuntimeSliced, updateEndpoints, type BuildResult } from '../runtime/build-runtime.ts';
@@ -14,6 +14,7 @@ import { DEFAULT_POOL_SETTINGS, type PoolSettings } from '../runtime/endpoint-po
 import { RuntimeHolder } from '../runtime/runtime-holder.ts';
 import type { RuntimeOptions } from '../runtime/runtime-types.ts';
 import { createAdminServer } from './admin-server.ts';
+import { settlesWithin } from './graceful-shutdown.ts';
 import { GatewayMetrics, NO_ROUTE } from './gateway-metrics.ts';
 import { createGatewayServer } from './gateway-server.ts';
 import { AccessLog, type AccessLogOptions } from './request-log.ts';
@@ -38,7 +39,7 @@ export interface GatewayOptions {
   ejection?: Partial<EjectionPolicy>;
   /** undici pool settings per upstream endpoint. */
   pools?: Partial<PoolSettings>;
-  /** How long close() lets in-flight requests finish before cutting them. Default 5 s. */
+  /** How long close() lets in-flight requests finish before cutting them, unless stopAccepting ran before. Default 5 s. */
   shutdownGraceMs?: number;
   /** Refuse tables with more routes than this (a capacity guard for small proxies). */
   maxRoutes?: number;
@@ -85,6 +86,19 @@ export interface Gateway {
   /** The fleet size the controller reports: a Global limit's local fallback admits this proxy's share. */
   setFleetSize(proxies: number): void;
   metrics: GatewayMetrics;
+  /**
+   * Shutdown, phase 1 (graceful-shutdown.ts): /readyz answers 503 naming `reason`, and every response begun from now
+   * on carries Connection: close, so keep-alive clients reconnect, through their balancer, to another proxy.
+   */
+  failReadiness(reason: string): void;
+  /** Phase 2: the traffic listener closes, idle keep-alive sockets with it; `drained` settles once none is left. */
+  stopAccepting(): Promise<{ open: number; drained: Promise<void> }>;
+  /** Phase 3, at the deadline: destroys the traffic connections still open; resolves how many. */
+  cutConnections(): Promise<number>;
+  /**
+   * Phases 2 and 3 within shutdownGraceMs unless they ran already, then the admin server, authorizers, upstream pools
+   * and Redis; the access log is flushed.
+   */
   close(): Promise<void>;
 }
 
@@ -113,9 +127,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   };
   const accessLog = new AccessLog(logger, opts.accessLog);
   const server = createGatewayServer({ holder, settings: { logger, accessLog, ejection }, noRoute: metrics.forRoute(NO_ROUTE), addresses: policy.addresses });
+  let unready: string | undefined;
   const admin = createAdminServer({
     registry: metrics.registry,
     servedVersion: () => holder.current?.version,
+    notReady: () => unready,
     logger,
     // Reported, never failing readiness: taking proxies out of the Service would not bring Redis back.
     readinessNotes: () => {
@@ -187,19 +203,44 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     return settle(updateEndpoints(current, version, backends), 'endpoints');
   };
 
+  const failReadiness = (reason: string): void => {
+    if (unready !== undefined) return;
+    unready = reason;
+    // Added only now, so requests before a shutdown pay nothing for it.
+    server.prependListener('request', askToClose);
+  };
+
+  let drained: Promise<void> | undefined;
+  let idleSweep: NodeJS.Timeout | undefined;
+  const stopAccepting = async (): Promise<{ open: number; drained: Promise<void> }> => {
+    if (drained === undefined) {
+      failReadiness('shutting down');
+      drained = closeServer(server); // also closes the idle connections (Node >= 19)
+      // A response that went out keep-alive before the shutdown leaves its socket idle afterwards, open until the
+      // keep-alive timeout (65 s): closed as such sockets appear, so they do not hold the drain to its deadline.
+      idleSweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS).unref();
+      void drained.then(() => clearInterval(idleSweep));
+    }
+    return { open: await connectionCount(server), drained };
+  };
+
+  const cutConnections = async (): Promise<number> => {
+    const open = await connectionCount(server);
+    clearInterval(idleSweep);
+    server.closeAllConnections();
+    return open;
+  };
+
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
-      const graceMs = opts.shutdownGraceMs ?? 5_000;
-      const closed = Promise.all([closeServer(server), closeServer(admin)]);
-      server.closeIdleConnections();
-      admin.closeIdleConnections();
-      const grace = setTimeout(() => {
-        server.closeAllConnections();
-        admin.closeAllConnections();
-      }, graceMs);
-      await closed;
-      clearTimeout(grace);
+      const before = drained;
+      const { drained: done } = await stopAccepting();
+      // After a graceful shutdown's drain (before !== undefined) its deadline has passed: cut what is left at once.
+      if (before !== undefined || !(await settlesWithin(done, opts.shutdownGraceMs ?? 5_000))) await cutConnections();
+      const adminClosed = closeServer(admin);
+      admin.closeAllConnections(); // probes and scrapes: nothing worth waiting for
+      await adminClosed;
       accessLog.flush();
       retireAuthorizers(holder.current?.authorizers ?? NO_AUTHORIZERS, NO_AUTHORIZERS, runtimeOptions.policy);
       await holder.destroy();
@@ -219,6 +260,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     table: () => holder.current?.table,
     setFleetSize: (proxies) => fleet.set(proxies),
     metrics,
+    failReadiness,
+    stopAccepting,
+    cutConnections,
     close,
   };
 }
@@ -245,6 +289,17 @@ async function listen(server: Server, port: number, host: string): Promise<void>
   await once(server, 'listening');
 }
 
+/** How often idle sockets are closed while a shutdown drains. */
+const IDLE_SWEEP_MS = 100;
+
+function askToClose(_req: IncomingMessage, res: ServerResponse): void {
+  res.shouldKeepAlive = false;
+}
+
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
+}
+
+function connectionCount(server: Server): Promise<number> {
+  return new Promise((resolve) => server.getConnections((err, count) => resolve(err ? 0 : count)));
 }

@@ -16,9 +16,13 @@ export interface ProxyProcess {
 
 const startedLine = z.object({ msg: z.literal('gatehouse proxy started'), port: z.number().int(), adminPort: z.number().int() });
 
+/**
+ * `--shutdown-delay 0s` unless `args` give one (the last wins): no balancer is in front of these, and stop()'s SIGTERM
+ * would otherwise wait out the 5 s default.
+ */
 export async function startProxyProcess(name: string, args: string[], timeoutMs = 60_000): Promise<ProxyProcess> {
   const p = await startCliProcess({
-    args: ['proxy', '--name', name, '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', ...args],
+    args: ['proxy', '--name', name, '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--shutdown-delay', '0s', ...args],
     marker: 'gatehouse proxy started',
     schema: startedLine,
     what: `proxy ${name}`,

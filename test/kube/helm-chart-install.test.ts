@@ -348,6 +348,7 @@ describe('helm chart: install, upgrade and RBAC on a real API server', { skip: p
         }
         if (a.startsWith('--port=')) return ['--port=0', '--host=127.0.0.1'];
         if (a.startsWith('--admin-port=')) return ['--admin-port=0', '--admin-host=127.0.0.1'];
+        if (a.startsWith('--shutdown-delay=')) return ['--shutdown-delay=0s']; // no endpoints to leave: stop() is quick
         return [a];
       });
       const p = await startCliProcess({ args: ['proxy', ...args], env: pod.env, marker: 'gatehouse proxy started', schema: proxyStarted, what: name, timeoutMs: 30_000 });

@@ -24,6 +24,7 @@ interface Container {
   readinessProbe: { httpGet: { path: string; port: string } };
   startupProbe: { httpGet: { path: string; port: string } };
   resources: { requests?: Record<string, string>; limits?: Record<string, string> };
+  lifecycle?: unknown;
 }
 interface Volume {
   name: string;
@@ -37,6 +38,7 @@ interface PodSpec {
   containers: Container[];
   volumes: Volume[];
   topologySpreadConstraints?: Array<{ topologyKey: string; whenUnsatisfiable: string }>;
+  terminationGracePeriodSeconds: number;
 }
 interface Rule {
   apiGroups: string[];
@@ -197,8 +199,13 @@ describe('helm chart: lint and template', { skip: missingHelm && 'helm missing: 
       'table-file': '/var/lib/gatehouse/table.json',
       port: '8080',
       'admin-port': '9090',
+      'shutdown-delay': '5s',
+      'shutdown-timeout': '25s',
     });
     const ppod = podSpec(proxy);
+    // The delay, the drain and 5 s to release; the process waits by itself, no preStop hook.
+    assert.equal(ppod.terminationGracePeriodSeconds, 35);
+    assert.equal(pc.lifecycle, undefined);
     assert.equal(ppod.serviceAccountName, PROXY);
     assert.equal(ppod.automountServiceAccountToken, false);
     assert.equal(find(objects, 'ServiceAccount', PROXY).automountServiceAccountToken, false);
@@ -362,6 +369,27 @@ describe('helm chart: lint and template', { skip: missingHelm && 'helm missing: 
     const plain = await helm.template({});
     assert.equal(flagMap(container(find(plain, 'Deployment', PROXY)).args).has('ca-file'), false);
     assert.equal(flagMap(container(find(plain, 'Deployment', CONTROLLER)).args).has('stream-tls-cert'), false);
+  });
+
+  test('shutdown: the flags from proxy.shutdown; the grace period derived, or refused when it would not outlast the drain', async () => {
+    const objects = await helm.template({ proxy: { shutdown: { delaySeconds: 10, timeoutSeconds: 50 } } });
+    assertFlagsInUsage(objects);
+    const proxy = find(objects, 'Deployment', PROXY);
+    const flags = flagMap(container(proxy).args);
+    assert.equal(flags.get('shutdown-delay'), '10s');
+    assert.equal(flags.get('shutdown-timeout'), '50s');
+    assert.equal(podSpec(proxy).terminationGracePeriodSeconds, 65);
+
+    const explicit = await helm.template({ proxy: { shutdown: { delaySeconds: 0 }, terminationGracePeriodSeconds: 26 } });
+    assert.equal(podSpec(find(explicit, 'Deployment', PROXY)).terminationGracePeriodSeconds, 26);
+    assert.equal(flagMap(container(find(explicit, 'Deployment', PROXY)).args).get('shutdown-delay'), '0s');
+
+    const tooShort = await helm.run(['template', 'gh', CHART_DIR, '--set', 'proxy.terminationGracePeriodSeconds=30']);
+    assert.notEqual(tooShort.code, 0);
+    assert.match(tooShort.stderr, /proxy\.terminationGracePeriodSeconds \(30\) must exceed proxy\.shutdown\.delaySeconds \+ proxy\.shutdown\.timeoutSeconds \(30\)/);
+    const fractional = await helm.run(['template', 'gh', CHART_DIR, '-f', await helm.valuesFile({ proxy: { shutdown: { delaySeconds: 1.5 } } })]);
+    assert.notEqual(fractional.code, 0);
+    assert.match(fractional.stderr, /\/proxy\/shutdown\/delaySeconds/);
   });
 
   test('serviceMonitor and networkPolicy: off by default; when on, proxies (only) may reach the stream port', async () => {

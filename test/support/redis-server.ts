@@ -9,15 +9,15 @@
 //
 // Processes are killed by their pid: by close(), on this process' exit or SIGINT/SIGTERM, and by a watchdog per
 // process that SIGKILLs it (and removes the dir) if this Node process dies without any of those (SIGKILL, crash).
-// Ports are picked at random below the kernel's ephemeral range (32768+), like test/kube/control-plane.ts, so an
-// outgoing connection cannot take a port between a stop and a restart; a start that loses a port race is retried.
+// Ports are picked at random below the kernel's ephemeral range (free-port.ts), so an outgoing connection cannot take
+// a port between a stop and a restart; a start that loses a port race is retried.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reapOnExit, releaseOnExit } from './exit-reaper.ts';
+import { freeLoopbackPort } from './free-port.ts';
 
 const HOST = '127.0.0.1';
 const REDIS_SERVER = process.env.REDIS_SERVER_BIN ?? 'redis-server';
@@ -104,22 +104,8 @@ async function within(p: Promise<void>, ms: number): Promise<boolean> {
 
 // ---- ports ----
 
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, HOST, () => server.close(() => resolve(true)));
-  });
-}
-
-/** A port in [10000, 32000) nobody listens on now. */
-export async function freeRedisPort(avoid: ReadonlySet<number> = new Set()): Promise<number> {
-  for (let i = 0; i < 100; i++) {
-    const port = 10_000 + Math.floor(Math.random() * 22_000);
-    if (!avoid.has(port) && (await canListen(port))) return port;
-  }
-  throw new Error('no free loopback port found in 100 tries');
-}
+/** A port in [10000, 32000) nobody listens on now (free-port.ts). */
+export const freeRedisPort = freeLoopbackPort;
 
 // ---- redis-cli ----
 
