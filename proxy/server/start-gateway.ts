@@ -25,6 +25,7 @@ import { RedisConnection, type RedisConnectionOptions } from '../policy/rate-lim
 import { RedisLimitStore } from '../policy/rate-limit/redis-limit-store.ts';
 import { StoreBreaker } from '../policy/rate-limit/store-breaker.ts';
 import { RateLimitPrometheus } from './rate-limit-metrics.ts';
+import type { OtlpTracingOptions, RequestTracer } from './otlp-tracer.ts';
 
 export interface GatewayOptions {
   port: number;
@@ -54,6 +55,11 @@ export interface GatewayOptions {
    * info (5xx: warn), so a logger level above info turns the access log off (5xx lines remain at warn).
    */
   accessLog?: AccessLogOptions;
+  /**
+   * OpenTelemetry span export over OTLP/HTTP (docs/tracing.md): one SERVER span per request, whose context is the
+   * traceparent sent upstream. Absent: off, and no OpenTelemetry code is loaded.
+   */
+  tracing?: OtlpTracingOptions;
 }
 
 export type ApplyResult = { ok: true; version: string } | { ok: false; error: string };
@@ -112,7 +118,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     policy,
   };
   const accessLog = new AccessLog(logger, opts.accessLog);
-  const server = createGatewayServer({ holder, settings: { logger, accessLog, ejection }, noRoute: metrics.forRoute(NO_ROUTE), addresses: policy.addresses });
+  const tracer = opts.tracing === undefined ? null : await startTracer(opts.tracing, logger, metrics);
+  const server = createGatewayServer({ holder, settings: { logger, accessLog, ejection, tracer }, noRoute: metrics.forRoute(NO_ROUTE), addresses: policy.addresses });
   const admin = createAdminServer({
     registry: metrics.registry,
     servedVersion: () => holder.current?.version,
@@ -130,6 +137,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   } catch (err) {
     server.close();
     admin.close();
+    await tracer?.close();
     throw err;
   }
 
@@ -201,6 +209,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       await closed;
       clearTimeout(grace);
       accessLog.flush();
+      await tracer?.close();
       retireAuthorizers(holder.current?.authorizers ?? NO_AUTHORIZERS, NO_AUTHORIZERS, runtimeOptions.policy);
       await holder.destroy();
       await redis?.close();
@@ -221,6 +230,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     metrics,
     close,
   };
+}
+
+/** The span exporter, loaded only when configured so that a gateway without one never loads OpenTelemetry. */
+async function startTracer(options: OtlpTracingOptions, logger: Logger, metrics: GatewayMetrics): Promise<RequestTracer> {
+  const { RequestTracer } = await import('./otlp-tracer.ts');
+  const tracer = new RequestTracer(options, logger, metrics.registry);
+  // The URL without credentials or query (the flag refuses them, a library caller might not), never the headers.
+  const url = new URL(options.endpoint);
+  logger.info({ endpoint: `${url.origin}${url.pathname}`, sample: options.sample ?? 1 }, 'exporting request spans over OTLP/HTTP');
+  return tracer;
 }
 
 /**
