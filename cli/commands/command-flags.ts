@@ -3,6 +3,7 @@
 // (see flag-definitions.ts). Kept light: the top-level usage and every command's start load it.
 import { z } from 'zod';
 import { defineCommand, defineFlags, type CommandDefinition } from './flag-definitions.ts';
+import { OTLP_FLAGS } from './otlp-flags.ts';
 import { REDIS_FLAGS } from './redis-flags.ts';
 import { TRUSTED_PROXIES_FLAGS } from './trusted-proxies-flag.ts';
 
@@ -45,6 +46,7 @@ export const STANDALONE = defineCommand({
     ...TRUSTED_PROXIES_FLAGS,
     ...LOG_LEVEL_FLAGS,
     ...ACCESS_LOG_FLAGS,
+    ...OTLP_FLAGS,
     ...REDIS_FLAGS,
   },
 });
@@ -128,6 +130,7 @@ export const PROXY = defineCommand({
     ...TRUSTED_PROXIES_FLAGS,
     ...LOG_LEVEL_FLAGS,
     ...ACCESS_LOG_FLAGS,
+    ...OTLP_FLAGS,
     ...REDIS_FLAGS,
   },
 });
