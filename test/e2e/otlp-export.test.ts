@@ -104,8 +104,6 @@ test('a SERVER span per request with the ids the upstream received, the client a
       'gatehouse.request_id': 'otel-continued',
       'gatehouse.upstream': `127.0.0.1:${upPort}`,
       'gatehouse.upstream_ms': 'number',
-      'http.request.body.size': 0,
-      'http.response.body.size': Buffer.byteLength(reply.body),
     },
   );
   assert.deepEqual(span.resource, { 'service.name': 'gatehouse-proxy', 'service.version': '9.9.9-test', 'service.instance.id': 'proxy-under-test' });
