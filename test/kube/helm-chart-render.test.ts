@@ -336,6 +336,44 @@ describe('helm chart: lint and template', { skip: missingHelm && 'helm missing: 
     assert.match(badUrl.stderr, /\/redis\/url/);
   });
 
+  test('tracing: --otlp-endpoint and --otlp-sample, the headers Secret mounted for --otlp-headers-file; off by default', async () => {
+    const objects = await helm.template({
+      proxy: { tracing: { otlpEndpoint: 'http://otel-collector.observability:4318/v1/traces', sample: 0.25, headersSecret: 'otlp-auth', headersSecretKey: 'otlp-headers' } },
+    });
+    assertFlagsInUsage(objects);
+    const proxy = find(objects, 'Deployment', PROXY);
+    const flags = flagMap(container(proxy).args);
+    assert.equal(flags.get('otlp-endpoint'), 'http://otel-collector.observability:4318/v1/traces');
+    assert.equal(flags.get('otlp-sample'), '0.25');
+    assert.equal(flags.get('otlp-headers-file'), '/etc/gatehouse/otlp/headers');
+    const mount = container(proxy).volumeMounts.find((m) => m.mountPath === '/etc/gatehouse/otlp');
+    assert.equal(mount?.readOnly, true);
+    assert.deepEqual(podSpec(proxy).volumes.find((v) => v.name === mount?.name)?.secret, {
+      secretName: 'otlp-auth',
+      defaultMode: 0o440,
+      items: [{ key: 'otlp-headers', path: 'headers' }],
+    });
+    // The controller exports no spans.
+    assert.equal(argFlags(container(find(objects, 'Deployment', CONTROLLER)).args).some((f) => f.startsWith('otlp')), false);
+
+    const noHeaders = flagMap(container(find(await helm.template({ proxy: { tracing: { otlpEndpoint: 'https://otlp.example.com/v1/traces' } } }), 'Deployment', PROXY)).args);
+    assert.equal(noHeaders.get('otlp-sample'), '1');
+    assert.equal(noHeaders.has('otlp-headers-file'), false);
+
+    const defaults = find(await helm.template({}), 'Deployment', PROXY);
+    assert.deepEqual([...flagMap(container(defaults).args).keys()].filter((f) => f.startsWith('otlp')), []);
+    assert.equal(container(defaults).volumeMounts.some((m) => m.mountPath === '/etc/gatehouse/otlp'), false);
+
+    const orphan = await helm.run(['template', 'gh', CHART_DIR, '--set', 'proxy.tracing.headersSecret=otlp-auth']);
+    assert.notEqual(orphan.code, 0);
+    assert.match(orphan.stderr, /proxy\.tracing\.headersSecret needs proxy\.tracing\.otlpEndpoint/);
+    for (const bad of ['proxy.tracing.otlpEndpoint=grpc://c:4317/v1/traces', 'proxy.tracing.otlpEndpoint=http://c:4318', 'proxy.tracing.otlpEndpoint=http://u:p@c:4318/v1/traces', 'proxy.tracing.sample=1.5']) {
+      const r = await helm.run(['template', 'gh', CHART_DIR, '--set', 'proxy.tracing.otlpEndpoint=http://c:4318/v1/traces', '--set', bad]);
+      assert.notEqual(r.code, 0, bad);
+      assert.match(r.stderr, /\/proxy\/tracing\/(otlpEndpoint|sample)/, bad);
+    }
+  });
+
   test('serviceMonitor and networkPolicy: off by default; when on, proxies (only) may reach the stream port', async () => {
     const objects = await helm.template({ serviceMonitor: { enabled: true, labels: { release: 'prom' } }, networkPolicy: { enabled: true }, streamToken: { existingSecret: 'my-token', existingSecretKey: 'tok' } });
     const sm = find(objects, 'ServiceMonitor', 'gh-gatehouse');
