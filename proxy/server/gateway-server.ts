@@ -98,9 +98,10 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: G
     // An asynchronous step (a JWKS fetch, an external decision) may outlast the client.
     if (res.destroyed || req.socket.destroyed) {
       rr.metrics.requestDone(499);
+      // No access-log line for it (as before); its span still ends, as a client gone.
       if (span !== null) {
-        const gone = { requestId, method, path: target.path, route: route.id, status: 499, traceparent, consumer: ctx.consumer?.name ?? null };
-        tracer?.end(span, { ...gone, upstream: null, upstreamMs: -1, bytesIn: 0, bytesOut: 0, error: 'GATEHOUSE_ABORTED' }, route);
+        const consumer = ctx.consumer?.name ?? null;
+        tracer?.end(span, { requestId, method, path: target.path, route: route.id, status: 499, traceparent, consumer, upstream: null, upstreamMs: -1, bytesIn: 0, bytesOut: 0, error: 'GATEHOUSE_ABORTED' }, route);
       }
       return;
     }
