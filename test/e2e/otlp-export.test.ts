@@ -6,16 +6,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OtlpTracingOptions } from '../../proxy/server/otlp-tracer.ts';
 import { eventually, startStandalone } from '../support/gatehouse-process.ts';
-import { apiKeyAuthorizer, auth, metricValue, newSalt, scrapeMetrics } from './helpers/authorizers.ts';
+import { apiKeyAuthorizer, auth, externalAuthorizer, metricValue, newSalt, scrapeMetrics } from './helpers/authorizers.ts';
 import { closeAfter, startTestGateway, type Gateway, type LogSink } from './helpers/gateway.ts';
 import { send } from './helpers/http-client.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver.ts';
 import { backend, route, table } from './helpers/tables.ts';
-import { refusedPort, startEcho, type EchoReply } from './helpers/upstreams.ts';
+import { refusedPort, startEcho, startUpstream, type EchoReply } from './helpers/upstreams.ts';
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const CLIENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -188,6 +189,37 @@ test('5xx answers are error spans with error.type; 4xx answers the gateway gives
   assert.equal(refused.attributes['error.type'], undefined);
   assert.equal(refused.attributes['http.response.status_code'], 401);
   assert.equal(refused.attributes['gatehouse.consumer'], undefined);
+});
+
+test('a client gone while a policy step waits: its span ends as 499 with error.type, not as a server error', async (t) => {
+  const rx = await startOtlpReceiver();
+  const up = await startEcho('up');
+  // A decision service that answers only when the test says so.
+  let pending: ServerResponse | null = null;
+  const decisions = await startUpstream('decisions', (req, res) => {
+    req.resume();
+    req.on('end', () => (pending = res));
+  });
+  closeAfter(t, rx, up, decisions);
+  const routes = [route('ext', '/ext', ['be'], { auth: auth('test/ext') })];
+  const authorizers = [externalAuthorizer('test/ext', `http://127.0.0.1:${decisions.port}/check`, { timeoutMs: 10_000 })];
+  const gw = await startTestGateway(t, table(routes, [backend('be', [up.port])], undefined, authorizers), { tracing: { endpoint: rx.url, batchDelayMs: 20 } });
+
+  const client = request({ host: '127.0.0.1', port: gw.port, path: '/ext/a', headers: { 'x-token': 'tok', 'x-request-id': 'otel-gone' }, agent: false });
+  client.on('error', () => {});
+  client.end();
+  await eventually(async () => pending !== null, 'the gateway asked for a decision');
+  client.destroy();
+  await eventually(() => new Promise<boolean>((resolve) => gw.server.getConnections((_err, n) => resolve(n === 0))), 'the gateway saw the client go');
+  (pending as ServerResponse | null)?.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ allow: true, consumer: 'bob', ttl: 0 }));
+
+  const span = await spanOfRequest(rx, 'otel-gone');
+  assert.equal(span.attributes['http.response.status_code'], 499);
+  assert.equal(span.attributes['error.type'], 'GATEHOUSE_ABORTED');
+  assert.equal(span.statusCode, 0, "the client's doing, not the server's");
+  assert.equal(span.attributes['gatehouse.consumer'], 'bob');
+  assert.equal(span.attributes['gatehouse.upstream'], undefined, 'never forwarded');
+  assert.equal(up.hits(), 0);
 });
 
 test("sampling is parent-based: a client's sampled flag decides for its trace, the ratio for new ones", async (t) => {
