@@ -2,7 +2,8 @@
 // after it: authorizer decisions and cache lookups, rate-limit decisions and Redis round trips, and answers by
 // status class. A cross-check of wrk's error count (a refused request is an error either way), the proof that a
 // "cache hit" case hit its cache and the uncached case never did, and that a rate-limit case was decided the way it
-// claims (admitted by Redis, refused by the remembered refusal without Redis).
+// claims (admitted by Redis, refused by the remembered refusal without Redis), and that a tracing case exported its
+// spans (none failed or dropped).
 import { request } from 'undici';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LOOPBACK } from './ports.ts';
@@ -27,6 +28,10 @@ export interface GatewayCounters {
   /** Redis decisions the gateway made (one script round trip each), and those Redis could not answer. */
   storeCalls: number;
   storeErrors: number;
+  /** Request spans the OTLP exporter sent, failed to send, or dropped with its queue full (tracing cases). */
+  spansExported: number;
+  spansFailed: number;
+  spansDropped: number;
 }
 
 export const NO_COUNTERS: GatewayCounters = {
@@ -42,6 +47,9 @@ export const NO_COUNTERS: GatewayCounters = {
   limitFallback: 0,
   storeCalls: 0,
   storeErrors: 0,
+  spansExported: 0,
+  spansFailed: 0,
+  spansDropped: 0,
 };
 
 interface Sample {
@@ -91,6 +99,10 @@ export async function readCounters(adminPort: number): Promise<GatewayCounters> 
       c.storeCalls += s.value;
     } else if (s.name === 'gatehouse_rate_limit_store_errors_total') {
       c.storeErrors += s.value;
+    } else if (s.name === 'gatehouse_otlp_spans_total') {
+      if (s.labels.result === 'exported') c.spansExported += s.value;
+      else if (s.labels.result === 'failed') c.spansFailed += s.value;
+      else c.spansDropped += s.value;
     }
   }
   return c;

@@ -1,7 +1,8 @@
 // The gateway as its own process, so the bench can pin it to a core: loads a routing table
 // from a JSON file and serves it. Usage: node bench/gateway-process.ts --table FILE --port N --admin-port N [--log-level L]
-// [--redis-url redis://HOST:PORT …]: the Redis flags of `gatehouse proxy` and `gatehouse standalone`, parsed by the
-// same code (cli/commands/redis-flags.ts), so their defaults (timeouts, local counter bound) are the shipped ones.
+// [--redis-url redis://HOST:PORT …] [--otlp-endpoint URL …]: the Redis and span-export flags of `gatehouse proxy` and
+// `gatehouse standalone`, parsed by the same code (cli/commands/redis-flags.ts, otlp-flags.ts), so their defaults
+// (timeouts, local counter bound, batching) are the shipped ones.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -9,6 +10,8 @@ import { z } from 'zod';
 import { routingTableSchema } from '../proxy/table/table-schema.ts';
 import { startGateway } from '../proxy/server/start-gateway.ts';
 import { REDIS_PARSE_OPTIONS, redisFlagsShape, redisOptions } from '../cli/commands/redis-flags.ts';
+import { OTLP_PARSE_OPTIONS, otlpFlagsShape, otlpOptions } from '../cli/commands/otlp-flags.ts';
+import { packageVersion } from '../cli/package-version.ts';
 
 const { values } = parseArgs({
   options: {
@@ -17,20 +20,23 @@ const { values } = parseArgs({
     'admin-port': { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
     ...REDIS_PARSE_OPTIONS,
+    ...OTLP_PARSE_OPTIONS,
   },
 });
 if (values.table === undefined || values.port === undefined || values['admin-port'] === undefined) {
-  throw new Error('usage: --table FILE --port N --admin-port N [--log-level L] [--redis-url URL …]');
+  throw new Error('usage: --table FILE --port N --admin-port N [--log-level L] [--redis-url URL …] [--otlp-endpoint URL …]');
 }
 const redisFlags = z.object(redisFlagsShape).parse(values);
 const redis = await redisOptions(redisFlags);
 if (typeof redis === 'string') throw new Error(redis);
+const tracing = await otlpOptions(z.object(otlpFlagsShape).parse(values), { version: packageVersion(), instance: `bench-${process.pid}` });
+if (typeof tracing === 'string') throw new Error(tracing);
 
 const table = routingTableSchema.parse(JSON.parse(readFileSync(values.table, 'utf8')));
 // The level comes from the bench (info by default, as `gatehouse proxy` ships: one access-log line per request); the
 // bench sends stdout to a file, not a terminal.
 const logger = pino({ level: values['log-level'] });
-const gateway = await startGateway({ host: '127.0.0.1', port: Number(values.port), adminPort: Number(values['admin-port']), logger, ...redis });
+const gateway = await startGateway({ host: '127.0.0.1', port: Number(values.port), adminPort: Number(values['admin-port']), logger, ...redis, ...tracing });
 const applied = gateway.applyTable(table);
 if (!applied.ok) {
   console.error('table refused:', applied.error);

@@ -1,5 +1,6 @@
 // The proxies under test, each started as a pinned child on its own port in front of the shared upstream: the four
-// proxy cases, the gateway's one-route table behind each kind of Authorizer, and the same route naming a RatePolicy.
+// proxy cases, the gateway's one-route table behind each kind of Authorizer, the same route naming a RatePolicy, and
+// the same gateway exporting spans over OTLP.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RoutingTable, TableRatePolicy } from '../proxy/table/table-schema.ts';
@@ -22,22 +23,29 @@ export type CaseName =
   | 'auth-external'
   | 'limits-local'
   | 'limits-global'
-  | 'limits-global-precheck';
+  | 'limits-global-precheck'
+  | 'tracing-otlp'
+  | 'tracing-unsampled';
 export const PROXY_CASES: CaseName[] = ['gateway-1', 'gateway-10k', 'bare-undici', 'nginx'];
 export const AUTH_CASES: CaseName[] = ['auth-jwt-cached', 'auth-jwt-uncached', 'auth-api-key', 'auth-external'];
 export const LIMIT_CASES: CaseName[] = ['limits-local', 'limits-global', 'limits-global-precheck'];
 /** The rate-limit cases whose gateway needs Redis (started with --redis-url). */
 export const GLOBAL_LIMIT_CASES: CaseName[] = ['limits-global', 'limits-global-precheck'];
-export const ALL_CASES: CaseName[] = [...PROXY_CASES, ...AUTH_CASES, ...LIMIT_CASES];
+/** gateway-1 with span export on (--otlp-endpoint to the bench's sink): every request sampled, or none (--otlp-sample 0). */
+export const TRACING_CASES: CaseName[] = ['tracing-otlp', 'tracing-unsampled'];
+export const ALL_CASES: CaseName[] = [...PROXY_CASES, ...AUTH_CASES, ...LIMIT_CASES, ...TRACING_CASES];
 /** The authorizer cases are compared with the same one-route gateway without an Authorizer ("auth: none"). */
 export const AUTH_BASELINE: CaseName = 'gateway-1';
 /** The rate-limit cases are compared with the same one-route gateway without a RatePolicy ("limits: none"). */
 export const LIMITS_BASELINE: CaseName = 'gateway-1';
+/** The tracing cases are compared with the same gateway without --otlp-endpoint ("tracing: off"). */
+export const TRACING_BASELINE: CaseName = 'gateway-1';
 /** Names `--cases` accepts for a set of cases. */
 export const CASE_GROUPS: Record<string, CaseName[]> = {
   proxy: PROXY_CASES,
   auth: [AUTH_BASELINE, ...AUTH_CASES],
   limits: [LIMITS_BASELINE, ...LIMIT_CASES],
+  tracing: [TRACING_BASELINE, ...TRACING_CASES],
 };
 
 export const CASE_LABELS: Record<CaseName, string> = {
@@ -52,6 +60,8 @@ export const CASE_LABELS: Record<CaseName, string> = {
   'limits-local': 'limits: local',
   'limits-global': 'limits: global',
   'limits-global-precheck': 'limits: global pre-check',
+  'tracing-otlp': 'tracing: OTLP, every request',
+  'tracing-unsampled': 'tracing: OTLP, sample 0',
 };
 
 /** The RatePolicy each rate-limit case's route names. */
@@ -62,7 +72,7 @@ const LIMIT_POLICIES: Partial<Record<CaseName, TableRatePolicy>> = {
 };
 
 export function isGatewayCase(name: CaseName): boolean {
-  return name.startsWith('gateway') || AUTH_CASES.includes(name) || LIMIT_CASES.includes(name);
+  return name.startsWith('gateway') || AUTH_CASES.includes(name) || LIMIT_CASES.includes(name) || TRACING_CASES.includes(name);
 }
 
 /**
@@ -149,6 +159,8 @@ export interface CaseContext {
   cpuProfileDir: string | null;
   /** The Redis the Global rate-limit cases' gateways use (redis://127.0.0.1:port); null when none runs. */
   redisUrl: string | null;
+  /** The OTLP sink the tracing cases' gateways export to (http://127.0.0.1:port/v1/traces); null when none runs. */
+  otlpUrl: string | null;
 }
 
 function startGatewayCase(name: CaseName, table: RoutingTable, ctx: CaseContext, port: number, adminPort: number, extraArgs: string[] = []): Started {
@@ -234,6 +246,17 @@ export async function startCase(name: CaseName, ctx: CaseContext): Promise<Runni
       if (usesRedis && ctx.redisUrl === null) throw new Error(`${name} needs the bench's redis-server`);
       expectedStatus = name === 'limits-global-precheck' ? 429 : 200;
       started = startGatewayCase(name, table, ctx, port, adminPort, usesRedis ? ['--redis-url', ctx.redisUrl as string] : []);
+      break;
+    }
+    case 'tracing-otlp':
+    case 'tracing-unsampled': {
+      const table = oneRouteTable(ctx.upstreamPort);
+      assertMeasuredRoute(table, table.routes[0]?.id ?? '');
+      routes = table.routes.length;
+      adminPort = await freePort();
+      if (ctx.otlpUrl === null) throw new Error(`${name} needs the bench's OTLP sink`);
+      // The shipped batching (5 s, 2048 spans, 512 per export): only the endpoint and the ratio are given.
+      started = startGatewayCase(name, table, ctx, port, adminPort, ['--otlp-endpoint', ctx.otlpUrl, '--otlp-sample', name === 'tracing-otlp' ? '1' : '0']);
       break;
     }
     case 'bare-undici': {

@@ -1,6 +1,6 @@
 // Turns wrk runs into the summary: per-case throughput and latency, the ratios the target is
 // stated in, a printed table, and the JSON written to bench/results/.
-import { AUTH_BASELINE, AUTH_CASES, CASE_LABELS, GLOBAL_LIMIT_CASES, LIMIT_CASES, LIMITS_BASELINE, type CaseName } from './proxy-cases.ts';
+import { AUTH_BASELINE, AUTH_CASES, CASE_LABELS, GLOBAL_LIMIT_CASES, LIMIT_CASES, LIMITS_BASELINE, TRACING_BASELINE, TRACING_CASES, type CaseName } from './proxy-cases.ts';
 import { errorCount, requestsPerSecond, type ExpectedStatus, type WrkResult } from './wrk.ts';
 import { writeResultFiles } from './results-file.ts';
 import { addCounters, NO_COUNTERS, type GatewayCounters } from './gateway-counters.ts';
@@ -142,6 +142,7 @@ export function ratios(cases: BenchReport['cases'], metric: 'rps' | 'requestsPer
     ['bare-undici', 'nginx'],
     ...AUTH_CASES.map((c): [CaseName, CaseName] => [c, AUTH_BASELINE]),
     ...LIMIT_CASES.map((c): [CaseName, CaseName] => [c, LIMITS_BASELINE]),
+    ...TRACING_CASES.map((c): [CaseName, CaseName] => [c, TRACING_BASELINE]),
   ];
   for (const [a, b] of pairs) {
     const x = cases[a];
@@ -187,7 +188,20 @@ export function invalidReasons(report: BenchReport): string[] {
     if (c.gateway.otherStatus > 0) reasons.push(`${name}: ${c.gateway.otherStatus} answers were 1xx/3xx`);
     if (name === 'auth-jwt-uncached' && c.gateway.cacheHits > 0) reasons.push(`${name}: ${c.gateway.cacheHits} requests were served from the verified-token cache`);
     if (LIMIT_CASES.includes(name as CaseName)) reasons.push(...limitReasons(name as CaseName, c, c.gateway));
+    if (TRACING_CASES.includes(name as CaseName)) reasons.push(...tracingReasons(name as CaseName, c.gateway));
   }
+  return reasons;
+}
+
+/**
+ * A tracing case measures what it claims only if every span reached the sink (none failed, none dropped with the
+ * export queue full: a dropped span is work not done) and, sampling 0, no span was exported at all.
+ */
+function tracingReasons(name: CaseName, g: GatewayCounters): string[] {
+  const reasons: string[] = [];
+  if (g.spansFailed > 0) reasons.push(`${name}: ${g.spansFailed} spans failed to export`);
+  if (g.spansDropped > 0) reasons.push(`${name}: ${g.spansDropped} spans dropped (export queue full)`);
+  if (name === 'tracing-unsampled' && g.spansExported > 0) reasons.push(`${name}: ${g.spansExported} spans exported with --otlp-sample 0`);
   return reasons;
 }
 
@@ -292,6 +306,26 @@ export function formatReport(report: BenchReport): string {
       lines.push(`target ${t.metric} ≥ ${t.min}: ${t.value === null ? 'no baseline in this run' : `${t.value.toFixed(2)} (req/cpu-s ${t.valuePerCpu?.toFixed(2)}) — ${t.met === true ? 'met' : 'NOT met'}`}`);
     }
     if (report.limits !== undefined) lines.push(Object.entries(report.limits).map(([k, v]) => `${k}: ${v}`).join(', '));
+  }
+  const tracingCases = TRACING_CASES.flatMap((name) => {
+    const c = report.cases[name];
+    return c === undefined ? [] : [[name, c] as const];
+  });
+  if (tracingCases.length > 0) {
+    const base = report.cases[TRACING_BASELINE];
+    lines.push('', `span export, against tracing: off (${CASE_LABELS[TRACING_BASELINE]}${base === undefined ? ': not measured in this run' : ''})`);
+    lines.push(`${pad('case', 30)}${pad('req/s', 8, true)}${pad('req/cpu-s', 11, true)}${pad('exported/req', 14, true)}${pad('failed', 8, true)}${pad('dropped', 9, true)}`);
+    for (const [name, c] of tracingCases) {
+      const r = report.ratios[`${name} / ${TRACING_BASELINE}`];
+      const rc = report.ratiosPerCpu[`${name} / ${TRACING_BASELINE}`];
+      const g = c.gateway ?? NO_COUNTERS;
+      const requests = c.runs.reduce((a, x) => a + x.requests, 0);
+      lines.push(
+        `${pad(c.label, 30)}${pad(r === undefined ? '–' : `${r.toFixed(2)}×`, 8, true)}${pad(rc === undefined ? '–' : `${rc.toFixed(2)}×`, 11, true)}` +
+          `${pad((requests > 0 ? g.spansExported / requests : 0).toFixed(2), 14, true)}${pad(int(g.spansFailed), 8, true)}${pad(int(g.spansDropped), 9, true)}`,
+      );
+    }
+    lines.push('(exported/req: spans the collector took during the measurements per request wrk completed; spans of requests still queued when a measurement ends are exported during the next one)');
   }
   return lines.join('\n');
 }

@@ -7,7 +7,7 @@ import { tmpdir, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
-import { killChildrenOnExit, stopAll } from './child-processes.ts';
+import { killChildrenOnExit, startProcess, stopAll } from './child-processes.ts';
 import { freePort, waitForPort, LOOPBACK } from './ports.ts';
 import { startNginx, upstreamConf } from './nginx.ts';
 import {
@@ -18,6 +18,8 @@ import {
   GLOBAL_LIMIT_CASES,
   LIMIT_CASES,
   LIMITS_BASELINE,
+  TRACING_BASELINE,
+  TRACING_CASES,
   gatewayAvailable,
   isGatewayCase,
   startCase,
@@ -94,6 +96,10 @@ groups:
            (${LIMITS_BASELINE} is "limits: none"; limits-local: a Local token bucket never reached; limits-global: the
            same, Global, in a redis-server the bench starts; limits-global-precheck: an exhausted Global limit, every
            request answered 429 from the remembered refusal without Redis; targets ${targets(LIMIT_TARGETS)})
+  tracing  ${CASE_GROUPS.tracing?.join(', ')}
+           (${TRACING_BASELINE} is "tracing: off"; tracing-otlp: --otlp-endpoint to a sink the bench starts on the load
+           core, every request's span exported with the shipped batching; tracing-unsampled: the same with
+           --otlp-sample 0, the tracer on and no span recorded)
 
 Needs wrk and nginx (and redis-server for the Global limit cases), two CPUs and taskset. Exits 1 when a measured
 request got another answer than expected (2xx; 429 for the pre-check case). See bench/README.md.`);
@@ -124,6 +130,9 @@ if (requested.some((c) => AUTH_CASES.includes(c)) && !requested.includes(AUTH_BA
 }
 if (requested.some((c) => LIMIT_CASES.includes(c)) && !requested.includes(LIMITS_BASELINE)) {
   console.warn(`bench: ${LIMITS_BASELINE} (limits: none) is not among the cases, so the rate-limit cases get no ratios`);
+}
+if (requested.some((c) => TRACING_CASES.includes(c)) && !requested.includes(TRACING_BASELINE)) {
+  console.warn(`bench: ${TRACING_BASELINE} (tracing: off) is not among the cases, so the tracing cases get no ratios`);
 }
 const needsRedis = requested.some((c) => GLOBAL_LIMIT_CASES.includes(c));
 
@@ -211,6 +220,15 @@ async function limitFixtures(): Promise<{ redis: RedisFixture | null; info: Reco
   return { redis, info };
 }
 
+/** The OTLP sink of the tracing cases (its own process on the load core), when one runs: its traces URL. */
+async function otlpSink(): Promise<string | null> {
+  if (!requested.some((c) => TRACING_CASES.includes(c)) || !gatewayAvailable()) return null;
+  const port = await freePort();
+  const sink = startProcess('otlp-sink', process.execPath, [join(import.meta.dirname, 'otlp-sink.ts'), '--port', String(port)], LOAD_CPU);
+  await waitForPort(port, sink);
+  return `http://${LOOPBACK}:${port}/v1/traces`;
+}
+
 async function main(): Promise<BenchReport> {
   // Other work on the machine competes for both cores; say so rather than publish skewed numbers.
   const busyBefore = await machineBusy(1000);
@@ -221,6 +239,7 @@ async function main(): Promise<BenchReport> {
   await waitForPort(upstreamPort, upstream);
   const auth = await authFixtures();
   const limits = await limitFixtures();
+  const otlpUrl = await otlpSink();
 
   const running: RunningCase[] = [];
   for (const name of requested) {
@@ -236,6 +255,7 @@ async function main(): Promise<BenchReport> {
       gatewayLogLevel: values['gateway-log-level'],
       cpuProfileDir,
       redisUrl: limits?.redis?.url ?? null,
+      otlpUrl,
     });
     // A request before the gateway's Redis connection is ready would be decided by the local fallback.
     if (c.usesRedis && c.adminPort !== undefined) await waitForRedisUp(c.adminPort);
@@ -291,9 +311,11 @@ async function main(): Promise<BenchReport> {
           ? ''
           : `  limit admitted ${counters.limitAllowed} limited ${counters.limitLimited} fallback ${counters.limitFallback}` +
             (result.redis === undefined ? '' : `  redis ${result.redis.scriptsPerRequest.toFixed(2)} scripts/req ${result.redis.commandsPerRequest.toFixed(2)} cmds/req`);
+      const spanLine =
+        !TRACING_CASES.includes(c.name) || counters === undefined ? '' : `  spans exported ${counters.spansExported} failed ${counters.spansFailed} dropped ${counters.spansDropped}`;
       console.log(
         `round ${round + 1}/${params.rounds} ${c.name.padEnd(22)} ${Math.round(result.rps).toString().padStart(7)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  ` +
-          `${c.expectedStatus === 429 ? 'not 429' : 'errors'} ${result.errors}  cpu ${Math.round(result.proxyCpuShare * 100)}%  ${Math.round(result.requestsPerCpuSecond)} req/cpu-s${authLine}${limitLine}`,
+          `${c.expectedStatus === 429 ? 'not 429' : 'errors'} ${result.errors}  cpu ${Math.round(result.proxyCpuShare * 100)}%  ${Math.round(result.requestsPerCpuSecond)} req/cpu-s${authLine}${limitLine}${spanLine}`,
       );
     }
   }

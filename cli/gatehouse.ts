@@ -1,20 +1,17 @@
 #!/usr/bin/env node
 // The one CLI: `gatehouse standalone | validate | controller | proxy | version`.
-import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { pino } from 'pino';
 import { COMMANDS, STANDALONE, VERSION } from './commands/command-flags.ts';
 import { commandUsage, parseCommandLine, topLevelUsage } from './commands/flag-definitions.ts';
+import { otlpOptions } from './commands/otlp-flags.ts';
 import { redisOptions } from './commands/redis-flags.ts';
 import { logLevel } from './commands/log-level.ts';
 import { exitOnShutdownSignals } from './commands/shutdown-signals.ts';
 import { gracefulShutdown } from '../proxy/server/graceful-shutdown.ts';
+import { packageVersion } from './package-version.ts';
 
 const USAGE = topLevelUsage(COMMANDS);
-
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 async function standalone(args: string[]): Promise<number> {
   const parsed = parseCommandLine(STANDALONE, args);
@@ -23,6 +20,11 @@ async function standalone(args: string[]): Promise<number> {
   const redis = await redisOptions(flags);
   if (typeof redis === 'string') {
     process.stderr.write(`gatehouse standalone: ${redis}\n`);
+    return 2;
+  }
+  const tracing = await otlpOptions(flags, { version: packageVersion(), instance: `${hostname()}-${process.pid}` });
+  if (typeof tracing === 'string') {
+    process.stderr.write(`gatehouse standalone: ${tracing}\n`);
     return 2;
   }
   const level = logLevel(flags['log-level']);
@@ -40,6 +42,7 @@ async function standalone(args: string[]): Promise<number> {
     adminPort: flags['admin-port'],
     trustedProxies: flags['trusted-proxies'] ?? [],
     accessLog: { sample: flags['access-log-sample'] },
+    ...tracing,
     ...redis,
     logger,
   });

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { defineCommand, defineFlags, type CommandDefinition } from './flag-definitions.ts';
 import { LOG_LEVEL_FLAGS } from './log-level.ts';
+import { OTLP_FLAGS } from './otlp-flags.ts';
 import { REDIS_FLAGS } from './redis-flags.ts';
 import { shutdownFlags } from './shutdown-flags.ts';
 import { TRUSTED_PROXIES_FLAGS } from './trusted-proxies-flag.ts';
@@ -41,6 +42,7 @@ export const STANDALONE = defineCommand({
     ...shutdownFlags('0s'),
     ...LOG_LEVEL_FLAGS,
     ...ACCESS_LOG_FLAGS,
+    ...OTLP_FLAGS,
     ...REDIS_FLAGS,
   },
 });
@@ -125,6 +127,7 @@ export const PROXY = defineCommand({
     ...shutdownFlags('5s'),
     ...LOG_LEVEL_FLAGS,
     ...ACCESS_LOG_FLAGS,
+    ...OTLP_FLAGS,
     ...REDIS_FLAGS,
   },
 });

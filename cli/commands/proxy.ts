@@ -3,7 +3,9 @@
 import { hostname } from 'node:os';
 import { PROXY } from './command-flags.ts';
 import { parseCommandLine } from './flag-definitions.ts';
+import { otlpOptions } from './otlp-flags.ts';
 import { redisOptions } from './redis-flags.ts';
+import { packageVersion } from '../package-version.ts';
 import { pino } from 'pino';
 import { gracefulShutdown, trafficSteps } from '../../proxy/server/graceful-shutdown.ts';
 import { startGateway } from '../../proxy/server/start-gateway.ts';
@@ -34,6 +36,11 @@ export async function proxyCommand(args: string[]): Promise<number> {
     process.stderr.write(`gatehouse proxy: ${redis}\n`);
     return 2;
   }
+  const tracing = await otlpOptions(flags, { version: packageVersion(), instance: name });
+  if (typeof tracing === 'string') {
+    process.stderr.write(`gatehouse proxy: ${tracing}\n`);
+    return 2;
+  }
 
   const gateway = await startGateway({
     port: flags.port,
@@ -43,6 +50,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
     ...(flags['max-routes'] && { maxRoutes: flags['max-routes'] }),
     trustedProxies: flags['trusted-proxies'] ?? [],
     accessLog: { sample: flags['access-log-sample'] },
+    ...tracing,
     ...redis,
     logger,
   });

@@ -15,13 +15,23 @@ export function exitOnShutdownSignals(logger: Logger, shutdown: (signal: NodeJS.
     }
     first = signal;
     shutdown(signal).then(
-      () => process.exit(0),
+      () => exitAfterLogs(logger, 0),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
-        process.exit(1);
+        exitAfterLogs(logger, 1);
       },
     );
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+}
+
+/**
+ * Exits once the log lines written so far have reached stdout. pino's stdout destination writes asynchronously and
+ * flushes synchronously at exit, so a line still in flight at process.exit() could land after the last one (seen:
+ * "drained" after "done"). Bounded: a stdout that never drains does not hold the exit past a second.
+ */
+function exitAfterLogs(logger: Logger, code: number): void {
+  setTimeout(() => process.exit(code), 1_000).unref();
+  logger.flush(() => process.exit(code));
 }

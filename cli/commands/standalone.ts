@@ -18,6 +18,8 @@ export interface StandaloneOptions {
   redis?: GatewayOptions['redis'];
   /** Access-log sampling (docs/access-log.md). */
   accessLog?: GatewayOptions['accessLog'];
+  /** Span export over OTLP (docs/tracing.md); off when absent. */
+  tracing?: GatewayOptions['tracing'];
   localLimitKeys?: number;
   logger: Logger;
   /** Where problems with the manifests are written for the person editing them. */
@@ -43,6 +45,7 @@ export async function runStandalone(opts: StandaloneOptions): Promise<Standalone
     trustedProxies: opts.trustedProxies ?? [],
     ...(opts.redis && { redis: opts.redis }),
     ...(opts.accessLog && { accessLog: opts.accessLog }),
+    ...(opts.tracing && { tracing: opts.tracing }),
     ...(opts.localLimitKeys !== undefined && { localLimitKeys: opts.localLimitKeys }),
   });
   let lastAccepted = new Map<string, unknown>();

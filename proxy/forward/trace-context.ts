@@ -56,6 +56,16 @@ export function nextTraceparent(sent: string | string[] | undefined): string {
   return `00-${randomHex(32)}-${randomHex(16)}-01`;
 }
 
+/** A random 32-hex trace id from the pool (the span exporter's ids come from here too: otlp-tracer.ts). */
+export function randomTraceId(): string {
+  return randomHex(32);
+}
+
+/** A random 16-hex span (parent) id from the pool. */
+export function randomSpanId(): string {
+  return randomHex(16);
+}
+
 /** The 32-hex trace id of a traceparent made by nextTraceparent. */
 export function traceIdOf(traceparent: string): string {
   return traceparent.slice(3, 35);

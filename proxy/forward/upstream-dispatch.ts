@@ -2,6 +2,7 @@
 // socket with backpressure both ways, and every way it can end (upstream done, upstream error, timeout,
 // client gone) ends it exactly once and releases the upstream connection.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { BackendTarget } from '../runtime/backend-target.ts';
@@ -9,7 +10,8 @@ import type { EjectionPolicy } from '../runtime/endpoint-health.ts';
 import type { UpstreamEndpoint } from '../runtime/endpoint-pool.ts';
 import type { RuntimeRoute } from '../runtime/runtime-types.ts';
 import { sendError } from '../server/error-response.ts';
-import type { AccessLog } from '../server/request-log.ts';
+import type { AccessLog, AccessLogLine } from '../server/request-log.ts';
+import type { RequestTracer } from '../server/otlp-tracer.ts';
 import type { BodyCount } from './body-limit.ts';
 import { clientResponseHeaders } from './upstream-response-headers.ts';
 import { ExchangeAbortedError, ejectsEndpoint, errorCode, isBodyTooLarge, isConnectFailure, isUpstreamTimeout } from './upstream-errors.ts';
@@ -19,6 +21,8 @@ export interface ExchangeSettings {
   logger: Logger;
   accessLog: AccessLog;
   ejection: EjectionPolicy;
+  /** Span export (otlp-tracer.ts); null when off. */
+  tracer: RequestTracer | null;
 }
 
 export interface ExchangeInit {
@@ -40,6 +44,8 @@ export interface ExchangeInit {
   policyHeaders: Array<[string, string]> | null;
   /** The traceparent sent upstream (trace-context.ts), for the access log's trace id. */
   traceparent: string;
+  /** The request's span when tracing is on and the request sampled; ended with the access log's fields. */
+  span: Span | null;
   /** The request body's bytes read so far (the body iterable counts them); null without a body. */
   bodyRead: BodyCount | null;
 }
@@ -221,24 +227,25 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const init = this.init;
     init.route.metrics.requestDone(status);
     const log = this.settings.accessLog;
-    if (!log.wants(status)) return;
-    log.write(
-      {
-        requestId: init.requestId,
-        method: init.dispatch.method,
-        path: init.path,
-        route: init.route.route.id,
-        status,
-        traceparent: init.traceparent,
-        consumer: init.consumer,
-        upstream: this.endpoint.address,
-        upstreamMs: this.upstreamMs,
-        bytesIn: init.bodyRead === null ? 0 : init.bodyRead.bytes,
-        bytesOut: this.bytesOut,
-        error: err === undefined ? null : errorCode(err),
-      },
-      init.startedAt,
-    );
+    const logged = log.wants(status);
+    const span = init.span;
+    if (!logged && span === null) return;
+    const line: AccessLogLine = {
+      requestId: init.requestId,
+      method: init.dispatch.method,
+      path: init.path,
+      route: init.route.route.id,
+      status,
+      traceparent: init.traceparent,
+      consumer: init.consumer,
+      upstream: this.endpoint.address,
+      upstreamMs: this.upstreamMs,
+      bytesIn: init.bodyRead === null ? 0 : init.bodyRead.bytes,
+      bytesOut: this.bytesOut,
+      error: err === undefined ? null : errorCode(err),
+    };
+    if (logged) log.write(line, init.startedAt);
+    if (span !== null) this.settings.tracer?.end(span, line, init.route.route);
   }
 }
 

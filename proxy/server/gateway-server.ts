@@ -1,6 +1,7 @@
 // The traffic server: request → route → backend → endpoint → upstream exchange, or a JSON error.
 // The runtime is read once per request, so a table swap never changes a request in flight.
 import type { Readable } from 'node:stream';
+import type { Span } from '@opentelemetry/api';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { RouteMetrics, RuntimeRoute } from '../runtime/runtime-types.ts';
 import type { RuntimeHolder } from '../runtime/runtime-holder.ts';
@@ -19,6 +20,7 @@ import type { ClientAddresses } from '../policy/client-ip/client-address.ts';
 import type { PolicyContext } from '../policy/policy-types.ts';
 import { runPolicy } from '../policy/route-policy.ts';
 import type { MatchResult } from '../router/route-index-types.ts';
+import type { TableRoute } from '../table/table-schema.ts';
 import type { RequestTarget } from './request-target.ts';
 
 export interface GatewayServerDeps {
@@ -49,30 +51,35 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: G
   req.on('error', ignore);
   res.on('error', ignore);
   const requestId = requestIdFor(req.headers['x-request-id']);
-  // This hop's trace context, made before routing so a refused request's log line carries the trace id too.
-  const traceparent = nextTraceparent(req.headers.traceparent);
   const method = req.method ?? 'GET';
-  const reject = (metrics: RouteMetrics, routeId: string, path: string, status: number, error: string, extra?: Record<string, string>, consumer: string | null = null): void =>
-    rejectRequest(res, deps, { requestId, method, path, route: routeId, status, traceparent, consumer }, metrics, startedAt, error, extra);
-
-  if (runtime === undefined) return reject(deps.noRoute, NO_ROUTE, '', 503, 'no routing table loaded');
-  const target = parseRequestTarget(req.url ?? '');
-  if (target === null) return reject(deps.noRoute, NO_ROUTE, '', 400, 'malformed request target');
   const host = hostOf(req.headers.host);
+  // This hop's trace context, made before routing so a refused request's log line carries the trace id too. With span
+  // export on, it is the context of the request's span (otlp-tracer.ts); span is null when off or not sampled.
+  const tracer = deps.settings.tracer;
+  let traceparent: string;
+  let span: Span | null = null;
+  if (tracer === null) traceparent = nextTraceparent(req.headers.traceparent);
+  else ({ traceparent, span } = tracer.start(req.headers.traceparent, method, host, startedAt));
+  const reject = (metrics: RouteMetrics, route: TableRoute | null, path: string, status: number, error: string, extra?: Record<string, string>, consumer: string | null = null): void =>
+    rejectRequest(res, deps, { requestId, method, path, route: route?.id ?? NO_ROUTE, status, traceparent, consumer }, metrics, startedAt, error, extra, span, route);
+
+  if (runtime === undefined) return reject(deps.noRoute, null, '', 503, 'no routing table loaded');
+  const target = parseRequestTarget(req.url ?? '');
+  if (target === null) return reject(deps.noRoute, null, '', 400, 'malformed request target');
   const match = runtime.index.match({ host, method, path: target.path, query: target.query, headers: req.headers });
-  if (match.kind === 'not-found') return reject(deps.noRoute, NO_ROUTE, target.path, 404, 'no route');
-  if (match.kind === 'method-not-allowed') return reject(deps.noRoute, NO_ROUTE, target.path, 405, 'method not allowed', { allow: match.allow.join(', ') });
+  if (match.kind === 'not-found') return reject(deps.noRoute, null, target.path, 404, 'no route');
+  if (match.kind === 'method-not-allowed') return reject(deps.noRoute, null, target.path, 405, 'method not allowed', { allow: match.allow.join(', ') });
 
   const rr = runtime.routes.get(match.route.id);
-  if (rr === undefined) return reject(deps.noRoute, NO_ROUTE, target.path, 404, 'no route'); // index and routes come from one table
+  if (rr === undefined) return reject(deps.noRoute, null, target.path, 404, 'no route'); // index and routes come from one table
   const route = rr.route;
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > route.maxBodyBytes) {
     // Refuse before reading a byte of it, and close rather than drain a body we will not use.
-    return reject(rr.metrics, route.id, target.path, 413, 'request body too large', CLOSE);
+    return reject(rr.metrics, route, target.path, 413, 'request body too large', CLOSE);
   }
   const policy = rr.policy;
-  if (policy === null) return forward(req, res, deps, rr, match.params, target, method, requestId, traceparent, startedAt, null);
+  if (policy === null) return forward(req, res, deps, rr, match.params, target, method, requestId, traceparent, span, startedAt, null);
   const ctx: PolicyContext = {
     req,
     routeId: route.id,
@@ -87,10 +94,18 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: G
     responseHeaders: null,
   };
   runPolicy(policy, ctx, (denial) => {
-    if (denial !== null) return reject(rr.metrics, route.id, target.path, denial.status, denial.error, denial.headers, ctx.consumer?.name ?? null);
+    if (denial !== null) return reject(rr.metrics, route, target.path, denial.status, denial.error, denial.headers, ctx.consumer?.name ?? null);
     // An asynchronous step (a JWKS fetch, an external decision) may outlast the client.
-    if (res.destroyed || req.socket.destroyed) return rr.metrics.requestDone(499);
-    forward(req, res, deps, rr, match.params, target, method, requestId, traceparent, startedAt, ctx);
+    if (res.destroyed || req.socket.destroyed) {
+      rr.metrics.requestDone(499);
+      // No access-log line for it (as before); its span still ends, as a client gone.
+      if (span !== null) {
+        const consumer = ctx.consumer?.name ?? null;
+        tracer?.end(span, { requestId, method, path: target.path, route: route.id, status: 499, traceparent, consumer, upstream: null, upstreamMs: -1, bytesIn: 0, bytesOut: 0, error: 'GATEHOUSE_ABORTED' }, route);
+      }
+      return;
+    }
+    forward(req, res, deps, rr, match.params, target, method, requestId, traceparent, span, startedAt, ctx);
   });
 }
 
@@ -104,6 +119,7 @@ function forward(
   method: string,
   requestId: string,
   traceparent: string,
+  span: Span | null,
   startedAt: number,
   ctx: PolicyContext | null,
 ): void {
@@ -113,7 +129,7 @@ function forward(
   const endpoint = backend?.next(performance.now());
   if (backend === undefined || endpoint === undefined) {
     const rejected = { requestId, method, path: target.path, route: route.id, status: 503, traceparent, consumer: ctx?.consumer?.name ?? null };
-    return rejectRequest(res, deps, rejected, rr.metrics, startedAt, 'no healthy endpoint', undefined);
+    return rejectRequest(res, deps, rejected, rr.metrics, startedAt, 'no healthy endpoint', undefined, span, route);
   }
 
   let upstreamPath = rr.rewrite === null ? target.path : rr.rewrite(target.path, params);
@@ -144,6 +160,7 @@ function forward(
       consumer: ctx?.consumer?.name ?? null,
       policyHeaders: ctx?.responseHeaders ?? null,
       traceparent,
+      span,
       bodyRead,
     },
     deps.settings,
@@ -162,12 +179,16 @@ function rejectRequest(
   startedAt: number,
   error: string,
   extra: Record<string, string> | undefined,
+  span: Span | null,
+  route: TableRoute | null,
 ): void {
   const bytesOut = sendError(res, r.status, error, r.requestId, extra);
   metrics.requestDone(r.status);
   const log = deps.settings.accessLog;
-  if (!log.wants(r.status)) return;
+  const logged = log.wants(r.status);
+  if (!logged && span === null) return;
   // The error is the gateway's own fixed text (the JSON body's `error`), never request data.
   const line = { ...r, upstream: null, upstreamMs: -1, bytesIn: 0, bytesOut, error };
-  log.write(line, startedAt);
+  if (logged) log.write(line, startedAt);
+  if (span !== null) deps.settings.tracer?.end(span, line, route);
 }

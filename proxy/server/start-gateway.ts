@@ -26,6 +26,7 @@ import { RedisConnection, type RedisConnectionOptions } from '../policy/rate-lim
 import { RedisLimitStore } from '../policy/rate-limit/redis-limit-store.ts';
 import { StoreBreaker } from '../policy/rate-limit/store-breaker.ts';
 import { RateLimitPrometheus } from './rate-limit-metrics.ts';
+import type { OtlpTracingOptions, RequestTracer } from './otlp-tracer.ts';
 
 export interface GatewayOptions {
   port: number;
@@ -55,6 +56,11 @@ export interface GatewayOptions {
    * info (5xx: warn), so a logger level above info turns the access log off (5xx lines remain at warn).
    */
   accessLog?: AccessLogOptions;
+  /**
+   * OpenTelemetry span export over OTLP/HTTP (docs/tracing.md): one SERVER span per request, whose context is the
+   * traceparent sent upstream. Absent: off, and no OpenTelemetry code is loaded.
+   */
+  tracing?: OtlpTracingOptions;
 }
 
 export type ApplyResult = { ok: true; version: string } | { ok: false; error: string };
@@ -126,7 +132,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     policy,
   };
   const accessLog = new AccessLog(logger, opts.accessLog);
-  const server = createGatewayServer({ holder, settings: { logger, accessLog, ejection }, noRoute: metrics.forRoute(NO_ROUTE), addresses: policy.addresses });
+  const tracer = opts.tracing === undefined ? null : await startTracer(opts.tracing, logger, metrics);
+  const server = createGatewayServer({ holder, settings: { logger, accessLog, ejection, tracer }, noRoute: metrics.forRoute(NO_ROUTE), addresses: policy.addresses });
   let unready: string | undefined;
   const admin = createAdminServer({
     registry: metrics.registry,
@@ -146,6 +153,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   } catch (err) {
     server.close();
     admin.close();
+    await tracer?.close();
     throw err;
   }
 
@@ -242,6 +250,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       admin.closeAllConnections(); // probes and scrapes: nothing worth waiting for
       await adminClosed;
       accessLog.flush();
+      await tracer?.close();
       retireAuthorizers(holder.current?.authorizers ?? NO_AUTHORIZERS, NO_AUTHORIZERS, runtimeOptions.policy);
       await holder.destroy();
       await redis?.close();
@@ -265,6 +274,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     cutConnections,
     close,
   };
+}
+
+/** The span exporter, loaded only when configured so that a gateway without one never loads OpenTelemetry. */
+async function startTracer(options: OtlpTracingOptions, logger: Logger, metrics: GatewayMetrics): Promise<RequestTracer> {
+  const { RequestTracer } = await import('./otlp-tracer.ts');
+  const tracer = new RequestTracer(options, logger, metrics.registry);
+  // The URL without credentials or query (the flag refuses them, a library caller might not), never the headers.
+  const url = new URL(options.endpoint);
+  logger.info({ endpoint: `${url.origin}${url.pathname}`, sample: options.sample ?? 1 }, 'exporting request spans over OTLP/HTTP');
+  return tracer;
 }
 
 /**

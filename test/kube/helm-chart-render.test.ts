@@ -299,7 +299,7 @@ describe('helm chart: lint and template', { skip: missingHelm && 'helm missing: 
   test('redis url + existingSecret: the flags, and the password as a mounted file', async () => {
     const objects = await helm.template({
       redis: { url: 'rediss://redis.cache:6380', existingSecret: 'redis-auth', existingSecretKey: 'redis-password', tls: true, caSecret: 'redis-ca', timeout: '50ms' },
-      proxy: { trustedProxies: ['10.0.0.0/8', 'fd00::/8'], maxRoutes: 5000, localLimitKeys: 200000 },
+      proxy: { trustedProxies: ['10.0.0.0/8', 'fd00::/8'], maxRoutes: 5000, localLimitKeys: 200000, accessLogSample: 0.05 },
     });
     assertFlagsInUsage(objects);
     const proxy = find(objects, 'Deployment', PROXY);
@@ -315,6 +315,7 @@ describe('helm chart: lint and template', { skip: missingHelm && 'helm missing: 
     assert.equal(flags.get('trusted-proxies'), '10.0.0.0/8,fd00::/8');
     assert.equal(flags.get('max-routes'), '5000');
     assert.equal(flags.get('local-limit-keys'), '200000');
+    assert.equal(flags.get('access-log-sample'), '0.05');
     assert.equal(flags.has('redis-cluster-nodes'), false);
     const mount = container(proxy).volumeMounts.find((m) => m.mountPath === '/etc/gatehouse/redis');
     assert.equal(mount?.readOnly, true);
@@ -390,6 +391,44 @@ describe('helm chart: lint and template', { skip: missingHelm && 'helm missing: 
     const fractional = await helm.run(['template', 'gh', CHART_DIR, '-f', await helm.valuesFile({ proxy: { shutdown: { delaySeconds: 1.5 } } })]);
     assert.notEqual(fractional.code, 0);
     assert.match(fractional.stderr, /\/proxy\/shutdown\/delaySeconds/);
+  });
+
+  test('tracing: --otlp-endpoint and --otlp-sample, the headers Secret mounted for --otlp-headers-file; off by default', async () => {
+    const objects = await helm.template({
+      proxy: { tracing: { otlpEndpoint: 'http://otel-collector.observability:4318/v1/traces', sample: 0.25, headersSecret: 'otlp-auth', headersSecretKey: 'otlp-headers' } },
+    });
+    assertFlagsInUsage(objects);
+    const proxy = find(objects, 'Deployment', PROXY);
+    const flags = flagMap(container(proxy).args);
+    assert.equal(flags.get('otlp-endpoint'), 'http://otel-collector.observability:4318/v1/traces');
+    assert.equal(flags.get('otlp-sample'), '0.25');
+    assert.equal(flags.get('otlp-headers-file'), '/etc/gatehouse/otlp/headers');
+    const mount = container(proxy).volumeMounts.find((m) => m.mountPath === '/etc/gatehouse/otlp');
+    assert.equal(mount?.readOnly, true);
+    assert.deepEqual(podSpec(proxy).volumes.find((v) => v.name === mount?.name)?.secret, {
+      secretName: 'otlp-auth',
+      defaultMode: 0o440,
+      items: [{ key: 'otlp-headers', path: 'headers' }],
+    });
+    // The controller exports no spans.
+    assert.equal(argFlags(container(find(objects, 'Deployment', CONTROLLER)).args).some((f) => f.startsWith('otlp')), false);
+
+    const noHeaders = flagMap(container(find(await helm.template({ proxy: { tracing: { otlpEndpoint: 'https://otlp.example.com/v1/traces' } } }), 'Deployment', PROXY)).args);
+    assert.equal(noHeaders.get('otlp-sample'), '1');
+    assert.equal(noHeaders.has('otlp-headers-file'), false);
+
+    const defaults = find(await helm.template({}), 'Deployment', PROXY);
+    assert.deepEqual([...flagMap(container(defaults).args).keys()].filter((f) => f.startsWith('otlp')), []);
+    assert.equal(container(defaults).volumeMounts.some((m) => m.mountPath === '/etc/gatehouse/otlp'), false);
+
+    const orphan = await helm.run(['template', 'gh', CHART_DIR, '--set', 'proxy.tracing.headersSecret=otlp-auth']);
+    assert.notEqual(orphan.code, 0);
+    assert.match(orphan.stderr, /proxy\.tracing\.headersSecret needs proxy\.tracing\.otlpEndpoint/);
+    for (const bad of ['proxy.tracing.otlpEndpoint=grpc://c:4317/v1/traces', 'proxy.tracing.otlpEndpoint=http://c:4318', 'proxy.tracing.otlpEndpoint=http://u:p@c:4318/v1/traces', 'proxy.tracing.sample=1.5']) {
+      const r = await helm.run(['template', 'gh', CHART_DIR, '--set', 'proxy.tracing.otlpEndpoint=http://c:4318/v1/traces', '--set', bad]);
+      assert.notEqual(r.code, 0, bad);
+      assert.match(r.stderr, /\/proxy\/tracing\/(otlpEndpoint|sample)/, bad);
+    }
   });
 
   test('serviceMonitor and networkPolicy: off by default; when on, proxies (only) may reach the stream port', async () => {
