@@ -89,7 +89,7 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: G
   runPolicy(policy, ctx, (denial) => {
     if (denial !== null) return reject(rr.metrics, route.id, target.path, denial.status, denial.error, denial.headers, ctx.consumer?.name ?? null);
     // An asynchronous step (a JWKS fetch, an external decision) may outlast the client.
-    if (res.destroyed || req.socket.destroyed) return rr.metrics.requestDone(499);
+    if (res.destroyed || req.socket.destroyed) return rr.metrics.requestDone(method, 499, (performance.now() - startedAt) / 1000);
     forward(req, res, deps, rr, match.params, target, method, requestId, traceparent, startedAt, ctx);
   });
 }
@@ -164,10 +164,12 @@ function rejectRequest(
   extra: Record<string, string> | undefined,
 ): void {
   const bytesOut = sendError(res, r.status, error, r.requestId, extra);
-  metrics.requestDone(r.status);
+  // One clock read for both: answered here, the whole time is the gateway's.
+  const endedAt = performance.now();
+  metrics.requestDone(r.method, r.status, (endedAt - startedAt) / 1000);
   const log = deps.settings.accessLog;
   if (!log.wants(r.status)) return;
   // The error is the gateway's own fixed text (the JSON body's `error`), never request data.
   const line = { ...r, upstream: null, upstreamMs: -1, bytesIn: 0, bytesOut, error };
-  log.write(line, startedAt);
+  log.write(line, startedAt, endedAt);
 }
