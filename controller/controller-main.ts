@@ -121,6 +121,7 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
     metrics.compileSeconds.observe(compileMs / 1000);
     if (snapshot.firstChangeAt > 0) metrics.propagationSeconds.observe((current.compiledAt - snapshot.firstChangeAt) / 1000);
     metrics.tableRoutes.set(out.table.routes.length);
+    metrics.tableVersion(out.table.version);
     const perKind = { ApiRoute: 0, Authorizer: 0, RatePolicy: 0 };
     for (const r of snapshot.input.resources) perKind[r.kind]++;
     for (const [kind, count] of Object.entries(perKind)) metrics.resources.set({ kind }, count);
@@ -168,6 +169,7 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
     ...(opts.maxDelayMs !== undefined && { maxDelayMs: opts.maxDelayMs }),
     onSnapshot,
     onInformerRestart: (kind) => metrics.informerRestarts.inc({ kind }),
+    onWatchEvent: (kind, event) => metrics.watchEvent(kind, event),
     onLiveChange: (key) => {
       liveChanged.add(key);
       recheck.poke();
@@ -219,6 +221,7 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
     isLeader: () => elector.isLeader(),
   };
   const distribution = opts.distribution ? await startDistribution(opts.distribution, opts.logger, metrics, () => fleetChanged.poke(), fleetSharing) : undefined;
+  if (distribution) metrics.readFleet(() => distribution.fleetCounts());
   // The informers' objects now, not the last compile's snapshot: status writes since then (our own) are not in
   // that snapshot, and a plan against it can judge a needed patch "unchanged" (6/6 written, then 5/5 looks done).
   function liveNow(statuses: readonly ResourceStatus[]): Map<string, LiveState> {

@@ -1,11 +1,15 @@
-// The controller's Prometheus metrics (served on its admin port): compile work, the table it holds, its informers,
-// whether this replica leads, fleet sharing with the other replicas and the stream's credential reloads. Components
-// are handed the small interfaces they report through (fleet-roster.ts, fleet-publisher.ts, credential-reloader.ts),
-// never the registry.
+// The controller's Prometheus metrics (served on its admin port): compile work, the table it holds, its informers and
+// the watch events they receive, whether this replica leads, the proxies of the fleet and the tables they serve, fleet
+// sharing with the other replicas and the stream's credential reloads. Components are handed the small interfaces they
+// report through (fleet-roster.ts, fleet-publisher.ts, credential-reloader.ts), never the registry.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CredentialReloadMetrics } from '../distribute/credential-reloader.ts';
+import type { FleetCounts } from '../distribute/distribution.ts';
 import type { FleetPublisherMetrics } from '../distribute/fleet-publisher.ts';
 import type { FleetRosterMetrics } from '../distribute/fleet-roster.ts';
+import { WATCHED_KINDS } from '../sources/kube-watched-kinds.ts';
+
+const WATCH_EVENTS = ['add', 'update', 'delete'] as const;
 
 export interface ControllerMetrics {
   registry: Registry;
@@ -16,6 +20,12 @@ export interface ControllerMetrics {
   resources: Gauge<'kind'>;
   informersSynced: Gauge;
   informerRestarts: Counter<'kind'>;
+  /** One object change an informer delivered (the initial list's objects arrive as adds). */
+  watchEvent(kind: string, event: (typeof WATCH_EVENTS)[number]): void;
+  /** The version of the table this replica compiled and serves. */
+  tableVersion(version: string): void;
+  /** Where the fleet gauges read from when scraped, once the stream runs (without it they are not exported). */
+  readFleet(read: () => FleetCounts): void;
   statusPatches: Counter;
   statusFailures: Counter;
   leader: Gauge;
@@ -48,8 +58,56 @@ export function createControllerMetrics(): ControllerMetrics {
     labelNames: ['kind'],
     ...opts,
   });
+  const watchEvents = new Counter({
+    name: 'gatehouse_controller_watch_events_total',
+    help: 'Object changes the informers delivered, by kind (ApiRoute, Authorizer, RatePolicy, Service, EndpointSlice, Secret) and event (add, update, delete; the initial list arrives as adds, status writes as updates)',
+    labelNames: ['kind', 'event'],
+    ...opts,
+  });
+  // Zero series from the start, so the first event of a kind shows as an increase.
+  for (const kind of WATCHED_KINDS) for (const event of WATCH_EVENTS) watchEvents.inc({ kind, event }, 0);
+  const tableInfo = new Gauge({
+    name: 'gatehouse_controller_table_info',
+    help: 'The version of the table this replica compiled and serves to proxies, as the version label (value 1); absent before the first compile',
+    labelNames: ['version'],
+    ...opts,
+  });
+  let tableVersion: string | undefined;
+  let fleet: (() => FleetCounts) | undefined;
+  new Gauge({
+    name: 'gatehouse_controller_fleet_proxies',
+    help: "Every proxy of the fleet as this replica counts it (its own and the other replicas' fresh reports, each proxy once), by the table it serves: current (this replica's), other, or none yet",
+    labelNames: ['table'],
+    ...opts,
+    collect() {
+      this.reset();
+      const counts = fleet?.();
+      if (counts === undefined) return;
+      this.set({ table: 'current' }, counts.current);
+      this.set({ table: 'other' }, counts.other);
+      this.set({ table: 'none' }, counts.none);
+    },
+  });
+  new Gauge({
+    name: 'gatehouse_controller_stream_proxies',
+    help: "Proxies connected to this replica's stream",
+    ...opts,
+    collect() {
+      this.set(fleet?.().connected ?? 0);
+    },
+  });
   return {
     registry,
+    watchEvent: (kind, event) => watchEvents.inc({ kind, event }),
+    tableVersion: (version) => {
+      // One series: the previous version's is removed.
+      if (tableVersion !== undefined && tableVersion !== version) tableInfo.remove(tableVersion);
+      tableVersion = version;
+      tableInfo.set({ version }, 1);
+    },
+    readFleet: (read) => {
+      fleet = read;
+    },
     compiles: new Counter({ name: 'gatehouse_controller_compiles_total', help: 'Compiles run (one per coalesced burst of changes).', ...opts }),
     compileSeconds: new Histogram({
       name: 'gatehouse_controller_compile_seconds',

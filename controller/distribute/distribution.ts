@@ -51,6 +51,16 @@ export interface DistributionMetrics {
   credentials: CredentialReloadMetrics;
 }
 
+/** The fleet as the metrics show it. */
+export interface FleetCounts {
+  /** Proxies connected to this replica. */
+  connected: number;
+  /** Every proxy of the fleet (this replica's and the other replicas' fresh reports, each once), by the table it serves. */
+  current: number;
+  other: number;
+  none: number;
+}
+
 export interface Distribution {
   port: number;
   publish(table: RoutingTable, statuses: readonly ResourceStatus[], sequence: number): void;
@@ -59,6 +69,7 @@ export interface Distribution {
   changedProgrammed(statuses: readonly ResourceStatus[]): ResourceStatus[];
   /** The /debug/fleet page body. */
   fleetReport(identity: string, leader: boolean): unknown;
+  fleetCounts(): FleetCounts;
   stream: SnapshotStream;
   close(): Promise<void>;
 }
@@ -129,6 +140,16 @@ export async function startDistribution(opts: DistributionOptions, logger: Logge
     },
     withProgrammed: (statuses) => programmed.withProgrammed(statuses, everyProxy()),
     changedProgrammed: (statuses) => programmed.changedProgrammed(statuses, everyProxy()),
+    fleetCounts: () => {
+      const current = stream.currentVersion();
+      const counts = { connected: fleet.list().length, current: 0, other: 0, none: 0 };
+      for (const p of everyProxy()) {
+        if (p.version === null) counts.none++;
+        else if (p.version === current) counts.current++;
+        else counts.other++;
+      }
+      return counts;
+    },
     fleetReport: (replica, leader) => {
       const current = stream.currentVersion() ?? null;
       const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());

@@ -26,6 +26,8 @@ export interface KubeSourceOptions {
   quietMs?: number;
   maxDelayMs?: number;
   onInformerRestart?: (kind: WatchedKind) => void;
+  /** Every object change an informer delivers, before anything else is done with it (for metrics). */
+  onWatchEvent?: (kind: WatchedKind, event: 'add' | 'update' | 'delete') => void;
   /**
    * A gateway resource changed without a new generation (its status, labels or annotations: nothing the compiler
    * reads), so no compile is needed; the leader may want to re-check its status. Key: "Kind/ns/name".
@@ -98,7 +100,10 @@ export class KubeSource {
           name: `${kind} (${namespace ?? 'all namespaces'})`,
           create: (list) => makeInformer(opts.kubeConfig, target.path, list, target.labelSelector),
           list: target.list,
-          onChange: (verb, obj) => this.#changed(kind, verb, obj),
+          onChange: (verb, obj) => {
+            opts.onWatchEvent?.(kind, verb);
+            this.#changed(kind, verb, obj);
+          },
           onRestart: () => opts.onInformerRestart?.(kind),
           logger: this.#log,
         });

@@ -14,7 +14,7 @@ import type { AccessLog, AccessLogLine } from '../server/request-log.ts';
 import type { RequestTracer } from '../server/otlp-tracer.ts';
 import type { BodyCount } from './body-limit.ts';
 import { clientResponseHeaders } from './upstream-response-headers.ts';
-import { ExchangeAbortedError, ejectsEndpoint, errorCode, isBodyTooLarge, isConnectFailure, isUpstreamTimeout } from './upstream-errors.ts';
+import { ExchangeAbortedError, ejectsEndpoint, errorCode, isBodyTooLarge, isConnectFailure, isUpstreamTimeout, upstreamErrorKind } from './upstream-errors.ts';
 
 /** What every exchange of one gateway shares. */
 export interface ExchangeSettings {
@@ -66,6 +66,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   private state = WAITING;
   private status = 0;
   private dispatchedAt = 0;
+  /** Time in failed attempts that were retried, ms: the upstream's time, not the gateway's. */
+  private retriedMs = 0;
   /** Dispatch to response headers, ms; -1 until they arrive. */
   private upstreamMs = -1;
   private bytesOut = 0;
@@ -112,6 +114,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     } catch (err) {
       // A header value Node refuses to send (the upstream's or the route's): nothing has been written yet.
       // Answer first: the abort reports back through onResponseError, which must find the exchange done.
+      this.init.route.metrics.upstreamFailed('protocol');
       this.fail(502, 'invalid upstream response', err as Error);
       controller.abort(err as Error);
       return;
@@ -143,7 +146,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
     if (this.state === DONE) return; // we ended it (client gone, timeout) and already answered
+    const metrics = this.init.route.metrics;
     if (this.state === STREAMING) {
+      metrics.upstreamFailed(upstreamErrorKind(err));
       this.state = DONE;
       this.clearTimer();
       this.init.res.destroy();
@@ -151,12 +156,14 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       return;
     }
     if (isConnectFailure(err)) {
+      metrics.upstreamFailed(upstreamErrorKind(err));
       const now = performance.now();
       if (ejectsEndpoint(err)) this.endpoint.health.connectFailed(now, this.settings.ejection);
       if (this.retries > 0) {
         const next = this.init.backend.next(now);
         if (next !== undefined) {
           this.retries--;
+          this.retriedMs += now - this.dispatchedAt;
           this.endpoint = next;
           this.dispatch();
           return;
@@ -164,6 +171,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       }
       this.fail(502, 'upstream unreachable', err);
     } else if (isUpstreamTimeout(err)) {
+      metrics.upstreamFailed(upstreamErrorKind(err));
       this.fail(504, 'upstream timeout', err);
     } else if (isBodyTooLarge(err)) {
       this.fail(413, 'request body too large', err);
@@ -173,6 +181,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.clearTimer();
       this.finish(499, err);
     } else {
+      metrics.upstreamFailed(upstreamErrorKind(err));
       this.fail(502, 'upstream connection failed', err);
     }
   }
@@ -194,6 +203,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   timedOut(): void {
     this.timer = null;
     if (this.state === DONE) return;
+    this.init.route.metrics.upstreamFailed('request_timeout');
     if (this.state === WAITING) this.fail(504, 'upstream timeout', REQUEST_TIMEOUT);
     else {
       this.state = DONE;
@@ -225,7 +235,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
 
   private finish(status: number, err: Error | undefined): void {
     const init = this.init;
-    init.route.metrics.requestDone(status);
+    // The gateway's own time ends at the last dispatch; from there on it is the upstream's (and the client's).
+    init.route.metrics.requestDone(init.dispatch.method, status, (this.dispatchedAt - init.startedAt - this.retriedMs) / 1000);
     const log = this.settings.accessLog;
     const logged = log.wants(status);
     const span = init.span;

@@ -24,7 +24,7 @@ import { buildRatePolicies, NO_RATE_POLICIES } from '../policy/rate-limit/rate-p
 
 export type BuildResult = { ok: true; runtime: Runtime; retired: UpstreamEndpoint[] } | { ok: false; error: string };
 
-const NO_METRICS = { requestDone: () => {}, upstreamResponded: () => {} };
+const NO_METRICS = { requestDone: () => {}, upstreamResponded: () => {}, upstreamFailed: () => {} };
 
 /** Defaults for a runtime built without options (and without a previous runtime to inherit them from). */
 export const DEFAULT_RUNTIME_OPTIONS: RuntimeOptions = {

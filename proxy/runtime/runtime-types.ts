@@ -2,6 +2,7 @@
 import type { RouteIndex } from '../router/route-index-types.ts';
 import type { RoutingTable, TableBackend, TableHeaderChanges, TableRoute } from '../table/table-schema.ts';
 import type { PathRewriter } from '../forward/rewrite-path.ts';
+import type { UpstreamErrorKind } from '../forward/upstream-errors.ts';
 import type { ReferenceCounts } from './reference-counts.ts';
 import type { BackendTarget } from './backend-target.ts';
 import type { CanaryTrigger } from './canary-match.ts';
@@ -14,10 +15,15 @@ import type { RatePolicySet } from '../policy/rate-limit/rate-policy-set.ts';
 
 /** Per-route instruments, resolved once per table so a request does no label lookups. */
 export interface RouteMetrics {
-  /** Counts a finished request by its status. */
-  requestDone(status: number): void;
+  /**
+   * A finished request: its method, its status, and the seconds the gateway itself spent on it — until it dispatched
+   * upstream (not counting failed attempts it retried), or until it answered when it answered itself.
+   */
+  requestDone(method: string, status: number, gatewaySeconds: number): void;
   /** Seconds from dispatch to the upstream's response headers. */
   upstreamResponded(seconds: number): void;
+  /** One failed upstream attempt (a retried one too). */
+  upstreamFailed(kind: UpstreamErrorKind): void;
 }
 
 export interface RuntimeRoute {

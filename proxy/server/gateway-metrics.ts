@@ -1,39 +1,70 @@
 // Prometheus metrics of one gateway, in its own registry (several gateways can share a process in tests).
-// Labels are the route id and a status class, never a path: cardinality is bounded by the table.
+// Labels are route ids, a bounded method set, status classes and fixed kinds, never a path or anything else a client
+// sends: cardinality is bounded by the table. The per-request numbers are plain arrays (route-tally.ts), read when
+// scraped.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { UPSTREAM_ERROR_KINDS } from '../forward/upstream-errors.ts';
 import type { RouteMetrics } from '../runtime/runtime-types.ts';
+import { METHOD_LABELS } from './method-label.ts';
+import { ADDED_LATENCY_BUCKETS, RouteTally, STATUS_CLASSES, UPSTREAM_LATENCY_BUCKETS } from './route-tally.ts';
+import { TalliedCounter, TalliedHistogram, type TalliedBuckets, type TalliedSample } from './tallied-metrics.ts';
 
 /** Requests that matched no route (404/405/400) are counted under this route label. */
 export const NO_ROUTE = '(none)';
 
-const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
-
 export class GatewayMetrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'route' | 'status_class'>;
-  private readonly upstream: Histogram<'route'>;
   private readonly tableApplies: Counter<'result'>;
   private readonly tableUpdates: Counter<'kind'>;
+  private readonly tableInfo: Gauge<'version'>;
+  private readonly tableAppliedAt: Gauge;
   private readonly applyStall: Gauge;
   private readonly applyCpu: Gauge;
   private readonly applyStalls: Histogram;
-  private readonly byRoute = new Map<string, RouteMetrics>();
+  private readonly byRoute = new Map<string, RouteTally>();
+  private servedVersion: string | undefined;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
-    this.requests = new Counter({
-      name: 'gatehouse_requests_total',
-      help: 'Requests answered, by route id and status class',
-      labelNames: ['route', 'status_class'],
-      registers: [this.registry],
-    });
-    this.upstream = new Histogram({
-      name: 'gatehouse_upstream_response_seconds',
-      help: 'Time from dispatching a request upstream to its response headers, by route id',
-      labelNames: ['route'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers: [this.registry],
-    });
+    const routes = this.byRoute;
+    new TalliedCounter(
+      {
+        name: 'gatehouse_requests_total',
+        help: 'Requests answered, by route id, method (the standard ones; any other is OTHER) and status class; requests that matched no route count under route "(none)"',
+        labelNames: ['route', 'method', 'status_class'],
+        registers: [this.registry],
+      },
+      () => requestSamples(routes.values()),
+    );
+    new TalliedHistogram(
+      {
+        name: 'gatehouse_added_latency_seconds',
+        help: "Time the gateway itself spent on a request, by route id: from receiving it to dispatching it upstream, without failed attempts it retried (the upstream's time is gatehouse_upstream_response_seconds); for a request the gateway answered itself (401, 404, 429, 503, …), the whole time to its answer",
+        labelNames: ['route'],
+        buckets: ADDED_LATENCY_BUCKETS,
+        registers: [this.registry],
+      },
+      () => bucketSeries(routes.values(), 'added'),
+    );
+    new TalliedHistogram(
+      {
+        name: 'gatehouse_upstream_response_seconds',
+        help: 'Time from dispatching a request upstream to its response headers, by route id',
+        labelNames: ['route'],
+        buckets: UPSTREAM_LATENCY_BUCKETS,
+        registers: [this.registry],
+      },
+      () => bucketSeries(routes.values(), 'upstream'),
+    );
+    new TalliedCounter(
+      {
+        name: 'gatehouse_upstream_errors_total',
+        help: `Failed upstream attempts (a retried one too), by route id and kind: ${UPSTREAM_ERROR_KINDS.join(', ')}. pool_closed: the endpoint's pool was retired by a table change; request_timeout: the route's requestMs ran out`,
+        labelNames: ['route', 'kind'],
+        registers: [this.registry],
+      },
+      () => errorSamples(routes.values()),
+    );
     this.tableApplies = new Counter({
       name: 'gatehouse_table_applies_total',
       help: 'Routing tables offered to the proxy, by result (applied or refused)',
@@ -62,6 +93,19 @@ export class GatewayMetrics {
       buckets: [0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1],
       registers: [this.registry],
     });
+    this.tableInfo = new Gauge({
+      name: 'gatehouse_table_info',
+      help: 'The routing table version served, as the version label (value 1); absent before the first table',
+      labelNames: ['version'],
+      registers: [this.registry],
+    });
+    this.tableAppliedAt = new Gauge({
+      name: 'gatehouse_table_last_apply_timestamp_seconds',
+      help: 'Unix time the last table change (full, delta or endpoints) was applied; absent before the first',
+      registers: [this.registry],
+    });
+    // A label-less gauge exports 0 from the start, which would read as an apply in 1970.
+    this.tableAppliedAt.remove();
     this.tableUpdates.inc({ kind: 'full' }, 0);
     this.tableUpdates.inc({ kind: 'endpoints' }, 0);
     this.tableUpdates.inc({ kind: 'delta' }, 0);
@@ -79,29 +123,54 @@ export class GatewayMetrics {
     this.applyCpu.set(cpuSeconds);
   }
 
-  /** The instruments of one route, bound to their labels once and shared by every table that has the route. */
+  /** The instruments of one route, made once and shared by every table that has the route. */
   forRoute(routeId: string): RouteMetrics {
-    let metrics = this.byRoute.get(routeId);
-    if (metrics === undefined) {
-      // Children are bound lazily: a route that only ever answers 2xx exports one series, not five.
-      const counters: Array<{ inc: () => void } | undefined> = [undefined, undefined, undefined, undefined, undefined];
-      const latency = this.upstream.labels(routeId);
-      metrics = {
-        requestDone: (status) => {
-          let cls = Math.floor(status / 100) - 1;
-          if (cls < 0 || cls > 4) cls = 4;
-          let counter = counters[cls];
-          if (counter === undefined) counters[cls] = counter = this.requests.labels(routeId, STATUS_CLASSES[cls] as string);
-          counter.inc();
-        },
-        upstreamResponded: (seconds) => latency.observe(seconds),
-      };
-      this.byRoute.set(routeId, metrics);
+    let tally = this.byRoute.get(routeId);
+    if (tally === undefined) {
+      tally = new RouteTally(routeId);
+      this.byRoute.set(routeId, tally);
     }
-    return metrics;
+    return tally;
+  }
+
+  /** A table version now served (after a full table, a delta or an endpoint update). */
+  serving(version: string): void {
+    // One series: the old version's is removed, or every version ever served would stay exported.
+    if (this.servedVersion !== undefined && this.servedVersion !== version) this.tableInfo.remove(this.servedVersion);
+    this.servedVersion = version;
+    this.tableInfo.set({ version }, 1);
+    this.tableAppliedAt.set(Date.now() / 1000);
   }
 
   tableApplied(ok: boolean): void {
     this.tableApplies.inc({ result: ok ? 'applied' : 'refused' });
+  }
+}
+
+function* requestSamples(tallies: Iterable<RouteTally>): Iterable<TalliedSample<'route' | 'method' | 'status_class'>> {
+  for (const t of tallies) {
+    const requests = t.requests;
+    if (requests === null) continue;
+    for (let i = 0; i < requests.length; i++) {
+      const value = requests[i]!;
+      if (value === 0) continue;
+      const method = METHOD_LABELS[Math.floor(i / STATUS_CLASSES.length)]!;
+      yield { labels: { route: t.route, method, status_class: STATUS_CLASSES[i % STATUS_CLASSES.length]! }, value };
+    }
+  }
+}
+
+function* bucketSeries(tallies: Iterable<RouteTally>, field: 'added' | 'upstream'): Iterable<TalliedBuckets<'route'>> {
+  for (const t of tallies) {
+    const buckets = t[field];
+    if (buckets !== null) yield { labels: { route: t.route }, buckets };
+  }
+}
+
+function* errorSamples(tallies: Iterable<RouteTally>): Iterable<TalliedSample<'route' | 'kind'>> {
+  for (const t of tallies) {
+    const errors = t.errors;
+    if (errors === null) continue;
+    for (let i = 0; i < errors.length; i++) if (errors[i]! > 0) yield { labels: { route: t.route, kind: UPSTREAM_ERROR_KINDS[i]! }, value: errors[i]! };
   }
 }

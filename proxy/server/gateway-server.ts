@@ -97,7 +97,7 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: G
     if (denial !== null) return reject(rr.metrics, route, target.path, denial.status, denial.error, denial.headers, ctx.consumer?.name ?? null);
     // An asynchronous step (a JWKS fetch, an external decision) may outlast the client.
     if (res.destroyed || req.socket.destroyed) {
-      rr.metrics.requestDone(499);
+      rr.metrics.requestDone(method, 499, (performance.now() - startedAt) / 1000);
       // No access-log line for it (as before); its span still ends, as a client gone.
       if (span !== null) {
         const consumer = ctx.consumer?.name ?? null;
@@ -183,12 +183,14 @@ function rejectRequest(
   route: TableRoute | null,
 ): void {
   const bytesOut = sendError(res, r.status, error, r.requestId, extra);
-  metrics.requestDone(r.status);
+  // One clock read for both: answered here, the whole time is the gateway's.
+  const endedAt = performance.now();
+  metrics.requestDone(r.method, r.status, (endedAt - startedAt) / 1000);
   const log = deps.settings.accessLog;
   const logged = log.wants(r.status);
   if (!logged && span === null) return;
   // The error is the gateway's own fixed text (the JSON body's `error`), never request data.
   const line = { ...r, upstream: null, upstreamMs: -1, bytesIn: 0, bytesOut, error };
-  if (logged) log.write(line, startedAt);
+  if (logged) log.write(line, startedAt, endedAt);
   if (span !== null) deps.settings.tracer?.end(span, line, route);
 }

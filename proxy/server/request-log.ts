@@ -139,9 +139,12 @@ export class AccessLog {
     return sample >= 1 || (sample > 0 && Math.random() < sample);
   }
 
-  /** One line; `ms` from `startedAt` (performance.now()) to now. Call only when wants(status). */
-  write(e: AccessLogLine, startedAt: number): void {
-    const ms = round(performance.now() - startedAt);
+  /**
+   * One line; `ms` from `startedAt` to `endedAt` (performance.now() values; the end defaults to now, a caller that
+   * read the clock already passes it). Call only when wants(status).
+   */
+  write(e: AccessLogLine, startedAt: number, endedAt = performance.now()): void {
+    const ms = round(endedAt - startedAt);
     const stream = this.#stream;
     if (stream === null) {
       this.#viaPino(e, ms);

@@ -170,6 +170,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     holder.swap(built.runtime, built.retired);
     retireAuthorizers(previousAuthorizers, built.runtime.authorizers, runtimeOptions.policy);
     metrics.tableUpdated(kind);
+    metrics.serving(built.runtime.version);
     logger.info({ version: built.runtime.version, kind, routes: built.runtime.routes.size, endpoints: built.runtime.endpoints.size, retired: built.retired.length }, 'routing table applied');
     return { ok: true, version: built.runtime.version };
   };

@@ -175,8 +175,8 @@ test('admin: /healthz, /readyz before and after a table, /metrics with bounded l
   assert.match(ready.body, /v-admin/);
   for (let i = 0; i < 3; i++) await send(gw.port, `/path-${i}`);
   const metrics = (await send(gw.adminPort, '/metrics')).body;
-  assert.match(metrics, /gatehouse_requests_total\{route="r",status_class="2xx"\} 3/);
+  assert.match(metrics, /gatehouse_requests_total\{route="r",method="GET",status_class="2xx"\} 3/);
   assert.match(metrics, /gatehouse_upstream_response_seconds_count\{route="r"\} 3/);
-  assert.match(metrics, /gatehouse_requests_total\{route="\(none\)",status_class="5xx"\} 1/);
+  assert.match(metrics, /gatehouse_requests_total\{route="\(none\)",method="GET",status_class="5xx"\} 1/);
   assert.doesNotMatch(metrics, /path-1/, 'paths never become labels');
 });

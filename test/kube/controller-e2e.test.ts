@@ -211,5 +211,23 @@ test('admin port: healthz, readyz, metrics', async () => {
   const metrics = await adminGet(controller.adminPort, '/metrics');
   assert.match(metrics.body, /gatehouse_controller_compiles_total \d+/);
   assert.match(metrics.body, /gatehouse_controller_leader 1/);
+  // The tests above applied, changed and deleted ApiRoutes and EndpointSlices: the informers' events are counted by
+  // kind and event.
+  const events = (kind: string, event: string): number =>
+    Number(new RegExp(`^gatehouse_controller_watch_events_total\\{kind="${kind}",event="${event}"\\} (\\S+)$`, 'm').exec(metrics.body)?.[1] ?? NaN);
+  assert.ok(events('ApiRoute', 'add') >= 1000, `ApiRoute adds: ${events('ApiRoute', 'add')}`);
+  assert.ok(events('ApiRoute', 'update') >= 1, 'ApiRoute updates (spec changes and status writes)');
+  assert.ok(events('ApiRoute', 'delete') >= 1, 'ApiRoute deletes');
+  assert.ok(events('EndpointSlice', 'update') + events('EndpointSlice', 'add') >= 1, 'EndpointSlice changes');
+  assert.equal(events('RatePolicy', 'delete'), 0, 'a kind nothing happened to has its zero series');
+  // Compile time: one observation per compile; the table served is named by its version.
+  const compiles = Number(/^gatehouse_controller_compiles_total (\S+)$/m.exec(metrics.body)?.[1]);
+  assert.equal(Number(/^gatehouse_controller_compile_seconds_count (\S+)$/m.exec(metrics.body)?.[1]), compiles);
+  // Read until a scrape and /debug/table agree (a compile may land between the two reads); one series only.
+  await waitFor('gatehouse_controller_table_info names the /debug/table version', async () => {
+    const served = (await debugTable(controller.adminPort))?.version;
+    const named = [...(await adminGet(controller.adminPort, '/metrics')).body.matchAll(/^gatehouse_controller_table_info\{version="([^"]+)"\} 1$/gm)].map((m) => m[1]);
+    return named.length === 1 && named[0] === served ? true : undefined;
+  });
   assert.doesNotMatch(controller.logs(), /"data":/, 'no Secret data in the logs');
 });

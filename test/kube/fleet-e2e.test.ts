@@ -132,6 +132,14 @@ test('apply → all five proxies serve the route; Programmed=True says 5/5; /deb
     const port = proxies.get(n)!.adminPort;
     await waitFor(`${n} knows the fleet is 5`, async () => ((await metricValue(port, 'gatehouse_rate_limit_fleet_proxies')) === 5 ? true : undefined));
   }
+  // The controller's fleet gauges: five proxies connected here, all on its table; each proxy names that version.
+  const cport = controller!.adminPort;
+  assert.equal(await metricValue(cport, 'gatehouse_controller_stream_proxies'), 5);
+  assert.equal(await metricValue(cport, 'gatehouse_controller_fleet_proxies{table="current"}'), 5);
+  assert.equal(await metricValue(cport, 'gatehouse_controller_fleet_proxies{table="other"}'), 0);
+  const version = (await adminGet(cport, '/metrics')).body.match(/^gatehouse_controller_table_info\{version="([^"]+)"\} 1$/m)?.[1];
+  assert.ok(version, 'the controller names the version it serves');
+  for (const n of ALL) assert.equal(await metricValue(proxies.get(n)!.adminPort, `gatehouse_table_info{version="${version}"}`), 1, `${n} serves ${version}`);
 });
 
 test('an EndpointSlice change reaches every proxy as an endpoint update, without a route rebuild', async () => {
@@ -168,6 +176,10 @@ test('a table a proxy rejects → NACK on the resource status, the old table sti
   });
   assert.equal(c.status, 'False');
   assert.match(c.message, /^4\/5 proxies serve generation 1; proxy p5 rejected table \S+: table has 4 routes; this proxy accepts at most 3 \(--max-routes\)$/);
+  // p5 still serves the previous table: one proxy on another table than the controller's.
+  assert.equal(await metricValue(controller!.adminPort, 'gatehouse_controller_fleet_proxies{table="other"}'), 1);
+  assert.equal(await metricValue(controller!.adminPort, 'gatehouse_controller_fleet_proxies{table="current"}'), 4);
+  assert.ok((await metricValue(proxies.get('p5')!.adminPort, 'gatehouse_table_applies_total{result="refused"}')) >= 1, 'p5 counts the refusal');
   // p5 keeps what it had: the old routes answer, the new one does not exist there.
   assert.equal((await getThrough(proxies.get('p5')!.port, 'one.example.com', '/')).status, 200);
   assert.equal((await getThrough(proxies.get('p5')!.port, 'four.example.com', '/')).status, 404);

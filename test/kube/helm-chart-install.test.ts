@@ -143,7 +143,7 @@ describe('helm chart: install, upgrade and RBAC on a real API server', { skip: p
 
   test('helm upgrade: values change, the stream token Secret keeps its data', { timeout: 120_000 }, async () => {
     assert.ok(installedToken, 'installed first');
-    await helmOk(['upgrade', 'gh', CHART_DIR, '-n', NS, '--set', 'proxy.autoscaling.enabled=false', '--set', 'proxy.replicas=3', '--set', 'logLevel=debug']);
+    await helmOk(['upgrade', 'gh', CHART_DIR, '-n', NS, '--set', 'proxy.autoscaling.enabled=false', '--set', 'proxy.replicas=3', '--set', 'logLevel=debug', '--set', 'dashboard.enabled=true']);
     const status = JSON.parse(await helmOk(['status', 'gh', '-n', NS, '-o', 'json'])) as { version: number; info: { status: string } };
     assert.equal(status.version, 2);
     assert.equal(status.info.status, 'deployed');
@@ -155,6 +155,10 @@ describe('helm chart: install, upgrade and RBAC on a real API server', { skip: p
     const gone = await cp.kubectl(['get', 'hpa', PROXY, '-n', NS]);
     assert.notEqual(gone.code, 0, 'the HPA was removed');
     assert.match(gone.stderr, /NotFound/);
+    // The dashboard ConfigMap is accepted by the API server, with the label Grafana's sidecar selects on.
+    const dashboards = JSON.parse(await kubectlOk(['get', 'configmaps', '-n', NS, '-l', 'grafana_dashboard=1', '-o', 'json'])) as { items: Array<{ metadata: { name: string }; data: Record<string, string> }> };
+    assert.deepEqual(dashboards.items.map((c) => c.metadata.name), ['gh-gatehouse-dashboard']);
+    assert.equal((JSON.parse(dashboards.items[0]?.data['gatehouse.json'] ?? '{}') as { uid?: string }).uid, 'gatehouse');
     // A second upgrade (no changes) keeps it too.
     await helmOk(['upgrade', 'gh', CHART_DIR, '-n', NS, '--reuse-values']);
     assert.equal(await tokenOf(), installedToken);

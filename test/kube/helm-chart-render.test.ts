@@ -461,4 +461,33 @@ describe('helm chart: lint and template', { skip: missingHelm && 'helm missing: 
     const defaults = await helm.template({});
     assert.deepEqual(defaults.filter((o) => o.kind === 'ServiceMonitor' || o.kind === 'NetworkPolicy'), []);
   });
+
+  test("dashboard: off by default; when on, the dashboard JSON in a ConfigMap with the Grafana sidecar's label", async () => {
+    const dashboardFile = readFileSync(join(CHART_DIR, 'dashboards/gatehouse.json'), 'utf8');
+    assert.deepEqual((await helm.template({})).filter((o) => o.kind === 'ConfigMap'), [], 'no ConfigMap by default');
+
+    const on = find(await helm.template({ dashboard: { enabled: true } }), 'ConfigMap', 'gh-gatehouse-dashboard', NS);
+    assert.equal(on.metadata.labels?.grafana_dashboard, '1');
+    assert.equal(on.metadata.labels?.['app.kubernetes.io/instance'], 'gh');
+    assert.equal(on.metadata.annotations, undefined);
+    const data = on.data as Record<string, string>;
+    assert.deepEqual(Object.keys(data), ['gatehouse.json']);
+    assert.deepEqual(JSON.parse(data['gatehouse.json'] as string), JSON.parse(dashboardFile), 'the file, unchanged');
+
+    // Another sidecar setup: its label, the namespace it searches, a folder annotation.
+    const custom = find(
+      await helm.template({ dashboard: { enabled: true, label: 'dashboards.example.com/grafana', labelValue: 'gatehouse', namespace: 'monitoring', annotations: { grafana_folder: 'Gateways' } } }),
+      'ConfigMap',
+      'gh-gatehouse-dashboard',
+      'monitoring',
+    );
+    assert.equal(custom.metadata.labels?.['dashboards.example.com/grafana'], 'gatehouse');
+    assert.equal(custom.metadata.labels?.grafana_dashboard, undefined);
+    assert.deepEqual(custom.metadata.annotations, { grafana_folder: 'Gateways' });
+
+    // The label value must be a string ("1", not 1): a number would not match the sidecar's selector.
+    const numeric = await helm.run(['template', 'gh', CHART_DIR, '--set', 'dashboard.enabled=true', '--set', 'dashboard.labelValue=1']);
+    assert.notEqual(numeric.code, 0);
+    assert.match(numeric.stderr, /\/dashboard\/labelValue/);
+  });
 });
