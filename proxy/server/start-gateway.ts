@@ -25,6 +25,13 @@ import { RedisConnection, type RedisConnectionOptions } from '../policy/rate-lim
 import { RedisLimitStore } from '../policy/rate-limit/redis-limit-store.ts';
 import { StoreBreaker } from '../policy/rate-limit/store-breaker.ts';
 import { RateLimitPrometheus } from './rate-limit-metrics.ts';
+import { ClientHandshakes } from '../websocket/client-handshake.ts';
+import { ConnectionRegistry } from '../websocket/connection-registry.ts';
+import { createUpgradeHandler } from '../websocket/upgrade-handler.ts';
+import { WebSocketMetrics } from '../websocket/websocket-metrics.ts';
+
+/** --websocket-drain's default. */
+export const DEFAULT_WEBSOCKET_DRAIN_MS = 30_000;
 
 export interface GatewayOptions {
   port: number;
@@ -54,6 +61,11 @@ export interface GatewayOptions {
    * info (5xx: warn), so a logger level above info turns the access log off (5xx lines remain at warn).
    */
   accessLog?: AccessLogOptions;
+  /**
+   * How long a WebSocket connection whose route was removed or changed keeps working before it is closed with 1001
+   * (`--websocket-drain`). Default 30 s.
+   */
+  websocketDrainMs?: number;
 }
 
 export type ApplyResult = { ok: true; version: string } | { ok: false; error: string };
@@ -85,6 +97,11 @@ export interface Gateway {
   /** The fleet size the controller reports: a Global limit's local fallback admits this proxy's share. */
   setFleetSize(proxies: number): void;
   metrics: GatewayMetrics;
+  /**
+   * The open WebSocket connections: `closeAll` refuses new upgrades, waits `graceMs`, sends `code` to the rest and
+   * settles once they are gone (close() calls it with 1001 and the shutdown grace).
+   */
+  websockets: Pick<ConnectionRegistry, 'count' | 'closeAll' | 'bufferedBytes'>;
   close(): Promise<void>;
 }
 
@@ -112,7 +129,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     policy,
   };
   const accessLog = new AccessLog(logger, opts.accessLog);
-  const server = createGatewayServer({ holder, settings: { logger, accessLog, ejection }, noRoute: metrics.forRoute(NO_ROUTE), addresses: policy.addresses });
+  const settings = { logger, accessLog, ejection };
+  const websockets = new ConnectionRegistry(opts.websocketDrainMs ?? DEFAULT_WEBSOCKET_DRAIN_MS);
+  const clientHandshakes = new ClientHandshakes();
+  const upgrade = createUpgradeHandler({
+    holder,
+    settings,
+    addresses: policy.addresses,
+    registry: websockets,
+    metrics: new WebSocketMetrics(metrics.registry),
+    clients: clientHandshakes,
+    noRoute: metrics.forRoute(NO_ROUTE),
+  });
+  const server = createGatewayServer({ holder, settings, noRoute: metrics.forRoute(NO_ROUTE), addresses: policy.addresses, upgrade });
   const admin = createAdminServer({
     registry: metrics.registry,
     servedVersion: () => holder.current?.version,
@@ -144,6 +173,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     }
     const previousAuthorizers = holder.current?.authorizers ?? NO_AUTHORIZERS;
     holder.swap(built.runtime, built.retired);
+    // Open WebSockets on removed or changed routes start draining; every other one is left alone.
+    if (kind !== 'endpoints') websockets.reconcile(built.runtime.routes);
     retireAuthorizers(previousAuthorizers, built.runtime.authorizers, runtimeOptions.policy);
     metrics.tableUpdated(kind);
     logger.info({ version: built.runtime.version, kind, routes: built.runtime.routes.size, endpoints: built.runtime.endpoints.size, retired: built.retired.length }, 'routing table applied');
@@ -191,7 +222,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       const graceMs = opts.shutdownGraceMs ?? 5_000;
-      const closed = Promise.all([closeServer(server), closeServer(admin)]);
+      // Upgraded sockets still count as the server's connections: they must end for the server to close.
+      const sockets = websockets.closeAll(1001, 'gateway shutting down', graceMs);
+      const closed = Promise.all([closeServer(server), closeServer(admin), sockets]);
       server.closeIdleConnections();
       admin.closeIdleConnections();
       const grace = setTimeout(() => {
@@ -200,6 +233,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       }, graceMs);
       await closed;
       clearTimeout(grace);
+      clientHandshakes.close();
       accessLog.flush();
       retireAuthorizers(holder.current?.authorizers ?? NO_AUTHORIZERS, NO_AUTHORIZERS, runtimeOptions.policy);
       await holder.destroy();
@@ -219,6 +253,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     table: () => holder.current?.table,
     setFleetSize: (proxies) => fleet.set(proxies),
     metrics,
+    websockets,
     close,
   };
 }
