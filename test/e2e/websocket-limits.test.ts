@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { mint, startJwksServer, testKey } from '../policy/jwt-fixtures.ts';
 import type { TableRoute, TableWebSocket } from '../../proxy/table/table-schema.ts';
 import { apiKeyAuthorizer, auth, jwtAuthorizer, newSalt } from './helpers/authorizers.ts';
@@ -169,7 +170,7 @@ for (const mode of ['plain', 'parsed'] as const) {
     const gw = await startTestGateway(t, table([wsRoute('firehose', '/firehose', parsed)], [backend('be', [up.port])]));
     const o = await mustOpen(gw.port, '/firehose');
     // The client stops reading: its socket, then the gateway's, then the upstream's fill up.
-    const clientSocket = (o.ws as unknown as { _socket: import('node:net').Socket })._socket;
+    const clientSocket = (o.ws as unknown as { _socket: Socket })._socket;
     o.ws.pause();
     let peak = 0;
     const deadline = Date.now() + 20_000;
