@@ -38,6 +38,7 @@ async function standalone(args: string[]): Promise<number> {
     adminPort: flags['admin-port'],
     trustedProxies: flags['trusted-proxies'] ?? [],
     accessLog: { sample: flags['access-log-sample'] },
+    websocketDrainMs: flags['websocket-drain'],
     ...redis,
     logger,
   });

@@ -41,6 +41,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
     ...(flags['max-routes'] && { maxRoutes: flags['max-routes'] }),
     trustedProxies: flags['trusted-proxies'] ?? [],
     accessLog: { sample: flags['access-log-sample'] },
+    websocketDrainMs: flags['websocket-drain'],
     ...redis,
     logger,
   });

@@ -18,6 +18,8 @@ export interface StandaloneOptions {
   /** Access-log sampling (docs/access-log.md). */
   accessLog?: GatewayOptions['accessLog'];
   localLimitKeys?: number;
+  /** How long a WebSocket on a removed or changed route keeps working (--websocket-drain). */
+  websocketDrainMs?: number;
   logger: Logger;
   /** Where problems with the manifests are written for the person editing them. */
   problems?: NodeJS.WritableStream;
@@ -41,6 +43,7 @@ export async function runStandalone(opts: StandaloneOptions): Promise<Standalone
     ...(opts.redis && { redis: opts.redis }),
     ...(opts.accessLog && { accessLog: opts.accessLog }),
     ...(opts.localLimitKeys !== undefined && { localLimitKeys: opts.localLimitKeys }),
+    ...(opts.websocketDrainMs !== undefined && { websocketDrainMs: opts.websocketDrainMs }),
   });
   let lastAccepted = new Map<string, unknown>();
   let servedVersion: string | undefined;
