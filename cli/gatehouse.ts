@@ -43,6 +43,7 @@ async function standalone(args: string[]): Promise<number> {
     trustedProxies: flags['trusted-proxies'] ?? [],
     accessLog: { sample: flags['access-log-sample'] },
     ...tracing,
+    websocketDrainMs: flags['websocket-drain'],
     ...redis,
     logger,
   });

@@ -28,6 +28,16 @@ const ACCESS_LOG_FLAGS = defineFlags({
   },
 });
 
+/** WebSocket connections on a gateway (standalone and proxy): docs/websockets.md. */
+const WEBSOCKET_FLAGS = defineFlags({
+  'websocket-drain': {
+    value: 'SECONDS',
+    schema: wholeSeconds('30s', 0),
+    default: '30s',
+    description: 'an open WebSocket whose route is removed or changed keeps working this long, then gets 1001',
+  },
+});
+
 export const STANDALONE = defineCommand({
   name: 'standalone',
   purpose: 'serve the manifests in DIR (watched, hot-reloaded) without a cluster',
@@ -43,6 +53,7 @@ export const STANDALONE = defineCommand({
     ...LOG_LEVEL_FLAGS,
     ...ACCESS_LOG_FLAGS,
     ...OTLP_FLAGS,
+    ...WEBSOCKET_FLAGS,
     ...REDIS_FLAGS,
   },
 });
@@ -128,6 +139,7 @@ export const PROXY = defineCommand({
     ...LOG_LEVEL_FLAGS,
     ...ACCESS_LOG_FLAGS,
     ...OTLP_FLAGS,
+    ...WEBSOCKET_FLAGS,
     ...REDIS_FLAGS,
   },
 });

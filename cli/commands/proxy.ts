@@ -51,6 +51,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
     trustedProxies: flags['trusted-proxies'] ?? [],
     accessLog: { sample: flags['access-log-sample'] },
     ...tracing,
+    websocketDrainMs: flags['websocket-drain'],
     ...redis,
     logger,
   });

@@ -21,6 +21,8 @@ export interface StandaloneOptions {
   /** Span export over OTLP (docs/tracing.md); off when absent. */
   tracing?: GatewayOptions['tracing'];
   localLimitKeys?: number;
+  /** How long a WebSocket on a removed or changed route keeps working (--websocket-drain). */
+  websocketDrainMs?: number;
   logger: Logger;
   /** Where problems with the manifests are written for the person editing them. */
   problems?: NodeJS.WritableStream;
@@ -47,6 +49,7 @@ export async function runStandalone(opts: StandaloneOptions): Promise<Standalone
     ...(opts.accessLog && { accessLog: opts.accessLog }),
     ...(opts.tracing && { tracing: opts.tracing }),
     ...(opts.localLimitKeys !== undefined && { localLimitKeys: opts.localLimitKeys }),
+    ...(opts.websocketDrainMs !== undefined && { websocketDrainMs: opts.websocketDrainMs }),
   });
   let lastAccepted = new Map<string, unknown>();
   let servedVersion: string | undefined;

@@ -1,8 +1,8 @@
 // The ApiRoute checks a schema cannot express: regexes that compile (and are not obviously catastrophic),
 // template syntax, rewrites that fit their matches, header changes that do not contradict each other,
-// durations above zero, backend URLs without credentials. Each problem names its field.
+// durations and sizes above zero, backend URLs without credentials. Each problem names its field.
 import type { ApiRoute, RouteRule } from '../../crds/schemas/index.ts';
-import { parseDurationMs } from '../../crds/schemas/index.ts';
+import { parseDurationMs, parseSizeBytes } from '../../crds/schemas/index.ts';
 import type { FieldProblem } from './field-path.ts';
 import { effectiveMatches, matchPath } from './effective-matches.ts';
 import { parseTemplate, referencedParams, type TemplateParam } from './path-template.ts';
@@ -45,6 +45,7 @@ function checkRule(rule: RouteRule, at: string): FieldProblem[] {
   problems.push(...checkHeaderChanges(rule.requestHeaders, `${at}.requestHeaders`));
   problems.push(...checkHeaderChanges(rule.responseHeaders, `${at}.responseHeaders`));
   problems.push(...checkTimeouts(`${at}.timeouts`, rule.timeouts));
+  problems.push(...checkWebSocket(`${at}.websocket`, rule.websocket));
   rule.backends.forEach((b, k) => problems.push(...checkBackendUrl(b.url, `${at}.backends[${k}].url`)));
   rule.canary?.backends.forEach((b, k) => problems.push(...checkBackendUrl(b.url, `${at}.canary.backends[${k}].url`)));
   return problems;
@@ -109,6 +110,17 @@ function checkTimeouts(at: string, timeouts: RouteRule['timeouts']): FieldProble
     const text = timeouts[field];
     if (text !== undefined && parseDurationMs(text) < 1) problems.push({ path: `${at}.${field}`, message: 'must be at least 1ms' });
   }
+  return problems;
+}
+
+function checkWebSocket(at: string, ws: RouteRule['websocket']): FieldProblem[] {
+  if (!ws) return [];
+  const problems: FieldProblem[] = [];
+  for (const field of ['idleTimeout', 'maxDuration'] as const) {
+    const text = ws[field];
+    if (text !== undefined && parseDurationMs(text) < 1) problems.push({ path: `${at}.${field}`, message: 'must be at least 1ms' });
+  }
+  if (ws.maxMessageSize !== undefined && parseSizeBytes(ws.maxMessageSize) < 1) problems.push({ path: `${at}.maxMessageSize`, message: 'must be at least 1 byte' });
   return problems;
 }
 

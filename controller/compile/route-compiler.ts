@@ -10,6 +10,7 @@ import {
   type TableHeaderChanges,
   type TableRoute,
   type TableValueMatch,
+  type TableWebSocket,
   type WeightedBackend,
 } from '../../proxy/table/table-schema.ts';
 import type { ClusterIndex } from './cluster-index.ts';
@@ -97,6 +98,7 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
       clientIp: clientIpRules(rule.clientIp ?? spec.clientIp),
       auth: routeAuth(metadata.namespace, rule.authorizer ?? spec.authorizer),
       ratePolicies: routeRatePolicies(metadata.namespace, spec.ratePolicies, rule.ratePolicies),
+      websocket: routeWebSocket(rule.websocket, rule.cors ?? spec.cors),
     };
     effectiveMatches(rule).forEach((match, j) => {
       const path = matchPath(match);
@@ -120,6 +122,7 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
         ...(shared.clientIp && { clientIp: shared.clientIp }),
         ...(shared.auth && { auth: shared.auth }),
         ...(shared.ratePolicies && { ratePolicies: shared.ratePolicies }),
+        ...(shared.websocket && { websocket: shared.websocket }),
       };
       out.candidates.push({ route, field: matchField(i, j) });
     });
@@ -139,6 +142,21 @@ function routeRatePolicies(namespace: string, api: RouteRule['ratePolicies'], ru
   if (api === undefined && rule === undefined) return undefined;
   const ids = sortedUnique([...(api ?? []), ...(rule ?? [])].map((p) => ratePolicyId(namespace, p.name)));
   return ids.length === 0 ? undefined : ids;
+}
+
+/** Upgrades enabled, with every default filled in; the rule's (or its ApiRoute's) CORS origins gate the handshake. */
+function routeWebSocket(ws: RouteRule['websocket'], cors: RouteRule['cors']): TableWebSocket | undefined {
+  if (ws === undefined || !ws.enabled) return undefined;
+  const origins = sortedUnique((cors?.allowOrigins ?? []).map((o) => o.toLowerCase()));
+  return {
+    idleTimeoutMs: durationOr(ws.idleTimeout, ROUTE_DEFAULTS.websocketIdleMs),
+    maxDurationMs: durationOr(ws.maxDuration, ROUTE_DEFAULTS.websocketMaxDurationMs),
+    ...(ws.maxMessageSize !== undefined && { maxMessageBytes: parseSizeBytes(ws.maxMessageSize) }),
+    ...(ws.maxMessagesPerSecond !== undefined && { maxMessagesPerSecond: ws.maxMessagesPerSecond }),
+    closeOnExpiry: ws.closeOnExpiry,
+    // "*" among others allows any origin: the list collapses to it.
+    allowOrigins: origins.includes('*') ? ['*'] : origins,
+  };
 }
 
 function clientIpRules(rules: RouteRule['clientIp']): TableClientIpRules | undefined {

@@ -9,7 +9,7 @@ export function unenforcedRouteFields(route: ApiRoute): string[] {
   const { spec } = route;
   if (spec.cors !== undefined) fields.push('spec.cors');
   spec.rules.forEach((rule, i) => {
-    for (const f of ['cors', 'cache', 'websocket'] as const) if (rule[f] !== undefined) fields.push(`spec.rules[${i}].${f}`);
+    for (const f of ['cors', 'cache'] as const) if (rule[f] !== undefined) fields.push(`spec.rules[${i}].${f}`);
   });
   return fields.map((f) => `${f} ${NOT_ENFORCED}`);
 }

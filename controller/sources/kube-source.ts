@@ -224,10 +224,15 @@ export class KubeSource {
     return result;
   }
 
-  /** A status-only update: let the new cached object share the spec the memoised conversion holds, so it is kept once. */
+  /**
+   * A status-only update: let the new cached object share the spec the memoised conversion holds, so it is kept once.
+   * Only when the memo was made from this generation: a status write landing after a spec change, before any snapshot
+   * converted that change, carries the new spec, which the older memo would replace (the change was lost, and
+   * Programmed still counted its generation as served).
+   */
   #shareSpec(key: string, obj: KubernetesObject): void {
     const memo = this.#bySpec.get(key);
-    if (memo === undefined || !memo.result.ok || memo.uid !== obj.metadata?.uid) return;
+    if (memo === undefined || !memo.result.ok || memo.uid !== obj.metadata?.uid || memo.generation !== obj.metadata?.generation) return;
     const spec = (memo.result.value.object as { spec?: unknown }).spec;
     if (spec !== undefined) (obj as { spec?: unknown }).spec = spec;
   }

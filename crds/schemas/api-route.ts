@@ -155,10 +155,23 @@ export const cacheSchema = z.object({
   maxEntrySize: sizeSchema.optional(),
 });
 
+/**
+ * WebSocket upgrades on a rule (docs/websockets.md). A rule without this block answers an upgrade with 404. Limits on
+ * messages (`maxMessageSize`, `maxMessagesPerSecond`) make the gateway parse frames; the others cost no parsing.
+ */
 export const websocketSchema = z.object({
+  /** Upgrades are forwarded; `false` keeps the block but refuses them (404), as a rule without it does. */
   enabled: z.boolean().default(true),
+  /** Largest message either side may send (bytes after any decompression); a larger one closes with 1009. */
   maxMessageSize: sizeSchema.optional(),
+  /** Messages per second a client may send on one connection (a burst of one second's worth); more closes with 1008. */
+  maxMessagesPerSecond: z.number().int().min(1).max(1_000_000).optional(),
+  /** No byte either way for this long closes the connection with 1001 (default 10m, as AWS). */
   idleTimeout: durationSchema.optional(),
+  /** A connection is closed with 1001 after this long, whatever it does (default 2h, as AWS). */
+  maxDuration: durationSchema.optional(),
+  /** With an Authorizer whose credential expires (a JWT's `exp`), close the connection with 1008 at that time. */
+  closeOnExpiry: z.boolean().default(false),
 });
 
 /** "10.0.0.0/8", "2001:db8::/32": an address and a prefix length that fits it. */

@@ -19,11 +19,18 @@ export class UpstreamEndpoint {
   readonly address: string;
   readonly health: EndpointHealth;
   readonly pool: Pool;
+  /** "http://host:port" or "https://…": WebSocket upgrades open their own connection, outside the pool. */
+  readonly origin: string;
+  readonly servername: string | undefined;
+  readonly connectMs: number;
 
   constructor(key: string, origin: string, address: string, health: EndpointHealth, connectMs: number, servername: string | undefined, settings: PoolSettings) {
     this.key = key;
     this.address = address;
     this.health = health;
+    this.origin = origin;
+    this.servername = servername;
+    this.connectMs = connectMs;
     this.pool = new Pool(origin, {
       connections: settings.connections,
       keepAliveTimeout: settings.keepAliveMs,

@@ -1,6 +1,6 @@
 // The traffic server: request → route → backend → endpoint → upstream exchange, or a JSON error.
 // The runtime is read once per request, so a table swap never changes a request in flight.
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { Span } from '@opentelemetry/api';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { RouteMetrics, RuntimeRoute } from '../runtime/runtime-types.ts';
@@ -11,6 +11,7 @@ import { upstreamRequestHeaders } from '../forward/upstream-request-headers.ts';
 import { nextTraceparent } from '../forward/trace-context.ts';
 import { ProxyExchange, type ExchangeSettings } from '../forward/upstream-dispatch.ts';
 import { handleClientError } from './client-error.ts';
+import { isWebSocketUpgrade } from '../websocket/upgrade-handler.ts';
 import { sendError } from './error-response.ts';
 import { hostOf, parseRequestTarget } from './request-target.ts';
 import { requestIdFor } from './request-id.ts';
@@ -30,6 +31,8 @@ export interface GatewayServerDeps {
   noRoute: RouteMetrics;
   /** Who the client is (the socket's peer, or X-Forwarded-For through trusted proxies), for route policies. */
   addresses: ClientAddresses;
+  /** WebSocket upgrades (proxy/websocket/upgrade-handler.ts); other upgrade requests are served as plain requests. */
+  upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
 
 /** Safe to replay on another endpoint when the first never accepted the connection (RFC 9110 §9.2.2). */
@@ -37,8 +40,13 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 const CLOSE = { connection: 'close' };
 
 export function createGatewayServer(deps: GatewayServerDeps): Server {
-  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 60_000, requestTimeout: 0 }, (req, res) => handleRequest(req, res, deps));
+  const upgrade = deps.upgrade;
+  const server = createServer(
+    { keepAliveTimeout: 65_000, headersTimeout: 60_000, requestTimeout: 0, shouldUpgradeCallback: (req) => upgrade !== undefined && isWebSocketUpgrade(req) },
+    (req, res) => handleRequest(req, res, deps),
+  );
   server.on('clientError', (err: Error & { code?: string }, socket) => handleClientError(err, socket, deps.settings.logger));
+  if (upgrade !== undefined) server.on('upgrade', upgrade);
   return server;
 }
 

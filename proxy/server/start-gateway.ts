@@ -27,6 +27,13 @@ import { RedisLimitStore } from '../policy/rate-limit/redis-limit-store.ts';
 import { StoreBreaker } from '../policy/rate-limit/store-breaker.ts';
 import { RateLimitPrometheus } from './rate-limit-metrics.ts';
 import type { OtlpTracingOptions, RequestTracer } from './otlp-tracer.ts';
+import { ClientHandshakes } from '../websocket/client-handshake.ts';
+import { ConnectionRegistry } from '../websocket/connection-registry.ts';
+import { createUpgradeHandler } from '../websocket/upgrade-handler.ts';
+import { WebSocketMetrics } from '../websocket/websocket-metrics.ts';
+
+/** --websocket-drain's default. */
+export const DEFAULT_WEBSOCKET_DRAIN_MS = 30_000;
 
 export interface GatewayOptions {
   port: number;
@@ -61,6 +68,11 @@ export interface GatewayOptions {
    * traceparent sent upstream. Absent: off, and no OpenTelemetry code is loaded.
    */
   tracing?: OtlpTracingOptions;
+  /**
+   * How long a WebSocket connection whose route was removed or changed keeps working before it is closed with 1001
+   * (`--websocket-drain`). Default 30 s.
+   */
+  websocketDrainMs?: number;
 }
 
 export type ApplyResult = { ok: true; version: string } | { ok: false; error: string };
@@ -102,11 +114,23 @@ export interface Gateway {
   /** Phase 3, at the deadline: destroys the traffic connections still open; resolves how many. */
   cutConnections(): Promise<number>;
   /**
-   * Phases 2 and 3 within shutdownGraceMs unless they ran already, then the admin server, authorizers, upstream pools
-   * and Redis; the access log is flushed.
+   * Shutdown, right after the listener closes: open WebSockets get a close frame 1001 (Going Away); resolves how many
+   * there were. Upgraded sockets count as the server's connections, so `drained` waits for them too.
+   */
+  closeUpgraded(): Promise<number>;
+  /**
+   * The open WebSocket connections: `closeAll` refuses new upgrades, waits `graceMs`, sends `code` to the rest and
+   * settles once they are gone (close() calls it with 1001 and the shutdown grace).
+   */
+  websockets: Pick<ConnectionRegistry, 'count' | 'closeAll' | 'bufferedBytes'>;
+  /**
+   * Phases 2 and 3 within shutdownGraceMs unless they ran already (WebSockets get their 1001 after that grace), then
+   * the admin server, authorizers, upstream pools and Redis; the access log is flushed.
    */
   close(): Promise<void>;
 }
+
+const GOING_AWAY = 'gateway shutting down';
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const logger = (opts.logger ?? pino({ level: 'info' })).child({ component: 'proxy' });
@@ -133,8 +157,20 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   };
   const accessLog = new AccessLog(logger, opts.accessLog);
   const tracer = opts.tracing === undefined ? null : await startTracer(opts.tracing, logger, metrics);
-  const server = createGatewayServer({ holder, settings: { logger, accessLog, ejection, tracer }, noRoute: metrics.forRoute(NO_ROUTE), addresses: policy.addresses });
+  const settings = { logger, accessLog, ejection, tracer };
   let unready: string | undefined;
+  const websockets = new ConnectionRegistry(opts.websocketDrainMs ?? DEFAULT_WEBSOCKET_DRAIN_MS);
+  const clientHandshakes = new ClientHandshakes();
+  const upgrade = createUpgradeHandler({
+    holder,
+    settings,
+    addresses: policy.addresses,
+    registry: websockets,
+    metrics: new WebSocketMetrics(metrics.registry),
+    clients: clientHandshakes,
+    noRoute: metrics.forRoute(NO_ROUTE),
+  });
+  const server = createGatewayServer({ holder, settings, noRoute: metrics.forRoute(NO_ROUTE), addresses: policy.addresses, upgrade });
   const admin = createAdminServer({
     registry: metrics.registry,
     servedVersion: () => holder.current?.version,
@@ -168,6 +204,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     }
     const previousAuthorizers = holder.current?.authorizers ?? NO_AUTHORIZERS;
     holder.swap(built.runtime, built.retired);
+    // Open WebSockets on removed or changed routes start draining; every other one is left alone.
+    if (kind !== 'endpoints') websockets.reconcile(built.runtime.routes);
     retireAuthorizers(previousAuthorizers, built.runtime.authorizers, runtimeOptions.policy);
     metrics.tableUpdated(kind);
     metrics.serving(built.runtime.version);
@@ -217,6 +255,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     unready = reason;
     // Added only now, so requests before a shutdown pay nothing for it.
     server.prependListener('request', askToClose);
+    // New WebSockets would be cut in a moment: refused (503) so their clients reconnect to another proxy.
+    websockets.refuseNew();
   };
 
   let drained: Promise<void> | undefined;
@@ -233,6 +273,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     return { open: await connectionCount(server), drained };
   };
 
+  // The shutdown delay was their grace: 1001 at once; the registry waits for their close and ends the stragglers.
+  let upgradedClosed: Promise<void> | undefined;
+  const closeUpgraded = async (): Promise<number> => {
+    const open = websockets.count();
+    upgradedClosed ??= websockets.closeAll(1001, GOING_AWAY, 0);
+    return open;
+  };
+
   const cutConnections = async (): Promise<number> => {
     const open = await connectionCount(server);
     clearInterval(idleSweep);
@@ -243,10 +291,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      const graceMs = opts.shutdownGraceMs ?? 5_000;
       const before = drained;
       const { drained: done } = await stopAccepting();
-      // After a graceful shutdown's drain (before !== undefined) its deadline has passed: cut what is left at once.
-      if (before !== undefined || !(await settlesWithin(done, opts.shutdownGraceMs ?? 5_000))) await cutConnections();
+      // Upgraded sockets count as the server's connections: they must end for it to close. After a graceful
+      // shutdown (before !== undefined) they were sent their 1001 already and the deadline has passed.
+      const sockets = upgradedClosed ?? websockets.closeAll(1001, GOING_AWAY, graceMs);
+      if (before !== undefined || !(await settlesWithin(done, graceMs))) await cutConnections();
+      await sockets;
+      clientHandshakes.close();
       const adminClosed = closeServer(admin);
       admin.closeAllConnections(); // probes and scrapes: nothing worth waiting for
       await adminClosed;
@@ -272,7 +325,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     metrics,
     failReadiness,
     stopAccepting,
+    closeUpgraded,
     cutConnections,
+    websockets,
     close,
   };
 }

@@ -226,6 +226,21 @@ export const tableRatePolicySchema = z.object({
 });
 export type TableRatePolicy = z.output<typeof tableRatePolicySchema>;
 
+/**
+ * A route's WebSocket settings; a route without them answers an upgrade with 404. A message limit (either of the
+ * two optional ones) makes the proxy parse frames instead of piping bytes.
+ */
+export const tableWebSocketSchema = z.object({
+  idleTimeoutMs: z.number().int().positive(),
+  maxDurationMs: z.number().int().positive(),
+  maxMessageBytes: z.number().int().positive().optional(),
+  maxMessagesPerSecond: z.number().int().positive().optional(),
+  closeOnExpiry: z.boolean(),
+  /** Origins allowed to open a connection (exact, lower-case; "*" any); empty means any (the rule sets no CORS). */
+  allowOrigins: z.array(z.string().min(1)),
+});
+export type TableWebSocket = z.output<typeof tableWebSocketSchema>;
+
 export const tableRouteSchema = z.object({
   /** Unique in the table: "<ns>/<name>/r<rule>/m<match>". */
   id: z.string().min(1),
@@ -259,6 +274,8 @@ export const tableRouteSchema = z.object({
   auth: tableRouteAuthSchema.optional(),
   /** Ids in the table's ratePolicies, every one checked (the most restrictive decides); a missing one answers 500. */
   ratePolicies: z.array(z.string().min(1)).min(1).optional(),
+  /** Present when the rule enables WebSocket upgrades. */
+  websocket: tableWebSocketSchema.optional(),
 });
 export type TableRoute = z.output<typeof tableRouteSchema>;
 
@@ -284,4 +301,7 @@ export const ROUTE_DEFAULTS = {
   idleMs: 60_000,
   retryAttempts: 2,
   maxBodyBytes: 10 * 1024 * 1024,
+  /** AWS API Gateway's WebSocket idle timeout and maximum connection duration. */
+  websocketIdleMs: 10 * 60_000,
+  websocketMaxDurationMs: 2 * 3_600_000,
 } as const;

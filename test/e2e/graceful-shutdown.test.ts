@@ -14,6 +14,9 @@ import { startCliProcess, type CliProcess } from '../support/cli-process.ts';
 import { startStream, TOKEN } from '../fleet/stream-fixture.ts';
 import { backend, route, table } from './helpers/tables.ts';
 import { startSlow } from './helpers/upstreams.ts';
+import { eventually } from '../support/wait-for.ts';
+import { mustOpen, mustRefuse, within } from './helpers/websocket-clients.ts';
+import { startWsUpstream } from './helpers/websocket-upstreams.ts';
 
 interface Answer {
   status: number;
@@ -40,14 +43,9 @@ function get(port: number, path: string, agent: Agent | false = false, timeoutMs
   });
 }
 
-/** Polls `check` until it returns true; bounded in time and count; the error names what was last seen. */
-async function until(what: string, check: () => Promise<boolean>, last: () => string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; i < 2_000 && Date.now() < deadline; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${last()}`);
+/** Polls `check` until it holds (test/support/wait-for.ts); the error names what was last seen. */
+function until(what: string, check: () => Promise<boolean> | boolean, last: () => string, timeoutMs = 10_000): Promise<void> {
+  return eventually(check, () => `${what}; last seen: ${last()}`, timeoutMs, 20);
 }
 
 interface Running {
@@ -231,3 +229,44 @@ test('gatehouse proxy: the same phases, and the controller sees it go', async (t
   assert.deepEqual(phases(r.p), ['unready', 'drain', 'drained', 'done']);
   await until('the controller to see the proxy go', async () => fleet.list().length === 0, () => JSON.stringify(fleet.list()));
 });
+
+for (const mode of ['piped', 'parsed'] as const) {
+  test(`SIGTERM with a WebSocket open (${mode}): new upgrades refused at once, the open one still works through the delay, then 1001 and exit 0`, async (t) => {
+    const upstream = await startWsUpstream();
+    t.after(() => upstream.close());
+    const dir = await mkdtemp(join(tmpdir(), 'gatehouse-shutdown-ws-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const websocket = mode === 'parsed' ? '{ maxMessageSize: 64Ki }' : '{ enabled: true }';
+    await writeFile(
+      join(dir, 'route.yaml'),
+      `apiVersion: gatehouse.dev/v1alpha1
+kind: ApiRoute
+metadata: { name: chat, namespace: default }
+spec:
+  rules:
+    - matches: [{ path: { type: Prefix, value: /chat } }]
+      websocket: ${websocket}
+      backends: [{ url: "http://127.0.0.1:${upstream.port}" }]
+`,
+    );
+    const r = await startCommand(t, 'standalone', ['--config', dir, '--shutdown-delay', '1s', '--shutdown-timeout', '5s']);
+    const { port } = r.p.started;
+    const open = await mustOpen(port, '/chat');
+    t.after(() => open.ws.terminate());
+
+    r.p.child.kill('SIGTERM');
+    const signalledAt = Date.now();
+    await until('/readyz to answer 503', async () => (await readyz(r.p.started.adminPort)).status === 503, () => 'not yet');
+    const refused = await mustRefuse(port, '/chat');
+    assert.equal(refused.status, 503, 'a new upgrade during the delay is refused');
+    open.ws.send('still here');
+    assert.equal((await open.messages.next()).data.toString(), 'still here', 'the open connection works through the delay');
+
+    assert.deepEqual(await within(open.closed, 10_000, 'the close frame'), { code: 1001, reason: 'gateway shutting down' });
+    assert.ok(Date.now() - signalledAt >= 900, `1001 after the shutdown delay, not at once (${Date.now() - signalledAt} ms)`);
+    assert.equal(await exitCode(r, 10_000), 0);
+    const drain = phaseLine(r.p, 'drain');
+    assert.equal(drain?.upgraded, 1, 'the drain line counts the WebSocket it closed');
+    assert.deepEqual(phases(r.p), ['unready', 'drain', 'drained', 'done']);
+  });
+}

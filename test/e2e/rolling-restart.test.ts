@@ -18,6 +18,7 @@ import { startStandalone, type GatehouseProcess } from '../support/gatehouse-pro
 import { freeLoopbackPort } from '../support/free-port.ts';
 import { haproxyBinary, startHaproxy, type Haproxy } from '../support/haproxy.ts';
 import { startUpstream } from './helpers/upstreams.ts';
+import { eventually } from '../support/wait-for.ts';
 
 const UPSTREAM_BODY = 'ok from the upstream';
 /**
@@ -108,14 +109,9 @@ function get(port: number, path: string, agent: Agent): Promise<Answer> {
   });
 }
 
-/** Polls `check` until it returns true; bounded in time and count; the error names what was last seen. */
-async function until(what: string, check: () => Promise<boolean> | boolean, last: () => string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; i < 5_000 && Date.now() < deadline; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${last()}`);
+/** Polls `check` until it holds (test/support/wait-for.ts); the error names what was last seen. */
+function until(what: string, check: () => Promise<boolean> | boolean, last: () => string, timeoutMs = 10_000): Promise<void> {
+  return eventually(check, () => `${what}; last seen: ${last()}`, timeoutMs, 20);
 }
 
 interface Slot {

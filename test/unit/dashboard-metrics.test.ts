@@ -58,6 +58,7 @@ test('every metric the dashboard reads is registered by the code (and a misspelt
     'gatehouse_controller_compile_seconds_bucket',
     'gatehouse_controller_fleet_proxies',
     'gatehouse_controller_leader',
+    'gatehouse_websocket_connections',
   ]) {
     assert.ok(used.has(name), `the dashboard shows ${name}`);
   }
