@@ -15,10 +15,10 @@ export function exitOnShutdownSignals(logger: Logger, shutdown: (signal: NodeJS.
     }
     first = signal;
     shutdown(signal).then(
-      () => exitAfterLogs(logger, 0),
+      () => exitAfterLogs(0),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
-        exitAfterLogs(logger, 1);
+        exitAfterLogs(1);
       },
     );
   };
@@ -27,11 +27,12 @@ export function exitOnShutdownSignals(logger: Logger, shutdown: (signal: NodeJS.
 }
 
 /**
- * Exits once the log lines written so far have reached stdout. pino's stdout destination writes asynchronously and
- * flushes synchronously at exit, so a line still in flight at process.exit() could land after the last one (seen:
- * "drained" after "done"). Bounded: a stdout that never drains does not hold the exit past a second.
+ * Ends the process once the event loop is empty, so the log lines written so far reach stdout in order: pino's stdout
+ * destination writes asynchronously and flushes synchronously at exit, so process.exit() with a write still in flight
+ * let a later line overtake it (seen: "drained" after "done"; pino's flush(cb) does not wait for an in-flight write).
+ * Bounded: a handle left open does not hold the exit past two seconds.
  */
-function exitAfterLogs(logger: Logger, code: number): void {
-  setTimeout(() => process.exit(code), 1_000).unref();
-  logger.flush(() => process.exit(code));
+function exitAfterLogs(code: number): void {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), 2_000).unref();
 }
