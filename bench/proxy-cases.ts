@@ -14,6 +14,7 @@ import { rotatingScript, type ExpectedStatus } from './wrk.ts';
 
 export type CaseName =
   | 'gateway-1'
+  | 'gateway-1-quiet'
   | 'gateway-10k'
   | 'bare-undici'
   | 'nginx'
@@ -26,7 +27,9 @@ export type CaseName =
   | 'limits-global-precheck'
   | 'tracing-otlp'
   | 'tracing-unsampled';
-export const PROXY_CASES: CaseName[] = ['gateway-1', 'gateway-10k', 'bare-undici', 'nginx'];
+export const PROXY_CASES: CaseName[] = ['gateway-1', 'gateway-1-quiet', 'gateway-10k', 'bare-undici', 'nginx'];
+/** gateway-1 as shipped (the bench's --gateway-log-level, info: one access-log line per request) over this: logging off. */
+export const LOGGING_OFF: CaseName = 'gateway-1-quiet';
 export const AUTH_CASES: CaseName[] = ['auth-jwt-cached', 'auth-jwt-uncached', 'auth-api-key', 'auth-external'];
 export const LIMIT_CASES: CaseName[] = ['limits-local', 'limits-global', 'limits-global-precheck'];
 /** The rate-limit cases whose gateway needs Redis (started with --redis-url). */
@@ -50,6 +53,7 @@ export const CASE_GROUPS: Record<string, CaseName[]> = {
 
 export const CASE_LABELS: Record<CaseName, string> = {
   'gateway-1': 'gateway, 1 route',
+  'gateway-1-quiet': 'gateway, 1 route, log off',
   'gateway-10k': 'gateway, 10,000 routes',
   'bare-undici': 'bare undici proxy',
   nginx: 'nginx proxy_pass',
@@ -216,6 +220,15 @@ export async function startCase(name: CaseName, ctx: CaseContext): Promise<Runni
       routes = table.routes.length;
       adminPort = await freePort();
       started = startGatewayCase(name, table, ctx, port, adminPort);
+      break;
+    }
+    case 'gateway-1-quiet': {
+      const table = oneRouteTable(ctx.upstreamPort);
+      assertMeasuredRoute(table, table.routes[0]?.id ?? '');
+      routes = table.routes.length;
+      adminPort = await freePort();
+      // warn: no access-log line for a 2xx, the rest as shipped (the last --log-level given wins).
+      started = startGatewayCase(name, table, ctx, port, adminPort, ['--log-level', 'warn']);
       break;
     }
     case 'auth-jwt-cached':
