@@ -113,7 +113,12 @@ export async function waitForRedisUp(adminPort: number, timeoutMs = 10_000): Pro
   const deadline = Date.now() + timeoutMs;
   let last = 'no gatehouse_redis_up sample';
   while (Date.now() < deadline) {
-    const up = (await readSamples(adminPort)).find((s) => s.name === 'gatehouse_redis_up');
+    // The admin port opens just after the traffic port the bench waited for: refused until then.
+    const samples = await readSamples(adminPort).catch((err: unknown) => {
+      last = `admin port: ${err instanceof Error ? err.message : String(err)}`;
+      return [];
+    });
+    const up = samples.find((s) => s.name === 'gatehouse_redis_up');
     if (up?.value === 1) return;
     if (up !== undefined) last = `gatehouse_redis_up ${up.value}`;
     await sleep(50);
