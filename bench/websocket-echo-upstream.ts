@@ -12,6 +12,9 @@ server.on('connection', (ws) => {
   ws.on('error', () => ws.terminate());
 });
 server.on('listening', () => console.log(`echo upstream on ${values.port}`));
+// With --expose-gc, SIGUSR2 runs a full collection (the bench does so before reading RSS; see bench/gateway-process.ts).
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc !== undefined) process.on('SIGUSR2', () => gc());
 process.once('SIGTERM', () => {
   for (const ws of server.clients) ws.terminate();
   server.close(() => process.exit(0));

@@ -299,6 +299,14 @@ async function idleConnections(url: string, count: number, gateway: Started, ups
   await sleep(3000);
   const before = { gatewayKiB: rssKiB(gwPid), upstreamKiB: rssKiB(upPid) };
   const heapBefore = await gatewayHeap(adminPort);
+  // The same after a full collection in both (they run with --expose-gc; SIGUSR2 calls gc()): the live memory.
+  const collect = async (): Promise<void> => {
+    gateway.child.kill('SIGUSR2');
+    upstream.child.kill('SIGUSR2');
+    await sleep(2000);
+  };
+  await collect();
+  const beforeGc = { gatewayKiB: rssKiB(gwPid), upstreamKiB: rssKiB(upPid), heap: await gatewayHeap(adminPort) };
   console.log(`idle: opening ${count.toLocaleString('en')} connections (gateway RSS ${before.gatewayKiB} KiB, upstream ${before.upstreamKiB} KiB)`);
   const entry = join(import.meta.dirname, 'websocket-idle-clients.ts');
   const clients = startProcess('idle-clients', process.execPath, [entry, '--url', url, '--connections', String(count), '--open-timeout', '180', '--hold', '300'], LOAD_CPU);
@@ -313,6 +321,8 @@ async function idleConnections(url: string, count: number, gateway: Started, ups
   const held2 = { gatewayKiB: rssKiB(gwPid), upstreamKiB: rssKiB(upPid), clientKiB: rssKiB(pidOf(clients)) };
   const gatewayOpenLater = await openWebSockets(adminPort);
   const heapHeld = await gatewayHeap(adminPort);
+  await collect();
+  const heldGc = { gatewayKiB: rssKiB(gwPid), upstreamKiB: rssKiB(upPid), heap: await gatewayHeap(adminPort) };
   const perConn = (a: number, b: number): number => Math.round(((b - a) * 1024) / opened.opened);
   const result = {
     requested: count,
@@ -330,15 +340,30 @@ async function idleConnections(url: string, count: number, gateway: Started, ups
     gatewayHeapKiB: { before: heapBefore, held: heapHeld },
     gatewayHeapUsedBytesPerConnection: perConn(heapBefore.heapUsedKiB, heapHeld.heapUsedKiB),
     gatewayExternalBytesPerConnection: perConn(heapBefore.externalKiB, heapHeld.externalKiB),
+    afterFullGc: {
+      before: beforeGc,
+      held: heldGc,
+      gatewayBytesPerConnection: perConn(beforeGc.gatewayKiB, heldGc.gatewayKiB),
+      upstreamBytesPerConnection: perConn(beforeGc.upstreamKiB, heldGc.upstreamKiB),
+      gatewayHeapUsedBytesPerConnection: perConn(beforeGc.heap.heapUsedKiB, heldGc.heap.heapUsedKiB),
+    },
     closed: 0,
     closeMs: 0,
     gatewayOpenAfterClose: -1,
     rssAfterCloseKiB: { gatewayKiB: 0, upstreamKiB: 0 },
+    rssAfterCloseGcKiB: { gatewayKiB: 0, upstreamKiB: 0 },
+    /** The V8 heap after the close and a full GC: back near its size before means nothing per connection stayed. */
+    gatewayHeapAfterCloseGcKiB: { heapUsedKiB: 0, heapTotalKiB: 0, externalKiB: 0 },
   };
   console.log(
     `idle: held ${opened.opened} (gateway counts ${gatewayOpen}): gateway RSS ${held1.gatewayKiB} → ${held2.gatewayKiB} KiB, ` +
       `${(result.gatewayBytesPerConnection / 1024).toFixed(1)} KiB/connection (V8 heap used ${(result.gatewayHeapUsedBytesPerConnection / 1024).toFixed(1)}, external ` +
       `${(result.gatewayExternalBytesPerConnection / 1024).toFixed(1)}); upstream ${(result.upstreamBytesPerConnection / 1024).toFixed(1)} KiB/connection`,
+  );
+  const g = result.afterFullGc;
+  console.log(
+    `idle: with a full GC before and after: gateway ${(g.gatewayBytesPerConnection / 1024).toFixed(1)} KiB/connection (V8 heap used ${(g.gatewayHeapUsedBytesPerConnection / 1024).toFixed(1)}), ` +
+      `upstream ${(g.upstreamBytesPerConnection / 1024).toFixed(1)} KiB/connection`,
   );
   clients.child.kill('SIGUSR2');
   const closed = (await next('closed', 60_000)) as { closed: number; ms: number };
@@ -348,7 +373,13 @@ async function idleConnections(url: string, count: number, gateway: Started, ups
   result.gatewayOpenAfterClose = await openWebSockets(adminPort);
   await sleep(5000);
   result.rssAfterCloseKiB = { gatewayKiB: rssKiB(gwPid), upstreamKiB: rssKiB(upPid) };
-  console.log(`idle: closed ${closed.closed} in ${closed.ms} ms; gateway open ${result.gatewayOpenAfterClose}, RSS ${result.rssAfterCloseKiB.gatewayKiB} KiB 5 s later (before: ${before.gatewayKiB})`);
+  await collect();
+  result.rssAfterCloseGcKiB = { gatewayKiB: rssKiB(gwPid), upstreamKiB: rssKiB(upPid) };
+  result.gatewayHeapAfterCloseGcKiB = await gatewayHeap(adminPort);
+  console.log(
+    `idle: closed ${closed.closed} in ${closed.ms} ms; gateway open ${result.gatewayOpenAfterClose}, RSS ${result.rssAfterCloseKiB.gatewayKiB} KiB 5 s later, ${result.rssAfterCloseGcKiB.gatewayKiB} KiB after a full GC (before: ${before.gatewayKiB}, ${beforeGc.gatewayKiB} after GC); ` +
+      `V8 heap used ${result.gatewayHeapAfterCloseGcKiB.heapUsedKiB} KiB (before: ${beforeGc.heap.heapUsedKiB}), heap total ${result.gatewayHeapAfterCloseGcKiB.heapTotalKiB} KiB (before: ${beforeGc.heap.heapTotalKiB})`,
+  );
   return result;
 }
 
@@ -360,13 +391,14 @@ try {
   if (busy > 0.1) console.warn('warning: the machine is not idle; absolute numbers will be low, compare ratios');
 
   const upstreamPort = await freePort();
-  const upstream = startProcess('ws-echo-upstream', process.execPath, [join(import.meta.dirname, 'websocket-echo-upstream.ts'), '--port', String(upstreamPort)], LOAD_CPU);
+  const upstream = startProcess('ws-echo-upstream', process.execPath, ['--expose-gc', join(import.meta.dirname, 'websocket-echo-upstream.ts'), '--port', String(upstreamPort)], LOAD_CPU);
   await waitForPort(upstreamPort, upstream);
 
   const [port, adminPort] = [await freePort(), await freePort()];
   const tableFile = join(tmpDir, 'websocket-table.json');
   writeFileSync(tableFile, JSON.stringify(websocketTable(upstreamPort)));
-  const gatewayArgs = [join(import.meta.dirname, 'gateway-process.ts'), '--table', tableFile, '--port', String(port), '--admin-port', String(adminPort), '--log-level', params.gatewayLogLevel];
+  // --expose-gc: only so the idle measurement can ask for a full collection (SIGUSR2); the gateway is otherwise as shipped.
+  const gatewayArgs = ['--expose-gc', join(import.meta.dirname, 'gateway-process.ts'), '--table', tableFile, '--port', String(port), '--admin-port', String(adminPort), '--log-level', params.gatewayLogLevel];
   const gateway = startProcess('gateway', process.execPath, gatewayArgs, PROXY_CPU, join(tmpDir, 'gateway.log'));
   await waitForPort(port, gateway);
 
