@@ -28,7 +28,7 @@ const ROUTES_PER_API_ROUTE = 40;
 
 const NO_HEADER_CHANGES = { set: [], add: [], remove: [] };
 
-function route(id: string, source: TableRoute['source'], hosts: string[], path: TablePathMatch, backend: string, extra: Partial<TableRoute> = {}): TableRoute {
+export function route(id: string, source: TableRoute['source'], hosts: string[], path: TablePathMatch, backend: string, extra: Partial<TableRoute> = {}): TableRoute {
   return {
     id,
     source,
@@ -47,12 +47,12 @@ function route(id: string, source: TableRoute['source'], hosts: string[], path: 
   };
 }
 
-function backend(upstreamPort: number, pathPrefix: string): TableBackend {
+export function backend(upstreamPort: number, pathPrefix: string): TableBackend {
   return { id: `url:http://${LOOPBACK}:${upstreamPort}${pathPrefix}`, protocol: 'http', pathPrefix, endpoints: [{ host: LOOPBACK, port: upstreamPort }] };
 }
 
 /** Finishes a table: sorted backends, authorizers and rate policies, a content hash as version, and a check against the contract. */
-function seal(routes: TableRoute[], backends: TableBackend[], authorizers: TableAuthorizer[] = [], ratePolicies: TableRatePolicy[] = []): RoutingTable {
+export function seal(routes: TableRoute[], backends: TableBackend[], authorizers: TableAuthorizer[] = [], ratePolicies: TableRatePolicy[] = []): RoutingTable {
   const sorted = [...backends].sort((a, b) => a.id.localeCompare(b.id));
   const sortedAuthorizers = [...authorizers].sort((a, b) => a.id.localeCompare(b.id));
   const sortedPolicies = [...ratePolicies].sort((a, b) => a.id.localeCompare(b.id));
