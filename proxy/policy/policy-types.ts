@@ -35,6 +35,11 @@ export interface PolicyContext {
   responseHeaders: Array<[string, string]> | null;
 }
 
+/** A request's context before its first step: what it is, no consumer yet, no headers set (HTTP and WebSocket handshakes). */
+export function newPolicyContext(req: IncomingMessage, routeId: string, requestId: string, method: string, target: { path: string; query: string }, host: string, clientIp: string): PolicyContext {
+  return { req, routeId, requestId, method, path: target.path, query: target.query, host, clientIp, consumer: null, upstreamHeaders: null, responseHeaders: null };
+}
+
 /** A step's refusal: the status, the JSON body's `error`, response headers, and a metric-safe reason label. */
 export interface Denial {
   status: number;

@@ -18,7 +18,7 @@ import { requestIdFor } from './request-id.ts';
 import { NO_ROUTE } from './gateway-metrics.ts';
 import type { AccessLogLine } from './request-log.ts';
 import type { ClientAddresses } from '../policy/client-ip/client-address.ts';
-import type { PolicyContext } from '../policy/policy-types.ts';
+import { newPolicyContext, type PolicyContext } from '../policy/policy-types.ts';
 import { runPolicy } from '../policy/route-policy.ts';
 import type { MatchResult } from '../router/route-index-types.ts';
 import type { TableRoute } from '../table/table-schema.ts';
@@ -88,19 +88,7 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: G
   }
   const policy = rr.policy;
   if (policy === null) return forward(req, res, deps, rr, match.params, target, method, requestId, traceparent, span, startedAt, null);
-  const ctx: PolicyContext = {
-    req,
-    routeId: route.id,
-    requestId,
-    method,
-    path: target.path,
-    query: target.query,
-    host,
-    clientIp: deps.addresses.of(req),
-    consumer: null,
-    upstreamHeaders: null,
-    responseHeaders: null,
-  };
+  const ctx = newPolicyContext(req, route.id, requestId, method, target, host, deps.addresses.of(req));
   runPolicy(policy, ctx, (denial) => {
     if (denial !== null) return reject(rr.metrics, route, target.path, denial.status, denial.error, denial.headers, ctx.consumer?.name ?? null);
     // An asynchronous step (a JWKS fetch, an external decision) may outlast the client.

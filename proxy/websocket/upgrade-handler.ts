@@ -10,7 +10,7 @@ import { upstreamRequestHeaders } from '../forward/upstream-request-headers.ts';
 import { clientResponseHeaders } from '../forward/upstream-response-headers.ts';
 import { nextTraceparent } from '../forward/trace-context.ts';
 import type { ClientAddresses } from '../policy/client-ip/client-address.ts';
-import type { PolicyContext } from '../policy/policy-types.ts';
+import { newPolicyContext, type PolicyContext } from '../policy/policy-types.ts';
 import { runPolicy } from '../policy/route-policy.ts';
 import { wantsCanary } from '../runtime/canary-match.ts';
 import type { RuntimeHolder } from '../runtime/runtime-holder.ts';
@@ -109,19 +109,7 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
 
     const policy = rr.policy;
     if (policy === null) return connect(deps, h, rr, settings, match.params, target, null);
-    const ctx: PolicyContext = {
-      req,
-      routeId: rr.route.id,
-      requestId: h.requestId,
-      method: 'GET',
-      path: target.path,
-      query: target.query,
-      host,
-      clientIp: deps.addresses.of(req),
-      consumer: null,
-      upstreamHeaders: null,
-      responseHeaders: null,
-    };
+    const ctx = newPolicyContext(req, rr.route.id, h.requestId, 'GET', target, host, deps.addresses.of(req));
     runPolicy(policy, ctx, (denial) => {
       h.consumer = ctx.consumer?.name ?? null;
       if (denial !== null) return refuse(deps, h, denial.status, denial.error, denial.headers);
