@@ -1,8 +1,9 @@
 // Keeps one client-node informer running. The library's informer stops for good on any error other than 410
 // (which it handles by relisting), so this restarts it with jittered backoff; a restart resumes the watch from
 // the last resourceVersion, and when that is too old the API server answers 410 and the informer relists.
-// `synced` turns true once a list has succeeded and the watch is open, and stays true across restarts
-// (the cache keeps serving what it had).
+// `synced` turns true once a list has succeeded and a watch is then open, and stays true across restarts (the cache
+// keeps serving what it had). The list and the watch may succeed in different runs: a watch refused right after a
+// good list (a 429 from a busy API server) is resumed from the list's resourceVersion, with no new list.
 import type { Informer, KubernetesListObject, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { JitteredBackoff } from './jittered-backoff.ts';
@@ -28,7 +29,8 @@ export class InformerSupervisor<T extends KubernetesObject> {
   readonly #backoff: JitteredBackoff;
   readonly #log: Logger;
   #synced = false;
-  #listedSinceStart = false;
+  /** A list has succeeded at some point: the cache is complete, and the next watch that opens makes it synced. */
+  #listed = false;
   #failedSinceStart = false;
   #restartTimer: NodeJS.Timeout | undefined;
   #startedAt = 0;
@@ -43,7 +45,7 @@ export class InformerSupervisor<T extends KubernetesObject> {
     this.#backoff = new JitteredBackoff(opts.backoff ?? { initialMs: 500, maxMs: 30_000 });
     this.#informer = opts.create(async () => {
       const result = await opts.list();
-      this.#listedSinceStart = true;
+      this.#listed = true;
       return result;
     });
     this.#informer.on('add', (obj: T) => opts.onChange('add', obj));
@@ -87,7 +89,6 @@ export class InformerSupervisor<T extends KubernetesObject> {
   }
 
   async #run(): Promise<void> {
-    this.#listedSinceStart = false;
     this.#failedSinceStart = false;
     this.#startedAt = Date.now();
     try {
@@ -97,8 +98,8 @@ export class InformerSupervisor<T extends KubernetesObject> {
       return;
     }
     if (this.#stopped || this.#failedSinceStart) return;
-    if (this.#listedSinceStart || this.#synced) {
-      // Resumed without a relist counts too: the cache was already complete.
+    if (this.#listed) {
+      // Resumed without a relist counts too: the cache was complete since that list.
       if (!this.#synced) this.#log.info('synced');
       this.#synced = true;
       for (const resolve of this.#syncWaiters.splice(0)) resolve();

@@ -20,7 +20,7 @@ test('backoff doubles up to the cap, jitter stays within [ceiling/2, ceiling], r
 type Handler = (arg?: unknown) => void;
 
 /** Enough of client-node's ListWatch: start() lists (via the supervisor's wrapped list) and may fail. */
-function fakeInformer(list: () => Promise<KubernetesListObject<KubernetesObject>>, script: { failStarts: number }) {
+function fakeInformer(list: () => Promise<KubernetesListObject<KubernetesObject>>, script: { failStarts: number; failWatchAfterList?: boolean }) {
   const handlers = new Map<string, Handler[]>();
   let items: KubernetesObject[] = [];
   let starts = 0;
@@ -34,9 +34,14 @@ function fakeInformer(list: () => Promise<KubernetesListObject<KubernetesObject>
         emit('error', Object.assign(new Error('connection refused'), { code: 503 }));
         return;
       }
-      const result = await list();
-      items = result.items;
-      for (const item of items) emit('add', item);
+      // Like ListWatch: a list only while it has no resourceVersion; a restart resumes the watch from it.
+      if (items.length === 0) {
+        const result = await list();
+        items = result.items;
+        for (const item of items) emit('add', item);
+        // The list worked, the watch request right after it was refused (a 429 from a busy API server).
+        if (script.failWatchAfterList === true) emit('error', Object.assign(new Error('Too Many Requests'), { code: 429 }));
+      }
     },
     stop: async () => {},
     get: () => undefined,
@@ -68,6 +73,31 @@ test('an informer that fails is restarted until it lists; then it is synced and 
   assert.equal(restarts, 3);
   assert.equal(sup.restarts, 3);
   assert.deepEqual(changes, ['a']);
+  assert.deepEqual(sup.list().map((o) => o.metadata?.name), ['a']);
+  await sup.stop();
+});
+
+test('a watch refused right after a successful list: the restart resumes the watch without a list, and that is synced', async () => {
+  // Seen in a CI run: the RatePolicy informer listed, its watch got 429, the restart resumed from the list's
+  // resourceVersion (no new list) and the supervisor waited for a list that never came: never synced, no table.
+  const script = { failStarts: 0, failWatchAfterList: true };
+  let informer: ReturnType<typeof fakeInformer> | undefined;
+  let lists = 0;
+  const sup = new InformerSupervisor<KubernetesObject>({
+    name: 'test',
+    list: async () => {
+      lists++;
+      return { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '1' }, items: [{ metadata: { name: 'a', namespace: 'n' } }] };
+    },
+    create: (list) => (informer = fakeInformer(list, script)),
+    onChange: () => {},
+    logger: pino({ level: 'silent' }),
+    backoff: { initialMs: 10, maxMs: 40 },
+  });
+  sup.start();
+  await Promise.race([sup.whenSynced(), sleep(2000).then(() => assert.fail('never synced'))]);
+  assert.equal(lists, 1, 'one list');
+  assert.equal(informer?.starts(), 2, 'the failed watch, then the resumed one');
   assert.deepEqual(sup.list().map((o) => o.metadata?.name), ['a']);
   await sup.stop();
 });
