@@ -175,18 +175,23 @@ function connect(
   };
   socket.once('close', clientGone);
   const upgradeTarget = (): UpgradeTarget => ({ endpoint: endpoint!, path, headers, timeoutMs: rr.route.timeouts.requestMs });
+  /** An attempt's end, either mode: a failure is retried on another endpoint or answered; true when it upgraded. */
+  const upgraded = <R extends { ok: true } | ({ ok: false } & HandshakeFailure)>(result: R, retry: () => void): result is Extract<R, { ok: true }> => {
+    cancel = null;
+    if (!result.ok) {
+      if (failed(result)) retry();
+      else socket.off('close', clientGone);
+      return false;
+    }
+    socket.off('close', clientGone);
+    endpoint!.health.succeeded();
+    return true;
+  };
 
   if (!parsed) {
     const attempt = (): void => {
       cancel = plainUpgrade(upgradeTarget(), (result) => {
-        cancel = null;
-        if (!result.ok) {
-          if (failed(result)) attempt();
-          else socket.off('close', clientGone);
-          return;
-        }
-        socket.off('close', clientGone);
-        endpoint!.health.succeeded();
+        if (!upgraded(result, attempt)) return;
         let response: string;
         try {
           response = switchingProtocols(clientResponseHeaders(result.response.headers, h.requestId, rr.responseHeaders, policyHeaders));
@@ -215,14 +220,7 @@ function connect(
   const maxPayload = settings.maxMessageBytes ?? DEFAULT_MAX_PAYLOAD;
   const attempt = (): void => {
     cancel = parsedUpgrade(upgradeTarget(), offered, maxPayload, (result) => {
-      cancel = null;
-      if (!result.ok) {
-        if (failed(result)) attempt();
-        else socket.off('close', clientGone);
-        return;
-      }
-      socket.off('close', clientGone);
-      endpoint!.health.succeeded();
+      if (!upgraded(result, attempt)) return;
       const upstream = result.socket;
       if (socket.destroyed) {
         upstream.terminate();
