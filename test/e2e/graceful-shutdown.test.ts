@@ -69,22 +69,17 @@ async function startCommand(t: TestContext, command: 'standalone' | 'proxy', arg
   return { p, exited };
 }
 
-/** `gatehouse standalone` serving one route to `upstreamPort`, on free ports. */
-async function startStandaloneTo(t: TestContext, upstreamPort: number, args: string[]): Promise<Running> {
+/** `gatehouse standalone` serving one ApiRoute rule (YAML, indented as a list item of `rules`), on free ports. */
+async function startStandaloneWith(t: TestContext, name: string, rule: string, args: string[]): Promise<Running> {
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-shutdown-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(
-    join(dir, 'route.yaml'),
-    `apiVersion: gatehouse.dev/v1alpha1
-kind: ApiRoute
-metadata: { name: slow, namespace: default }
-spec:
-  rules:
-    - matches: [{ path: { type: Prefix, value: / } }]
-      backends: [{ url: "http://127.0.0.1:${upstreamPort}" }]
-`,
-  );
+  await writeFile(join(dir, 'route.yaml'), `apiVersion: gatehouse.dev/v1alpha1\nkind: ApiRoute\nmetadata: { name: ${name}, namespace: default }\nspec:\n  rules:\n${rule}`);
   return startCommand(t, 'standalone', ['--config', dir, ...args]);
+}
+
+/** `gatehouse standalone` serving one route to `upstreamPort`, on free ports. */
+function startStandaloneTo(t: TestContext, upstreamPort: number, args: string[]): Promise<Running> {
+  return startStandaloneWith(t, 'slow', `    - matches: [{ path: { type: Prefix, value: / } }]\n      backends: [{ url: "http://127.0.0.1:${upstreamPort}" }]\n`, args);
 }
 
 /** The shutdown phases the process logged, in order. */
@@ -234,22 +229,9 @@ for (const mode of ['piped', 'parsed'] as const) {
   test(`SIGTERM with a WebSocket open (${mode}): new upgrades refused at once, the open one still works through the delay, then 1001 and exit 0`, async (t) => {
     const upstream = await startWsUpstream();
     t.after(() => upstream.close());
-    const dir = await mkdtemp(join(tmpdir(), 'gatehouse-shutdown-ws-'));
-    t.after(() => rm(dir, { recursive: true, force: true }));
     const websocket = mode === 'parsed' ? '{ maxMessageSize: 64Ki }' : '{ enabled: true }';
-    await writeFile(
-      join(dir, 'route.yaml'),
-      `apiVersion: gatehouse.dev/v1alpha1
-kind: ApiRoute
-metadata: { name: chat, namespace: default }
-spec:
-  rules:
-    - matches: [{ path: { type: Prefix, value: /chat } }]
-      websocket: ${websocket}
-      backends: [{ url: "http://127.0.0.1:${upstream.port}" }]
-`,
-    );
-    const r = await startCommand(t, 'standalone', ['--config', dir, '--shutdown-delay', '1s', '--shutdown-timeout', '5s']);
+    const rule = `    - matches: [{ path: { type: Prefix, value: /chat } }]\n      websocket: ${websocket}\n      backends: [{ url: "http://127.0.0.1:${upstream.port}" }]\n`;
+    const r = await startStandaloneWith(t, 'chat', rule, ['--shutdown-delay', '1s', '--shutdown-timeout', '5s']);
     const { port } = r.p.started;
     const open = await mustOpen(port, '/chat');
     t.after(() => open.ws.terminate());
