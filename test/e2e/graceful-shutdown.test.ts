@@ -14,7 +14,7 @@ import { startCliProcess, type CliProcess } from '../support/cli-process.ts';
 import { startStream, TOKEN } from '../fleet/stream-fixture.ts';
 import { backend, route, table } from './helpers/tables.ts';
 import { startSlow } from './helpers/upstreams.ts';
-import { eventually } from '../support/wait-for.ts';
+import { untilSeen as until } from '../support/wait-for.ts';
 import { mustOpen, mustRefuse, within } from './helpers/websocket-clients.ts';
 import { startWsUpstream } from './helpers/websocket-upstreams.ts';
 
@@ -41,11 +41,6 @@ function get(port: number, path: string, agent: Agent | false = false, timeoutMs
     req.on('error', reject);
     req.end();
   });
-}
-
-/** Polls `check` until it holds (test/support/wait-for.ts); the error names what was last seen. */
-function until(what: string, check: () => Promise<boolean> | boolean, last: () => string, timeoutMs = 10_000): Promise<void> {
-  return eventually(check, () => `${what}; last seen: ${last()}`, timeoutMs, 20);
 }
 
 interface Running {

@@ -18,7 +18,7 @@ import { startStandalone, type GatehouseProcess } from '../support/gatehouse-pro
 import { freeLoopbackPort } from '../support/free-port.ts';
 import { haproxyBinary, startHaproxy, type Haproxy } from '../support/haproxy.ts';
 import { startUpstream } from './helpers/upstreams.ts';
-import { eventually } from '../support/wait-for.ts';
+import { untilSeen as until } from '../support/wait-for.ts';
 
 const UPSTREAM_BODY = 'ok from the upstream';
 /**
@@ -107,11 +107,6 @@ function get(port: number, path: string, agent: Agent): Promise<Answer> {
     req.on('error', (err) => resolve({ status: 0, servedBy: null, body: '', error: err.message }));
     req.end();
   });
-}
-
-/** Polls `check` until it holds (test/support/wait-for.ts); the error names what was last seen. */
-function until(what: string, check: () => Promise<boolean> | boolean, last: () => string, timeoutMs = 10_000): Promise<void> {
-  return eventually(check, () => `${what}; last seen: ${last()}`, timeoutMs, 20);
 }
 
 interface Slot {

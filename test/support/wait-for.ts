@@ -29,3 +29,8 @@ export async function waitFor<T>(what: string | (() => string), check: () => T |
 export async function eventually(check: () => boolean | Promise<boolean>, what: string | (() => string), timeoutMs = 30_000, intervalMs = 50): Promise<void> {
   await waitFor(what, async () => ((await check()) ? true : undefined), timeoutMs, intervalMs);
 }
+
+/** eventually, polling every 20 ms, whose timeout names what `last()` saw last. */
+export function untilSeen(what: string, check: () => boolean | Promise<boolean>, last: () => string, timeoutMs = 10_000): Promise<void> {
+  return eventually(check, () => `${what}; last seen: ${last()}`, timeoutMs, 20);
+}
