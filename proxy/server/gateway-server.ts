@@ -39,15 +39,23 @@ export interface GatewayServerDeps {
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const CLOSE = { connection: 'close' };
 
+/** Connection settings of both traffic listeners (plain here, TLS in tls-gateway-server.ts). */
+export const LISTENER_SETTINGS = { keepAliveTimeout: 65_000, headersTimeout: 60_000, requestTimeout: 0 } as const;
+
 export function createGatewayServer(deps: GatewayServerDeps): Server {
   const upgrade = deps.upgrade;
   const server = createServer(
-    { keepAliveTimeout: 65_000, headersTimeout: 60_000, requestTimeout: 0, shouldUpgradeCallback: (req) => upgrade !== undefined && isWebSocketUpgrade(req) },
+    { ...LISTENER_SETTINGS, shouldUpgradeCallback: (req) => upgrade !== undefined && isWebSocketUpgrade(req) },
     (req, res) => handleRequest(req, res, deps),
   );
-  server.on('clientError', (err: Error & { code?: string }, socket) => handleClientError(err, socket, deps.settings.logger));
-  if (upgrade !== undefined) server.on('upgrade', upgrade);
+  serveGatewayEvents(server, deps);
   return server;
+}
+
+/** The server-level events every traffic listener answers the same way: parser errors and WebSocket upgrades. */
+export function serveGatewayEvents(server: NodeJS.EventEmitter, deps: GatewayServerDeps): void {
+  server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => handleClientError(err, socket, deps.settings.logger));
+  if (deps.upgrade !== undefined) server.on('upgrade', deps.upgrade);
 }
 
 function ignore(): void {}
