@@ -17,6 +17,8 @@ import { createAdminServer } from './admin-server.ts';
 import { settlesWithin } from './graceful-shutdown.ts';
 import { GatewayMetrics, NO_ROUTE } from './gateway-metrics.ts';
 import { createGatewayServer } from './gateway-server.ts';
+import { createTlsGatewayServer, type TlsListenerOptions } from './tls-gateway-server.ts';
+import type { Http2SecureServer } from 'node:http2';
 import { AccessLog, type AccessLogOptions } from './request-log.ts';
 import { AuthorizerMetrics } from './authorizer-metrics.ts';
 import { policyEnvFor, retireAuthorizers, NO_AUTHORIZERS } from '../policy/authorizer-set.ts';
@@ -39,6 +41,8 @@ export interface GatewayOptions {
   port: number;
   /** Listen address of the traffic port; default 127.0.0.1. */
   host?: string;
+  /** A second traffic port serving TLS (tls-gateway-server.ts), on the same address as `port`. */
+  https?: TlsListenerOptions;
   adminPort: number;
   /** Listen address of the admin port; default: `host`. */
   adminHost?: string;
@@ -79,9 +83,13 @@ export type ApplyResult = { ok: true; version: string } | { ok: false; error: st
 
 export interface Gateway {
   server: Server;
+  /** The TLS traffic listener, when `https` was given. */
+  httpsServer: Http2SecureServer | null;
   admin: Server;
   /** Bound ports (useful with port 0). */
   port: number;
+  /** Bound TLS port, null without `https`. */
+  httpsPort: number | null;
   adminPort: number;
   /** Validate and build `table`, then swap it in atomically. A refused table leaves the current one serving. */
   applyTable(table: unknown): ApplyResult;
@@ -170,7 +178,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     clients: clientHandshakes,
     noRoute: metrics.forRoute(NO_ROUTE),
   });
-  const server = createGatewayServer({ holder, settings, noRoute: metrics.forRoute(NO_ROUTE), addresses: policy.addresses, upgrade });
+  const serverDeps = { holder, settings, noRoute: metrics.forRoute(NO_ROUTE), addresses: policy.addresses, upgrade };
+  const server = createGatewayServer(serverDeps);
+  const secure = opts.https === undefined ? null : createTlsGatewayServer(serverDeps, opts.https.tls);
   const admin = createAdminServer({
     registry: metrics.registry,
     servedVersion: () => holder.current?.version,
@@ -185,9 +195,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const host = opts.host ?? '127.0.0.1';
   try {
     await listen(server, opts.port, host);
+    if (secure !== null && opts.https !== undefined) await listen(secure.server, opts.https.port, host);
     await listen(admin, opts.adminPort, opts.adminHost ?? host);
   } catch (err) {
     server.close();
+    secure?.server.close();
     admin.close();
     await tracer?.close();
     throw err;
@@ -255,6 +267,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     unready = reason;
     // Added only now, so requests before a shutdown pay nothing for it.
     server.prependListener('request', askToClose);
+    secure?.server.prependListener('request', askToClose);
     // New WebSockets would be cut in a moment: refused (503) so their clients reconnect to another proxy.
     websockets.refuseNew();
   };
@@ -264,13 +277,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const stopAccepting = async (): Promise<{ open: number; drained: Promise<void> }> => {
     if (drained === undefined) {
       failReadiness('shutting down');
-      drained = closeServer(server); // also closes the idle connections (Node >= 19)
+      // Also closes the idle connections (Node >= 19).
+      drained = secure === null ? closeServer(server) : Promise.all([closeServer(server), closeServer(secure.server)]).then(() => {});
       // A response that went out keep-alive before the shutdown leaves its socket idle afterwards, open until the
       // keep-alive timeout (65 s): closed as such sockets appear, so they do not hold the drain to its deadline.
-      idleSweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS).unref();
+      idleSweep = setInterval(() => {
+        server.closeIdleConnections();
+        secure?.closeIdle();
+      }, IDLE_SWEEP_MS).unref();
       void drained.then(() => clearInterval(idleSweep));
     }
-    return { open: await connectionCount(server), drained };
+    return { open: await trafficConnections(), drained };
   };
 
   // The shutdown delay was their grace: 1001 at once; the registry waits for their close and ends the stragglers.
@@ -282,11 +299,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   };
 
   const cutConnections = async (): Promise<number> => {
-    const open = await connectionCount(server);
+    const open = await trafficConnections();
     clearInterval(idleSweep);
     server.closeAllConnections();
+    secure?.closeAll();
     return open;
   };
+
+  const trafficConnections = async (): Promise<number> => (await connectionCount(server)) + (secure === null ? 0 : await connectionCount(secure.server));
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -312,8 +332,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   return {
     server,
+    httpsServer: secure?.server ?? null,
     admin,
     port: (server.address() as AddressInfo).port,
+    httpsPort: secure === null ? null : (secure.server.address() as AddressInfo).port,
     adminPort: (admin.address() as AddressInfo).port,
     applyTable,
     applyTableSliced,
@@ -359,7 +381,7 @@ function globalStore(connection: RedisConnection, logger: Logger): GlobalLimitSt
   };
 }
 
-async function listen(server: Server, port: number, host: string): Promise<void> {
+async function listen(server: Server | Http2SecureServer, port: number, host: string): Promise<void> {
   server.listen(port, host);
   await once(server, 'listening');
 }
@@ -371,10 +393,10 @@ function askToClose(_req: IncomingMessage, res: ServerResponse): void {
   res.shouldKeepAlive = false;
 }
 
-function closeServer(server: Server): Promise<void> {
+function closeServer(server: Server | Http2SecureServer): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-function connectionCount(server: Server): Promise<number> {
+function connectionCount(server: Server | Http2SecureServer): Promise<number> {
   return new Promise((resolve) => server.getConnections((err, count) => resolve(err ? 0 : count)));
 }

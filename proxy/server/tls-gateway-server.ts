@@ -3,10 +3,24 @@
 // upgrades arrive as node:http's own objects and take the plain listener's path unchanged.
 import { createSecureServer, type Http2SecureServer, type SecureServerOptions } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { handleRequest, LISTENER_SETTINGS, serveGatewayEvents, type GatewayServerDeps } from './gateway-server.ts';
 
-/** `tls`: certificates (or an SNICallback), client-certificate and protocol settings. */
-export function createTlsGatewayServer(deps: GatewayServerDeps, tls: SecureServerOptions): Http2SecureServer {
+export interface TlsListenerOptions {
+  port: number;
+  /** Certificates (or an SNICallback), client-certificate and protocol settings. */
+  tls: SecureServerOptions;
+}
+
+export interface TlsGatewayServer {
+  server: Http2SecureServer;
+  /** Ends the TLS connections with no request in progress (a shutdown's idle sweep). */
+  closeIdle(): void;
+  /** Destroys every TLS connection still open (a shutdown's deadline). */
+  closeAll(): void;
+}
+
+export function createTlsGatewayServer(deps: GatewayServerDeps, tls: SecureServerOptions): TlsGatewayServer {
   const server = createSecureServer(
     {
       ...LISTENER_SETTINGS,
@@ -18,5 +32,18 @@ export function createTlsGatewayServer(deps: GatewayServerDeps, tls: SecureServe
     (req, res) => handleRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse, deps),
   );
   serveGatewayEvents(server, deps);
-  return server;
+  // node:http2's server keeps no list of its HTTP/1.1 connections to close at a deadline, so it is kept here.
+  const sockets = new Set<TLSSocket>();
+  server.on('secureConnection', (socket: TLSSocket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return {
+    server,
+    // Present at run time with allowHTTP1 (it closes the idle HTTP/1.1 keep-alive sockets); @types/node omits it.
+    closeIdle: () => (server as unknown as { closeIdleConnections(): void }).closeIdleConnections(),
+    closeAll: () => {
+      for (const socket of sockets) socket.destroy();
+    },
+  };
 }
