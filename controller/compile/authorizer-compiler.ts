@@ -7,6 +7,7 @@ import type { Authorizer } from '../../crds/schemas/index.ts';
 import { parseDurationMs } from '../../crds/schemas/index.ts';
 import type { TableAuthorizer, TableCredentialSource, TablePublicJwk } from '../../proxy/table/table-schema.ts';
 import { checkAuthorizerReferences } from './authorizer-references.ts';
+import { caBundleFromSecret } from './ca-bundle.ts';
 import type { ClusterIndex } from './cluster-index.ts';
 import type { SecretInfo } from './compile-types.ts';
 import type { RefProblem } from './conditions.ts';
@@ -44,11 +45,12 @@ function compileJwt(authorizer: Authorizer, jwt: NonNullable<Spec['jwt']>, id: s
     let caPem: string | undefined;
     const caRef = jwt.jwks.caSecretRef;
     if (caRef) {
-      caPem = (cluster.secret(ns, caRef.name) as SecretInfo).data[caRef.key] as string;
-      if (!caPem.includes('-----BEGIN CERTIFICATE-----')) {
-        problems.push({ path: 'spec.jwt.jwks.caSecretRef.key', reason: 'InvalidSecret', message: `Secret ${ns}/${caRef.name} key ${JSON.stringify(caRef.key)} holds no PEM certificate` });
+      const bundle = caBundleFromSecret(cluster, ns, caRef.name, caRef.key, 'spec.jwt.jwks.caSecretRef');
+      if (!bundle.ok) {
+        problems.push(bundle.problem);
         return null;
       }
+      caPem = bundle.pem;
     }
     jwks = { source: 'uri', uri: jwt.jwks.uri, ...(caPem !== undefined && { caPem }), cacheMs: Math.max(1, parseDurationMs(jwt.jwks.cacheDuration)) };
   } else {

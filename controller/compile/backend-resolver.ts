@@ -4,7 +4,8 @@
 // An unresolvable reference still yields a backend, with no endpoints: its share of requests gets 503 from the
 // proxy (as Gateway API answers for an invalid backendRef) and the route's other backends keep serving.
 import type { Backend } from '../../crds/schemas/index.ts';
-import type { TableBackend, TableEndpoint } from '../../proxy/table/table-schema.ts';
+import type { TableBackend, TableBackendTls, TableEndpoint } from '../../proxy/table/table-schema.ts';
+import { caBundleFromSecret } from './ca-bundle.ts';
 import type { ServiceInfo } from './compile-types.ts';
 import type { ClusterIndex } from './cluster-index.ts';
 import type { RefProblem } from './conditions.ts';
@@ -18,10 +19,46 @@ export interface ResolvedBackend {
 
 /** `at` is the field path of the backend entry, e.g. "spec.rules[0].backends[1]". */
 export function resolveBackend(ref: Backend, namespace: string, at: string, cluster: ClusterIndex): ResolvedBackend {
-  if (ref.url !== undefined) return { backend: urlBackend(ref.url) };
-  if (ref.service !== undefined) return serviceBackend(ref.service, namespace, at, cluster);
+  let resolved: ResolvedBackend;
+  if (ref.url !== undefined) resolved = { backend: urlBackend(ref.url) };
+  else if (ref.service !== undefined) resolved = serviceBackend(ref.service, namespace, at, cluster);
   // The schema guarantees one of the two; this keeps the function total.
-  throw new Error(`${at}: backend has neither url nor service`);
+  else throw new Error(`${at}: backend has neither url nor service`);
+  if (ref.tls === undefined && resolved.backend.protocol === 'http') return resolved;
+  return withTls(resolved, ref, namespace, at, cluster);
+}
+
+/**
+ * An https url, or a backend with `tls`: the table backend gets its verification settings, and an id that tells these
+ * settings apart from the defaults. A CA that cannot be read leaves the backend without endpoints (its share of
+ * requests gets 503): it is never forwarded to with weaker verification than the one written.
+ */
+function withTls(resolved: ResolvedBackend, ref: Backend, namespace: string, at: string, cluster: ClusterIndex): ResolvedBackend {
+  const settings = ref.tls ?? {};
+  const defaultName = defaultServerName(ref, namespace);
+  const serverName = settings.serverName ?? defaultName;
+  const insecureSkipVerify = settings.insecureSkipVerify === true;
+  let id = resolved.backend.id;
+  if (ref.service !== undefined) id += ';tls';
+  if (settings.caSecretName !== undefined) id += `;ca=${namespace}/${settings.caSecretName}`;
+  if (serverName !== defaultName) id += `;sni=${serverName}`;
+  if (insecureSkipVerify) id += ';insecure';
+  const https = (tls: TableBackendTls, endpoints = resolved.backend.endpoints): TableBackend => ({ ...resolved.backend, id, protocol: 'https', endpoints, tls });
+  if (settings.caSecretName === undefined) return { ...resolved, backend: https({ serverName, insecureSkipVerify }) };
+  const bundle = caBundleFromSecret(cluster, namespace, settings.caSecretName, CA_KEY, `${at}.tls.caSecretName`);
+  if (bundle.ok) return { ...resolved, backend: https({ caPem: bundle.pem, serverName, insecureSkipVerify }) };
+  // An unresolved Service already has no endpoints and its own problem, reported first.
+  const problem = resolved.problem ?? { ...bundle.problem, message: `${bundle.problem.message} (requests sent to this backend get 503)` };
+  return { backend: https({ serverName, insecureSkipVerify }, []), problem };
+}
+
+/** The key of a CA Secret holding the bundle (cert-manager's and Kubernetes' name for it). */
+export const CA_KEY = 'ca.crt';
+
+/** What an upstream's certificate is checked for by default: the URL's host, or the Service's in-cluster name. */
+function defaultServerName(ref: Backend, namespace: string): string {
+  if (ref.url !== undefined) return new URL(ref.url).hostname.replace(/^\[(.*)\]$/, '$1');
+  return `${(ref.service as NonNullable<Backend['service']>).name}.${namespace}.svc`;
 }
 
 const DEFAULT_PORT = { 'http:': 80, 'https:': 443 } as const;

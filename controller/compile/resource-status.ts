@@ -10,6 +10,7 @@ import type { CompiledApiRoute } from './route-compiler.ts';
 import { checkRouteReferences, type RefLookup } from './route-references.ts';
 import type { CompiledAuthorizer } from './authorizer-compiler.ts';
 import { unenforcedRouteFields } from './unsupported-features.ts';
+import { insecureBackendNotes } from './backend-tls-notes.ts';
 import type { ValidatedResource } from './validated-resource.ts';
 
 /** The health of a JWKS source by its key; undefined when not watched (standalone, or not probed yet). */
@@ -49,7 +50,7 @@ function acceptance(j: Judgement): Acceptance {
 }
 
 function acceptedNotes(resource: ValidatedResource): string[] {
-  return resource.kind === 'ApiRoute' ? unenforcedRouteFields(resource.object) : [];
+  return resource.kind === 'ApiRoute' ? [...unenforcedRouteFields(resource.object), ...insecureBackendNotes(resource.object)] : [];
 }
 
 function references(

@@ -67,18 +67,53 @@ export const serviceRefSchema = z.object({
 
 const URL_RE = /^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/;
 
+/**
+ * TLS to the backend (docs/backend-tls.md). On a service backend its presence makes the gateway speak TLS; a url
+ * backend speaks TLS when its scheme is https, with these settings when given. Verification is always on unless
+ * `insecureSkipVerify` is set to true.
+ */
+export const backendTlsSchema = withRules(
+  z.object({
+    /** A Secret in the ApiRoute's namespace whose `ca.crt` holds the PEM CA bundle; only it is trusted. Default: the system CAs. */
+    caSecretName: objectNameSchema.optional(),
+    /** Sent as SNI and verified against the certificate. Default: the URL's host, or <service>.<namespace>.svc. */
+    serverName: z
+      .string()
+      .max(253)
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase DNS name')
+      .optional(),
+    /** Accept any certificate (no chain, name or expiry check): for tests only; the ApiRoute's status warns about it. */
+    insecureSkipVerify: z.boolean().optional(),
+  }),
+  [
+    {
+      cel: '!(has(self.caSecretName) && has(self.insecureSkipVerify) && self.insecureSkipVerify)',
+      message: 'caSecretName and insecureSkipVerify contradict each other: set at most one',
+      path: ['insecureSkipVerify'],
+      check: (t) => t.caSecretName === undefined || t.insecureSkipVerify !== true,
+    },
+  ],
+);
+
 export const backendSchema = withRules(
   z.object({
     service: serviceRefSchema.optional(),
     /** An external or standalone backend: scheme, host, port and an optional path prefix. */
     url: z.string().max(2048).regex(URL_RE, 'must be an http:// or https:// URL without query or fragment').optional(),
     weight: z.number().int().min(0).max(10000).default(1),
+    tls: backendTlsSchema.optional(),
   }),
   [
     {
       cel: 'has(self.service) != has(self.url)',
       message: 'a backend sets exactly one of service or url',
       check: (b) => (b.service === undefined) !== (b.url === undefined),
+    },
+    {
+      cel: "!has(self.tls) || !has(self.url) || self.url.startsWith('https://')",
+      message: 'tls applies to a service backend or an https:// url',
+      path: ['tls'],
+      check: (b) => b.tls === undefined || b.url === undefined || b.url.startsWith('https://'),
     },
   ],
 );

@@ -25,6 +25,9 @@ export interface ExchangeSettings {
   tracer: RequestTracer | null;
 }
 
+/** undici reads `servername` per request (its types omit it): without it SNI would follow the Host header. */
+export type UpstreamDispatchOptions = Dispatcher.DispatchOptions & { servername?: string | undefined };
+
 export interface ExchangeInit {
   req: IncomingMessage;
   res: ServerResponse;
@@ -36,7 +39,7 @@ export interface ExchangeInit {
   path: string;
   /** Retries left for connect failures; 0 unless the request is idempotent and has no body. */
   retries: number;
-  dispatch: Dispatcher.DispatchOptions;
+  dispatch: UpstreamDispatchOptions;
   startedAt: number;
   /** The authenticated consumer's name, for the access log; null when the route authenticates no one. */
   consumer: string | null;
@@ -181,8 +184,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.clearTimer();
       this.finish(499, err);
     } else {
-      metrics.upstreamFailed(upstreamErrorKind(err));
-      this.fail(502, 'upstream connection failed', err);
+      const kind = upstreamErrorKind(err);
+      metrics.upstreamFailed(kind);
+      // A certificate that does not verify is not retried: another endpoint of the backend has the same settings.
+      this.fail(502, kind === 'tls' ? 'upstream TLS handshake failed' : 'upstream connection failed', err);
     }
   }
 

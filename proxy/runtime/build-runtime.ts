@@ -9,7 +9,8 @@ import { compileRewrite } from '../forward/rewrite-path.ts';
 import { compactChanges } from '../forward/header-changes.ts';
 import { BackendTarget } from './backend-target.ts';
 import { DEFAULT_EJECTION, EndpointHealth } from './endpoint-health.ts';
-import { DEFAULT_POOL_SETTINGS, UpstreamEndpoint, originOf, servernameOf } from './endpoint-pool.ts';
+import { DEFAULT_POOL_SETTINGS, UpstreamEndpoint, originOf } from './endpoint-pool.ts';
+import { upstreamTls, upstreamTlsKey, upstreamTlsSettings, type UpstreamTls } from './upstream-tls.ts';
 import { ReferenceCounts, targetKey } from './reference-counts.ts';
 import { tableReferenceProblem } from './table-references.ts';
 import { WeightedPicker } from './weighted-picker.ts';
@@ -204,8 +205,12 @@ export class EndpointCollector {
   }
 
   endpointsOf(backend: TableBackend, connectMs: number): UpstreamEndpoint[] {
-    const servername = servernameOf(backend);
-    return backend.endpoints.map((e) => this.endpoint(originOf(backend.protocol, e), servername, connectMs));
+    const settings = upstreamTlsSettings(backend);
+    const tlsKey = settings === null ? '' : upstreamTlsKey(settings);
+    // Built once per backend, and only when one of its endpoints needs a new pool.
+    let tls: UpstreamTls | null = null;
+    const tlsOf = (): UpstreamTls | null => (settings === null ? null : (tls ??= upstreamTls(settings, tlsKey)));
+    return backend.endpoints.map((e) => this.endpoint(originOf(backend.protocol, e), tlsKey, tlsOf, connectMs));
   }
 
   /** Carries a target of an unchanged backend over, with its endpoints (table deltas: routes that did not change keep it). */
@@ -228,8 +233,8 @@ export class EndpointCollector {
     return this.byBackend;
   }
 
-  private endpoint(origin: string, servername: string | undefined, connectMs: number): UpstreamEndpoint {
-    const key = `${origin}|${connectMs}|${servername ?? ''}`;
+  private endpoint(origin: string, tlsKey: string, tls: () => UpstreamTls | null, connectMs: number): UpstreamEndpoint {
+    const key = `${origin}|${connectMs}|${tlsKey}`;
     const existing = this.all.get(key) ?? this.previous?.endpoints.get(key);
     if (existing !== undefined) {
       this.all.set(key, existing);
@@ -241,7 +246,7 @@ export class EndpointCollector {
       health = new EndpointHealth();
       this.health.set(address, health);
     }
-    const created = new UpstreamEndpoint(key, origin, address, health, connectMs, servername, this.options.pools);
+    const created = new UpstreamEndpoint(key, origin, address, health, connectMs, tls(), this.options.pools);
     this.all.set(key, created);
     return created;
   }

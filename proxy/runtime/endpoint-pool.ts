@@ -1,8 +1,10 @@
-// One undici Pool per upstream endpoint (and connect timeout / TLS name, which are per-pool settings in undici).
-// Pools outlive tables: a table swap that keeps an endpoint keeps its warm connections.
+// One undici Pool per upstream endpoint (and connect timeout / TLS settings, which are per-pool settings in undici).
+// Pools outlive tables: a table swap that keeps an endpoint keeps its warm connections; one that changes how it is
+// verified (a rotated CA, another server name) makes a new pool, so no connection verified the old way is reused.
 import { Pool } from 'undici';
 import type { TableBackend, TableEndpoint } from '../table/table-schema.ts';
 import type { EndpointHealth } from './endpoint-health.ts';
+import type { UpstreamTls } from './upstream-tls.ts';
 
 export interface PoolSettings {
   /** Connections per endpoint; beyond it requests queue in the pool. */
@@ -21,20 +23,26 @@ export class UpstreamEndpoint {
   readonly pool: Pool;
   /** "http://host:port" or "https://…": WebSocket upgrades open their own connection, outside the pool. */
   readonly origin: string;
+  /** null for http; WebSocket upgrades use the same options as the pool. */
+  readonly tls: UpstreamTls | null;
+  /** The SNI name sent with every request (undici otherwise derives it from the Host header); undefined without TLS. */
   readonly servername: string | undefined;
   readonly connectMs: number;
 
-  constructor(key: string, origin: string, address: string, health: EndpointHealth, connectMs: number, servername: string | undefined, settings: PoolSettings) {
+  constructor(key: string, origin: string, address: string, health: EndpointHealth, connectMs: number, tls: UpstreamTls | null, settings: PoolSettings) {
     this.key = key;
     this.address = address;
     this.health = health;
     this.origin = origin;
-    this.servername = servername;
+    this.tls = tls;
+    this.servername = tls?.servername;
     this.connectMs = connectMs;
     this.pool = new Pool(origin, {
       connections: settings.connections,
       keepAliveTimeout: settings.keepAliveMs,
-      connect: servername === undefined ? { timeout: connectMs } : { timeout: connectMs, servername },
+      // Upstreams speak HTTP/1.1 (hop-by-hop headers and upgrades assume it): never offer h2 by ALPN.
+      allowH2: false,
+      connect: tls === null ? { timeout: connectMs } : { timeout: connectMs, ...tls.connect },
     });
   }
 
@@ -51,10 +59,4 @@ export class UpstreamEndpoint {
 export function originOf(protocol: TableBackend['protocol'], endpoint: TableEndpoint): string {
   const host = endpoint.host.includes(':') && !endpoint.host.startsWith('[') ? `[${endpoint.host}]` : endpoint.host;
   return `${protocol}://${host}:${endpoint.port}`;
-}
-
-/** TLS server name for an https backend: its Host header without a port, when it has one. */
-export function servernameOf(backend: TableBackend): string | undefined {
-  if (backend.protocol !== 'https' || backend.hostHeader === undefined) return undefined;
-  return backend.hostHeader.replace(/:\d+$/, '');
 }

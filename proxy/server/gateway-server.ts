@@ -159,6 +159,8 @@ function forward(
         body: bodyRead === null ? null : (limitedBody(req, route.maxBodyBytes, bodyRead) as unknown as Readable),
         headersTimeout: idleMs,
         bodyTimeout: idleMs,
+        // SNI is the backend's server name, not the Host header's (which undici would use); undefined for http.
+        servername: endpoint.servername,
       },
       startedAt,
       consumer: ctx?.consumer?.name ?? null,

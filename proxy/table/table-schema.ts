@@ -6,6 +6,7 @@ import { z } from 'zod';
 // 2: authorizers and per-route policies. A proxy of schema 1 would drop the fields it does not know and serve
 // protected routes open, so it must refuse these tables (it NACKs an unknown schema) rather than read them.
 // 3: rate policies (limits, quotas, usage plans), for the same reason: a schema-2 proxy would serve them unthrottled.
+// 4: … backend TLS (a backend's own CA bundle, server name, insecureSkipVerify): a schema-3 proxy would drop them …
 export const TABLE_SCHEMA_VERSION = 3;
 
 const lowerHeaderName = z.string().min(1).regex(/^[a-z0-9!#$%&'*+.^_`|~-]+$/, 'header names are lower-case in the table');
@@ -16,16 +17,36 @@ export const tableEndpointSchema = z.object({
 });
 export type TableEndpoint = z.output<typeof tableEndpointSchema>;
 
-export const tableBackendSchema = z.object({
-  /** Stable id: "svc:<ns>/<name>:<port>" or "url:<origin><prefix>". */
-  id: z.string().min(1),
-  protocol: z.enum(['http', 'https']),
-  /** Prepended to the forwarded path ("" for none); never ends with "/". */
-  pathPrefix: z.string(),
-  /** Host header sent upstream; absent means the client's Host is kept. */
-  hostHeader: z.string().optional(),
-  endpoints: z.array(tableEndpointSchema),
+/**
+ * How an https backend's certificate is verified. Without it an https backend trusts the system CAs and verifies its
+ * Host header's name (hand-written tables); the compiler always writes it for https backends.
+ */
+export const tableBackendTlsSchema = z.object({
+  /** PEM certificates, and nothing else (the compiler copies only CERTIFICATE blocks): the only CAs trusted. Absent: the system CAs. */
+  caPem: z.string().includes('-----BEGIN CERTIFICATE-----').optional(),
+  /** Sent as SNI (unless it is an IP address) and the name the certificate must carry. */
+  serverName: z.string().min(1),
+  /** true: any certificate is accepted. Only ever set by an explicit `insecureSkipVerify: true`. */
+  insecureSkipVerify: z.boolean(),
 });
+export type TableBackendTls = z.output<typeof tableBackendTlsSchema>;
+
+export const tableBackendSchema = z
+  .object({
+    /**
+     * Stable id: "svc:<ns>/<name>:<port>" or "url:<origin><prefix>", followed for TLS settings other than the defaults
+     * by ";tls", ";ca=<ns>/<secret>", ";sni=<name>", ";insecure", so two rules reaching one address differently get two.
+     */
+    id: z.string().min(1),
+    protocol: z.enum(['http', 'https']),
+    /** Prepended to the forwarded path ("" for none); never ends with "/". */
+    pathPrefix: z.string(),
+    /** Host header sent upstream; absent means the client's Host is kept. */
+    hostHeader: z.string().optional(),
+    endpoints: z.array(tableEndpointSchema),
+    tls: tableBackendTlsSchema.optional(),
+  })
+  .refine((b) => b.tls === undefined || b.protocol === 'https', { message: 'tls settings on a backend that is not https', path: ['tls'] });
 export type TableBackend = z.output<typeof tableBackendSchema>;
 
 export const weightedBackendSchema = z.object({

@@ -9,7 +9,7 @@ import { connect as netConnect, type NetConnectOpts, type Socket } from 'node:ne
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import WebSocket, { type ClientOptions } from 'ws';
 import type { HeaderBag } from '../forward/header-changes.ts';
-import { ejectsEndpoint, isConnectFailure } from '../forward/upstream-errors.ts';
+import { ejectsEndpoint, isConnectFailure, upstreamErrorKind } from '../forward/upstream-errors.ts';
 import type { UpstreamEndpoint } from '../runtime/endpoint-pool.ts';
 
 export type HandshakeFailure = {
@@ -36,7 +36,8 @@ export type PlainHandshake = { ok: true; socket: Socket; head: Buffer; response:
 
 function failure(err: Error & { code?: string }): HandshakeFailure {
   if (isConnectFailure(err)) return { status: 502, error: 'upstream unreachable', cause: err.code ?? err.name, connectFailed: true, ejects: ejectsEndpoint(err) };
-  return { status: 502, error: 'upstream connection failed', cause: err.code ?? err.name, connectFailed: false, ejects: false };
+  const error = upstreamErrorKind(err) === 'tls' ? 'upstream TLS handshake failed' : 'upstream connection failed';
+  return { status: 502, error, cause: err.code ?? err.name, connectFailed: false, ejects: false };
 }
 
 const CONNECT_TIMEOUT = Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' });
@@ -65,7 +66,8 @@ export function plainUpgrade(target: UpgradeTarget, done: (result: PlainHandshak
     path: target.path,
     headers: { ...target.headers, connection: 'Upgrade', upgrade: 'websocket' },
     agent: false,
-    ...(tls && endpoint.servername !== undefined && { servername: endpoint.servername }),
+    // The pool's trust, SNI and name check: an upgrade is verified exactly as the backend's requests are.
+    ...endpoint.tls?.connect,
   };
   const req = (tls ? httpsRequest : httpRequest)(options);
   const timer = setTimeout(() => {
@@ -115,10 +117,10 @@ export function parsedUpgrade(target: UpgradeTarget, protocols: string[], maxPay
     maxPayload,
     handshakeTimeout: target.timeoutMs,
     followRedirects: false,
-    ...(endpoint.servername !== undefined && { servername: endpoint.servername }),
-    // The connection made here so the connect timeout stops once it is up (ws times the whole handshake only).
+    // The connection made here so the connect timeout stops once it is up (ws times the whole handshake only), with
+    // the pool's trust, SNI and name check over whatever ws derived from the URL.
     createConnection: ((options: NetConnectOpts & TlsConnectionOptions) => {
-      const conn = tls ? tlsConnect(options) : netConnect(options);
+      const conn = tls ? tlsConnect({ ...options, ...endpoint.tls?.connect }) : netConnect(options);
       conn.once(tls ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
       return conn;
     }) as unknown as ClientOptions['createConnection'],
