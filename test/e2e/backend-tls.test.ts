@@ -3,10 +3,15 @@
 // connection (the SNI name) comes back in its answer.
 import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { compile } from '../../controller/compile/compile.ts';
 import type { CompileInput, SecretInfo } from '../../controller/compile/compile-types.ts';
 import type { RoutingTable } from '../../proxy/table/table-schema.ts';
+import { startStandalone } from '../support/gatehouse-process.ts';
 import { makePki, type TestCert, type TestPki } from '../support/test-pki.ts';
+import { eventually } from '../support/wait-for.ts';
 import { apiRoute } from '../unit/compile-fixtures.ts';
 import { metricValue } from './helpers/authorizers.ts';
 import { startTestGateway } from './helpers/gateway.ts';
@@ -220,4 +225,52 @@ test('a WebSocket upgrade to a wss:// upstream is verified like requests, piped 
     assert.equal(refused.status, 502, path);
     assert.equal(refused.json.error, 'upstream TLS handshake failed', path);
   }
+});
+
+/** A manifest as YAML (JSON is YAML). */
+const manifest = (doc: unknown): string => `${JSON.stringify(doc, null, 2)}\n`;
+
+const secretManifest = (cert: TestCert): string =>
+  manifest({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'upstream-ca', namespace: 'default' }, stringData: { 'ca.crt': cert.certPem } });
+
+test('gatehouse standalone: a CA Secret manifest in the config folder verifies the backend; rewriting it rotates the CA', async (t) => {
+  const up = await upstream(t, apiCert);
+  const dir = await mkdtemp(join(tmpdir(), 'gatehouse-backend-tls-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'secret.yaml'), secretManifest(ca));
+  await writeFile(
+    join(dir, 'route.yaml'),
+    manifest({
+      apiVersion: 'gatehouse.dev/v1alpha1',
+      kind: 'ApiRoute',
+      metadata: { name: 'r', namespace: 'default' },
+      spec: {
+        rules: [
+          { matches: [{ path: { value: '/api' } }], backends: [{ url: `https://localhost:${up.port}`, tls: { caSecretName: 'upstream-ca' } }] },
+          { matches: [{ path: { value: '/missing' } }], backends: [{ url: `https://localhost:${up.port}`, tls: { caSecretName: 'nope' } }] },
+        ],
+      },
+    }),
+  );
+  const gw = await startStandalone(dir);
+  t.after(() => gw.stop());
+
+  const ok = await send(gw.port, '/api');
+  assert.equal(ok.status, 200, ok.body);
+  assert.equal(ok.json<TlsReply>().servername, 'localhost');
+  assert.equal((await send(gw.port, '/missing')).status, 503);
+
+  up.useCertificate(apiCertOther);
+  const refused = await send(gw.port, '/api');
+  assert.equal(refused.status, 502);
+  assert.equal(errorBody(refused).error, 'upstream TLS handshake failed');
+  assert.equal(await metricValue(gw.adminPort, ERRORS, { route: 'default/r/r0/m0', kind: 'tls' }), 1);
+  assert.ok(!gw.stderr().includes('BEGIN CERTIFICATE') && !gw.stdout().includes('BEGIN CERTIFICATE'), 'no certificate in the logs');
+
+  await writeFile(join(dir, 'secret.yaml'), secretManifest(otherCa));
+  let last = 0;
+  await eventually(
+    async () => (last = (await send(gw.port, '/api')).status) === 200,
+    () => `GET /api after the CA Secret was rotated: last ${last}`,
+  );
 });
