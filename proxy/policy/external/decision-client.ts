@@ -2,6 +2,7 @@
 // whole exchange (queueing, connect, headers and body), the answer's body is read up to a bound, and every
 // failure comes back as a value: nothing the service does can reject into the caller or crash the process.
 import { Pool } from 'undici';
+import { trustContext } from '../../runtime/upstream-tls.ts';
 
 /** An answer larger than this is not a decision (a misrouted page, a misbehaving service): it is refused unread. */
 export const MAX_ANSWER_BYTES = 64 * 1024;
@@ -26,7 +27,9 @@ export class DecisionClient {
     try {
       const target = new URL(url);
       if (target.protocol === 'http:' || target.protocol === 'https:') {
-        pool = new Pool(target.origin, { connections: CONNECTIONS, connect: { timeout: timeoutMs } });
+        // https: the system CAs as backends have them (upstream-tls.ts).
+        const tls = target.protocol === 'https:' ? { secureContext: trustContext(undefined) } : {};
+        pool = new Pool(target.origin, { connections: CONNECTIONS, connect: { timeout: timeoutMs, ...tls } });
         path = target.pathname + target.search;
       }
     } catch {

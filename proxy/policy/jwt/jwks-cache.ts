@@ -22,6 +22,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
+import { trustContext } from '../../runtime/upstream-tls.ts';
 import type { AuthMetrics, Clock } from '../policy-types.ts';
 import { DEFAULT_FETCH_LIMITS, fetchJwks, maxAgeSeconds, type JwksFetchLimits } from './jwks-fetch.ts';
 import { candidateKeys, parseJwkSet, type SigningKey } from './signing-keys.ts';
@@ -90,7 +91,8 @@ export class JwksCache {
     this.#deps = deps;
     this.#tuning = tuning;
     // Its own agent: the CA applies to this source only, and close() can drop its connections.
-    this.#agent = new Agent({ connect: source.caPem === undefined ? { timeout: tuning.timeoutMs } : { timeout: tuning.timeoutMs, ca: source.caPem } });
+    // Trust as for backends (upstream-tls.ts): only the given CA, else the system CAs (bundled, OS store, extra).
+    this.#agent = new Agent({ connect: { timeout: tuning.timeoutMs, secureContext: trustContext(source.caPem) } });
   }
 
   /** Another authorizer uses this source: the shortest cacheMs wins (fresher keys never hurt correctness). */
