@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile } from '../../controller/compile/compile.ts';
+import { tableDelta } from '../../controller/distribute/table-delta.ts';
 import type { CompileInput, SecretInfo } from '../../controller/compile/compile-types.ts';
 import type { RoutingTable } from '../../proxy/table/table-schema.ts';
 import { startStandalone } from '../support/gatehouse-process.ts';
@@ -194,8 +195,15 @@ test('CA rotation: an unchanged setting keeps its pool, a changed CA replaces it
 
   // And back: connections made under the rotated CA are not reused by a pool of the old one.
   up.useCertificate(apiCert);
-  assert.ok(gw.applyTable(compiled([rule, other], [caSecret('upstream-ca', otherCa)]).table).ok);
+  const rotated = compiled([rule, other], [caSecret('upstream-ca', otherCa)]).table;
+  assert.ok(gw.applyTable(rotated).ok);
   assert.equal((await send(gw.port, '/api')).status, 502, 'a new handshake, against the rotated CA');
+
+  // The fleet's way: the rotation back arrives as a delta (the backend changed, no route did), and works the same.
+  const delta = tableDelta(rotated, compiled([rule, other], [caSecret('upstream-ca', ca)]).table);
+  assert.ok(delta !== null && delta.routes.changed.length === 0 && delta.backends.changed.length === 1);
+  assert.ok((await gw.applyDelta(delta)).ok);
+  assert.equal((await send(gw.port, '/api')).status, 200);
 });
 
 test('a WebSocket upgrade to a wss:// upstream is verified like requests, piped and parsed', async (t) => {
