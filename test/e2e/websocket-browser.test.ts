@@ -89,7 +89,10 @@ async function startPageServer(html: () => string): Promise<{ server: Server; or
 }
 
 function wsRoute(id: string, prefix: string, allowOrigins: string[]): TableRoute {
-  return route(id, prefix, ['be'], { websocket: { idleTimeoutMs: 60_000, maxDurationMs: 3_600_000, closeOnExpiry: false, allowOrigins } });
+  return route(id, prefix, ['be'], {
+    websocket: { idleTimeoutMs: 60_000, maxDurationMs: 3_600_000, closeOnExpiry: false },
+    cors: { allowOrigins, allowMethods: ['GET'], allowHeaders: [], exposeHeaders: [], allowCredentials: false },
+  });
 }
 
 /** Loads the page and waits (bounded) until its WebSocket has closed; returns what the page saw. */
