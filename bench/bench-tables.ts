@@ -8,6 +8,7 @@ import {
   type RoutingTable,
   type TableAuthorizer,
   type TableBackend,
+  type TableCors,
   type TableRatePolicy,
   type TableRoute,
   type TablePathMatch,
@@ -71,11 +72,22 @@ export interface RoutePolicyFixture {
  * One catch-all route; with `policy`, the same route behind an Authorizer, with `ratePolicy`, the same route naming
  * that RatePolicy (each the only difference from the plain table).
  */
-export function oneRouteTable(upstreamPort: number, policy?: RoutePolicyFixture, ratePolicy?: TableRatePolicy): RoutingTable {
+/** The CORS of the cors-origin case: a credentialed policy with a few origins, so the answer names the origin. */
+export const BENCH_CORS: TableCors = {
+  allowOrigins: ['https://app.bench.example', 'https://*.tenants.bench.example', 'https://admin.bench.example'],
+  allowMethods: ['DELETE', 'GET', 'POST', 'PUT'],
+  allowHeaders: ['content-type', 'x-api-key'],
+  exposeHeaders: ['x-request-id'],
+  allowCredentials: true,
+  maxAgeSeconds: 600,
+};
+
+export function oneRouteTable(upstreamPort: number, policy?: RoutePolicyFixture, ratePolicy?: TableRatePolicy, cors?: TableCors): RoutingTable {
   const b = backend(upstreamPort, '');
   const extra: Partial<TableRoute> = {
     ...(policy === undefined ? {} : { auth: policy.auth }),
     ...(ratePolicy === undefined ? {} : { ratePolicies: [ratePolicy.id] }),
+    ...(cors === undefined ? {} : { cors }),
   };
   const r = route('bench/catch-all/r0/m0', { namespace: 'bench', name: 'catch-all', rule: 0, match: 0 }, [], { type: 'prefix', value: '/' }, b.id, extra);
   return seal([r], [b], policy === undefined ? [] : [policy.authorizer], ratePolicy === undefined ? [] : [ratePolicy]);

@@ -7,7 +7,7 @@ import type { RoutingTable, TableRatePolicy } from '../proxy/table/table-schema.
 import { startProcess, type Started } from './child-processes.ts';
 import { freePort, waitForPort, LOOPBACK } from './ports.ts';
 import { proxyConf, startNginx } from './nginx.ts';
-import { assertMeasuredRoute, oneRouteTable, tenThousandRouteTable, MEASURED_ROUTE_ID, type RoutePolicyFixture } from './bench-tables.ts';
+import { assertMeasuredRoute, BENCH_CORS, oneRouteTable, tenThousandRouteTable, MEASURED_ROUTE_ID, type RoutePolicyFixture } from './bench-tables.ts';
 import { EXTERNAL_CREDENTIAL, routeAuth, type ApiKeyFixture, type DecisionService, type JwtIssuer } from './auth-fixtures.ts';
 import { GLOBAL_POLICY, LOCAL_POLICY, PRECHECK_POLICY } from './limit-fixtures.ts';
 import { rotatingScript, type ExpectedStatus } from './wrk.ts';
@@ -26,7 +26,8 @@ export type CaseName =
   | 'limits-global'
   | 'limits-global-precheck'
   | 'tracing-otlp'
-  | 'tracing-unsampled';
+  | 'tracing-unsampled'
+  | 'cors-origin';
 export const PROXY_CASES: CaseName[] = ['gateway-1', 'gateway-1-quiet', 'gateway-10k', 'bare-undici', 'nginx'];
 /** gateway-1 as shipped (the bench's --gateway-log-level, info: one access-log line per request) over this: logging off. */
 export const LOGGING_OFF: CaseName = 'gateway-1-quiet';
@@ -36,19 +37,24 @@ export const LIMIT_CASES: CaseName[] = ['limits-local', 'limits-global', 'limits
 export const GLOBAL_LIMIT_CASES: CaseName[] = ['limits-global', 'limits-global-precheck'];
 /** gateway-1 with span export on (--otlp-endpoint to the bench's sink): every request sampled, or none (--otlp-sample 0). */
 export const TRACING_CASES: CaseName[] = ['tracing-otlp', 'tracing-unsampled'];
-export const ALL_CASES: CaseName[] = [...PROXY_CASES, ...AUTH_CASES, ...LIMIT_CASES, ...TRACING_CASES];
+/** gateway-1's route with CORS, every request carrying an allowed Origin (the answer gets the CORS fields). */
+export const CORS_CASES: CaseName[] = ['cors-origin'];
+export const ALL_CASES: CaseName[] = [...PROXY_CASES, ...AUTH_CASES, ...LIMIT_CASES, ...TRACING_CASES, ...CORS_CASES];
 /** The authorizer cases are compared with the same one-route gateway without an Authorizer ("auth: none"). */
 export const AUTH_BASELINE: CaseName = 'gateway-1';
 /** The rate-limit cases are compared with the same one-route gateway without a RatePolicy ("limits: none"). */
 export const LIMITS_BASELINE: CaseName = 'gateway-1';
 /** The tracing cases are compared with the same gateway without --otlp-endpoint ("tracing: off"). */
 export const TRACING_BASELINE: CaseName = 'gateway-1';
+/** The CORS case is compared with the same gateway whose route has no CORS ("cors: none"). */
+export const CORS_BASELINE: CaseName = 'gateway-1';
 /** Names `--cases` accepts for a set of cases. */
 export const CASE_GROUPS: Record<string, CaseName[]> = {
   proxy: PROXY_CASES,
   auth: [AUTH_BASELINE, ...AUTH_CASES],
   limits: [LIMITS_BASELINE, ...LIMIT_CASES],
   tracing: [TRACING_BASELINE, ...TRACING_CASES],
+  cors: [CORS_BASELINE, ...CORS_CASES],
 };
 
 export const CASE_LABELS: Record<CaseName, string> = {
@@ -66,6 +72,7 @@ export const CASE_LABELS: Record<CaseName, string> = {
   'limits-global-precheck': 'limits: global pre-check',
   'tracing-otlp': 'tracing: OTLP, every request',
   'tracing-unsampled': 'tracing: OTLP, sample 0',
+  'cors-origin': 'cors: allowed Origin',
 };
 
 /** The RatePolicy each rate-limit case's route names. */
@@ -76,7 +83,7 @@ const LIMIT_POLICIES: Partial<Record<CaseName, TableRatePolicy>> = {
 };
 
 export function isGatewayCase(name: CaseName): boolean {
-  return name.startsWith('gateway') || AUTH_CASES.includes(name) || LIMIT_CASES.includes(name) || TRACING_CASES.includes(name);
+  return name.startsWith('gateway') || CORS_CASES.includes(name) || AUTH_CASES.includes(name) || LIMIT_CASES.includes(name) || TRACING_CASES.includes(name);
 }
 
 /**
@@ -219,6 +226,15 @@ export async function startCase(name: CaseName, ctx: CaseContext): Promise<Runni
       assertMeasuredRoute(table, name === 'gateway-1' ? table.routes[0]?.id ?? '' : MEASURED_ROUTE_ID);
       routes = table.routes.length;
       adminPort = await freePort();
+      started = startGatewayCase(name, table, ctx, port, adminPort);
+      break;
+    }
+    case 'cors-origin': {
+      const table = oneRouteTable(ctx.upstreamPort, undefined, undefined, BENCH_CORS);
+      assertMeasuredRoute(table, table.routes[0]?.id ?? '');
+      routes = table.routes.length;
+      adminPort = await freePort();
+      load = { headers: [`Origin: ${BENCH_CORS.allowOrigins[0] ?? ''}`] };
       started = startGatewayCase(name, table, ctx, port, adminPort);
       break;
     }

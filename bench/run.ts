@@ -19,6 +19,7 @@ import {
   LIMIT_CASES,
   LIMITS_BASELINE,
   TRACING_BASELINE,
+  CORS_BASELINE,
   TRACING_CASES,
   gatewayAvailable,
   isGatewayCase,
@@ -100,6 +101,8 @@ groups:
            (${TRACING_BASELINE} is "tracing: off"; tracing-otlp: --otlp-endpoint to a sink the bench starts on the load
            core, every request's span exported with the shipped batching; tracing-unsampled: the same with
            --otlp-sample 0, the tracer on and no span recorded)
+  cors     ${CASE_GROUPS.cors?.join(', ')}
+           (${CORS_BASELINE} is "cors: none"; cors-origin: the same route with CORS, every request with an allowed Origin)
 
 Needs wrk and nginx (and redis-server for the Global limit cases), two CPUs and taskset. Exits 1 when a measured
 request got another answer than expected (2xx; 429 for the pre-check case) or a case decided what it must not; 3 when

@@ -13,7 +13,6 @@ const settings = (extra: Partial<TableWebSocket> = {}): TableWebSocket => ({
   idleTimeoutMs: 600_000,
   maxDurationMs: 7_200_000,
   closeOnExpiry: false,
-  allowOrigins: [],
   ...extra,
 });
 

@@ -22,6 +22,7 @@ import { tablePath, tableRewrite } from './route-paths.ts';
 import { cmp } from './resource-key.ts';
 import { authorizerId } from './authorizer-compiler.ts';
 import { ratePolicyId } from './rate-policy-compiler.ts';
+import { routeCors } from './cors-compiler.ts';
 
 export interface RouteCandidate {
   route: TableRoute;
@@ -98,7 +99,8 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
       clientIp: clientIpRules(rule.clientIp ?? spec.clientIp),
       auth: routeAuth(metadata.namespace, rule.authorizer ?? spec.authorizer),
       ratePolicies: routeRatePolicies(metadata.namespace, spec.ratePolicies, rule.ratePolicies),
-      websocket: routeWebSocket(rule.websocket, rule.cors ?? spec.cors),
+      websocket: routeWebSocket(rule.websocket),
+      cors: routeCors(rule.cors ?? spec.cors),
     };
     effectiveMatches(rule).forEach((match, j) => {
       const path = matchPath(match);
@@ -123,6 +125,7 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
         ...(shared.auth && { auth: shared.auth }),
         ...(shared.ratePolicies && { ratePolicies: shared.ratePolicies }),
         ...(shared.websocket && { websocket: shared.websocket }),
+        ...(shared.cors && { cors: shared.cors }),
       };
       out.candidates.push({ route, field: matchField(i, j) });
     });
@@ -144,18 +147,15 @@ function routeRatePolicies(namespace: string, api: RouteRule['ratePolicies'], ru
   return ids.length === 0 ? undefined : ids;
 }
 
-/** Upgrades enabled, with every default filled in; the rule's (or its ApiRoute's) CORS origins gate the handshake. */
-function routeWebSocket(ws: RouteRule['websocket'], cors: RouteRule['cors']): TableWebSocket | undefined {
+/** Upgrades enabled, with every default filled in (the route's CORS origins, if any, gate the handshake). */
+function routeWebSocket(ws: RouteRule['websocket']): TableWebSocket | undefined {
   if (ws === undefined || !ws.enabled) return undefined;
-  const origins = sortedUnique((cors?.allowOrigins ?? []).map((o) => o.toLowerCase()));
   return {
     idleTimeoutMs: durationOr(ws.idleTimeout, ROUTE_DEFAULTS.websocketIdleMs),
     maxDurationMs: durationOr(ws.maxDuration, ROUTE_DEFAULTS.websocketMaxDurationMs),
     ...(ws.maxMessageSize !== undefined && { maxMessageBytes: parseSizeBytes(ws.maxMessageSize) }),
     ...(ws.maxMessagesPerSecond !== undefined && { maxMessagesPerSecond: ws.maxMessagesPerSecond }),
     closeOnExpiry: ws.closeOnExpiry,
-    // "*" among others allows any origin: the list collapses to it.
-    allowOrigins: origins.includes('*') ? ['*'] : origins,
   };
 }
 

@@ -7,9 +7,8 @@ const NOT_ENFORCED = 'is accepted but not yet enforced by this gateway version';
 export function unenforcedRouteFields(route: ApiRoute): string[] {
   const fields: string[] = [];
   const { spec } = route;
-  if (spec.cors !== undefined) fields.push('spec.cors');
   spec.rules.forEach((rule, i) => {
-    for (const f of ['cors', 'cache'] as const) if (rule[f] !== undefined) fields.push(`spec.rules[${i}].${f}`);
+    if (rule.cache !== undefined) fields.push(`spec.rules[${i}].cache`);
   });
   return fields.map((f) => `${f} ${NOT_ENFORCED}`);
 }

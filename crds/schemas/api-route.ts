@@ -175,14 +175,45 @@ export const retriesSchema = z.object({
   attempts: z.number().int().min(0).max(5).default(2),
 });
 
-export const corsSchema = z.object({
-  allowOrigins: z.array(z.string().min(1).max(512)).min(1).max(64),
-  allowMethods: z.array(methodSchema).max(9).optional(),
-  allowHeaders: z.array(headerNameSchema).max(64).optional(),
-  exposeHeaders: z.array(headerNameSchema).max(64).optional(),
-  allowCredentials: z.boolean().optional(),
-  maxAge: durationSchema.optional(),
-});
+/**
+ * A CORS origin as browsers send it: scheme://host[:port], no path. `https://*.example.com` admits any subdomain of
+ * example.com at any depth (one or more labels), never example.com itself; "*" admits every origin.
+ */
+const ORIGIN_RE =
+  /^(\*|[a-zA-Z][a-zA-Z0-9+.-]*:\/\/((\*\.)?[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(:[0-9]{1,5})?)$/;
+
+export const corsOriginSchema = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(ORIGIN_RE, 'must be "*" or an origin scheme://host[:port] without a path, such as "https://app.example.com" or "https://*.example.com"')
+  .meta({ pattern: ORIGIN_RE.source });
+
+/** Cross-origin requests from browsers (docs/apiroute.md#cors); the gateway answers preflights itself. */
+export const corsSchema = withRules(
+  z.object({
+    /** Exact origins, wildcard-subdomain origins ("https://*.example.com"), or "*". */
+    allowOrigins: z.array(corsOriginSchema).min(1).max(64),
+    /** Methods a preflight may ask for; default GET, HEAD and POST (the ones browsers send without asking). */
+    allowMethods: z.array(methodSchema).max(9).optional(),
+    /** Request headers a preflight may ask for (case-insensitive); "*" admits any but Authorization, which must be named. */
+    allowHeaders: z.array(headerNameSchema).max(64).optional(),
+    /** Response headers the page's script may read beyond the safelisted ones. */
+    exposeHeaders: z.array(headerNameSchema).max(64).optional(),
+    /** Cookies and Authorization may be sent; the answer then names the origin, never "*". */
+    allowCredentials: z.boolean().optional(),
+    /** How long a browser may cache a preflight answer (whole seconds; Chromium caps it at 2h). */
+    maxAge: durationSchema.optional(),
+  }),
+  [
+    {
+      cel: "!(has(self.allowCredentials) && self.allowCredentials) || !self.allowOrigins.exists(o, o == '*')",
+      message: 'allowCredentials cannot be used with the "*" origin: list the origins that may send credentials',
+      path: ['allowOrigins'],
+      check: (c) => c.allowCredentials !== true || !c.allowOrigins.includes('*'),
+    },
+  ],
+);
 
 export const cacheSchema = z.object({
   ttl: durationSchema,

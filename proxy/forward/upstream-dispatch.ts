@@ -113,7 +113,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.init.route.metrics.upstreamResponded(upstreamMs / 1000);
     const res = this.init.res;
     try {
-      res.writeHead(statusCode, clientResponseHeaders(headers, this.init.requestId, this.init.route.responseHeaders, this.init.policyHeaders));
+      res.writeHead(statusCode, clientResponseHeaders(headers, this.init.requestId, this.init.route.responseHeaders, this.init.policyHeaders, this.init.route.cors !== null));
     } catch (err) {
       // A header value Node refuses to send (the upstream's or the route's): nothing has been written yet.
       // Answer first: the abort reports back through onResponseError, which must find the exchange done.

@@ -21,6 +21,7 @@ import type { RatePolicySet } from '../policy/rate-limit/rate-policy-set.ts';
 import { ClientAddresses } from '../policy/client-ip/client-address.ts';
 import { NO_AUTH_METRICS } from '../policy/policy-types.ts';
 import { buildRoutePolicy, type SharedPolicies } from '../policy/route-policy.ts';
+import { buildRouteCors } from '../policy/cors/route-cors.ts';
 import { buildRatePolicies, NO_RATE_POLICIES } from '../policy/rate-limit/rate-policy-set.ts';
 
 export type BuildResult = { ok: true; runtime: Runtime; retired: UpstreamEndpoint[] } | { ok: false; error: string };
@@ -140,6 +141,7 @@ export function runtimeRoute(
     requestHeaders: compactChanges(route.requestHeaders),
     responseHeaders: compactChanges(route.responseHeaders),
     policy: buildRoutePolicy(route, shared, options.policy.metrics, options.policy.limits),
+    cors: buildRouteCors(route.cors, route.clientIp),
     metrics: options.routeMetrics(route.id),
   };
 }

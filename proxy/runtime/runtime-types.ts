@@ -11,6 +11,7 @@ import type { PoolSettings, UpstreamEndpoint } from './endpoint-pool.ts';
 import type { WeightedPicker } from './weighted-picker.ts';
 import type { AuthorizerSet, PolicyEnv } from '../policy/authorizer-set.ts';
 import type { RoutePolicy } from '../policy/route-policy.ts';
+import type { RouteCors } from '../policy/cors/route-cors.ts';
 import type { RatePolicySet } from '../policy/rate-limit/rate-policy-set.ts';
 
 /** Per-route instruments, resolved once per table so a request does no label lookups. */
@@ -35,6 +36,8 @@ export interface RuntimeRoute {
   responseHeaders: TableHeaderChanges | null;
   /** Client IP rules, authorization and rate limits, in order; null for a route with none (it pays nothing). */
   policy: RoutePolicy | null;
+  /** CORS (preflights answered, response headers set); null for a route without it (it pays nothing). */
+  cors: RouteCors | null;
   metrics: RouteMetrics;
 }
 

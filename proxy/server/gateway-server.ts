@@ -20,6 +20,8 @@ import type { AccessLogLine } from './request-log.ts';
 import type { ClientAddresses } from '../policy/client-ip/client-address.ts';
 import { newPolicyContext, type PolicyContext } from '../policy/policy-types.ts';
 import { runPolicy } from '../policy/route-policy.ts';
+import { answerPreflight, isPreflight } from '../policy/cors/cors-preflight.ts';
+import { setCorsHeaders } from '../policy/cors/cors-headers.ts';
 import type { MatchResult } from '../router/route-index-types.ts';
 import type { TableRoute } from '../table/table-schema.ts';
 import type { RequestTarget } from './request-target.ts';
@@ -82,6 +84,10 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: G
   if (runtime === undefined) return reject(deps.noRoute, null, '', 503, 'no routing table loaded');
   const target = parseRequestTarget(req.url ?? '');
   if (target === null) return reject(deps.noRoute, null, '', 400, 'malformed request target');
+  if (method === 'OPTIONS' && isPreflight(req)) {
+    const p = answerPreflight(runtime, req, res, host, target, requestId, deps.addresses);
+    if (p !== null) return recordAnswer(deps, { requestId, method, path: target.path, route: p.route.route.id, status: p.status, traceparent, consumer: null }, p.route.metrics, startedAt, p.error, p.bytesOut, span, p.route.route);
+  }
   const match = runtime.index.match({ host, method, path: target.path, query: target.query, headers: req.headers });
   if (match.kind === 'not-found') return reject(deps.noRoute, null, target.path, 404, 'no route');
   if (match.kind === 'method-not-allowed') return reject(deps.noRoute, null, target.path, 405, 'method not allowed', { allow: match.allow.join(', ') });
@@ -89,6 +95,7 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: G
   const rr = runtime.routes.get(match.route.id);
   if (rr === undefined) return reject(deps.noRoute, null, target.path, 404, 'no route'); // index and routes come from one table
   const route = rr.route;
+  if (rr.cors !== null) setCorsHeaders(rr.cors, req.headers.origin, res);
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > route.maxBodyBytes) {
     // Refuse before reading a byte of it, and close rather than drain a body we will not use.
@@ -189,6 +196,20 @@ function rejectRequest(
   route: TableRoute | null,
 ): void {
   const bytesOut = sendError(res, r.status, error, r.requestId, extra);
+  recordAnswer(deps, r, metrics, startedAt, error, bytesOut, span, route);
+}
+
+/** Metrics, access log and span of a request the gateway answered itself (an error, or a CORS preflight). */
+function recordAnswer(
+  deps: GatewayServerDeps,
+  r: Rejected,
+  metrics: RouteMetrics,
+  startedAt: number,
+  error: string | null,
+  bytesOut: number,
+  span: Span | null,
+  route: TableRoute | null,
+): void {
   // One clock read for both: answered here, the whole time is the gateway's.
   const endedAt = performance.now();
   metrics.requestDone(r.method, r.status, (endedAt - startedAt) / 1000);

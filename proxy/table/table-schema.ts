@@ -7,6 +7,7 @@ import { z } from 'zod';
 // protected routes open, so it must refuse these tables (it NACKs an unknown schema) rather than read them.
 // 3: rate policies (limits, quotas, usage plans), for the same reason: a schema-2 proxy would serve them unthrottled.
 // 4: … backend TLS (a backend's own CA bundle, server name, insecureSkipVerify): a schema-3 proxy would drop them …
+// 4: … CORS per route (`cors`; the WebSocket Origin check reads it, `websocket.allowOrigins` is gone) …
 export const TABLE_SCHEMA_VERSION = 3;
 
 const lowerHeaderName = z.string().min(1).regex(/^[a-z0-9!#$%&'*+.^_`|~-]+$/, 'header names are lower-case in the table');
@@ -249,7 +250,8 @@ export type TableRatePolicy = z.output<typeof tableRatePolicySchema>;
 
 /**
  * A route's WebSocket settings; a route without them answers an upgrade with 404. A message limit (either of the
- * two optional ones) makes the proxy parse frames instead of piping bytes.
+ * two optional ones) makes the proxy parse frames instead of piping bytes. The route's `cors` origins, when set,
+ * gate the handshake's Origin.
  */
 export const tableWebSocketSchema = z.object({
   idleTimeoutMs: z.number().int().positive(),
@@ -257,10 +259,28 @@ export const tableWebSocketSchema = z.object({
   maxMessageBytes: z.number().int().positive().optional(),
   maxMessagesPerSecond: z.number().int().positive().optional(),
   closeOnExpiry: z.boolean(),
-  /** Origins allowed to open a connection (exact, lower-case; "*" any); empty means any (the rule sets no CORS). */
-  allowOrigins: z.array(z.string().min(1)),
 });
 export type TableWebSocket = z.output<typeof tableWebSocketSchema>;
+
+/**
+ * A route's CORS policy (proxy/policy/cors). Origins are normalised by the compiler: lower-case, default ports
+ * (http 80, https 443) dropped; each is exact ("https://app.example.com"), a subdomain wildcard
+ * ("https://*.example.com", one or more labels), or "*" alone. "*" never comes with credentials: the proxy refuses
+ * such a table rather than answer a credentialed request with "*" or a reflected origin.
+ */
+export const tableCorsSchema = z
+  .object({
+    allowOrigins: z.array(z.string().min(1)).min(1),
+    /** Methods a preflight may ask for, case-sensitive as HTTP methods are. */
+    allowMethods: z.array(z.string().min(1)).min(1),
+    /** Lower-case; "*" admits any header but authorization. */
+    allowHeaders: z.array(lowerHeaderName),
+    exposeHeaders: z.array(lowerHeaderName),
+    allowCredentials: z.boolean(),
+    maxAgeSeconds: z.number().int().nonnegative().optional(),
+  })
+  .refine((c) => !(c.allowCredentials && c.allowOrigins.includes('*')), { message: 'allowCredentials with the "*" origin', path: ['allowOrigins'] });
+export type TableCors = z.output<typeof tableCorsSchema>;
 
 export const tableRouteSchema = z.object({
   /** Unique in the table: "<ns>/<name>/r<rule>/m<match>". */
@@ -297,6 +317,8 @@ export const tableRouteSchema = z.object({
   ratePolicies: z.array(z.string().min(1)).min(1).optional(),
   /** Present when the rule enables WebSocket upgrades. */
   websocket: tableWebSocketSchema.optional(),
+  /** Present when the rule (or its ApiRoute) sets CORS: preflights are answered by the proxy, responses get CORS headers. */
+  cors: tableCorsSchema.optional(),
 });
 export type TableRoute = z.output<typeof tableRouteSchema>;
 

@@ -21,6 +21,7 @@ import { requestIdFor } from '../server/request-id.ts';
 import type { AccessLogLine } from '../server/request-log.ts';
 import { hostOf, parseRequestTarget, type RequestTarget } from '../server/request-target.ts';
 import type { TableWebSocket } from '../table/table-schema.ts';
+import type { RouteCors } from '../policy/cors/route-cors.ts';
 import type { ClientHandshakes } from './client-handshake.ts';
 import type { ConnectionRegistry } from './connection-registry.ts';
 import type { DeadlineSettings } from './connection-deadlines.ts';
@@ -105,7 +106,7 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
     h.ws = deps.metrics.forRoute(rr.route.id);
     const settings = rr.route.websocket;
     if (settings === undefined) return refuse(deps, h, 404, 'websocket not enabled on this route');
-    if (!originAllowed(settings, req.headers.origin)) return refuse(deps, h, 403, 'origin not allowed');
+    if (!originAllowed(rr.cors, req.headers.origin)) return refuse(deps, h, 403, 'origin not allowed');
 
     const policy = rr.policy;
     if (policy === null) return connect(deps, h, rr, settings, match.params, target, null);
@@ -119,11 +120,13 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
   };
 }
 
-/** "*" admits any Origin; an empty list (no CORS on the rule) admits any too, including none (non-browser clients). */
-function originAllowed(settings: TableWebSocket, origin: string | undefined): boolean {
-  const allowed = settings.allowOrigins;
-  if (allowed.length === 0 || allowed[0] === '*') return true;
-  return origin !== undefined && allowed.includes(origin.toLowerCase());
+/**
+ * The route's CORS origins (the same matcher as its HTTP requests: exact, subdomain wildcard, "*") gate the handshake;
+ * "*" admits any Origin or none. A route without CORS admits any, including none (non-browser clients).
+ */
+function originAllowed(cors: RouteCors | null, origin: string | undefined): boolean {
+  if (cors === null || cors.origins.any) return true;
+  return origin !== undefined && cors.origins.allows(origin);
 }
 
 function connect(
@@ -194,7 +197,7 @@ function connect(
         if (!upgraded(result, attempt)) return;
         let response: string;
         try {
-          response = switchingProtocols(clientResponseHeaders(result.response.headers, h.requestId, rr.responseHeaders, policyHeaders));
+          response = switchingProtocols(clientResponseHeaders(result.response.headers, h.requestId, rr.responseHeaders, policyHeaders, false));
         } catch {
           result.socket.destroy();
           return refuse(deps, h, 502, 'invalid upstream response', undefined, endpoint!.address, 'invalid header');

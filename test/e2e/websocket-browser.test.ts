@@ -4,32 +4,12 @@
 // with an echoing upstream. A page from an origin the route does not list gets no connection.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessSync, constants } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { delimiter, join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { TableRoute } from '../../proxy/table/table-schema.ts';
+import { launchChromium, startPageServer } from './helpers/browser.ts';
 import { closeAfter, startTestGateway } from './helpers/gateway.ts';
 import { backend, route, table } from './helpers/tables.ts';
 import { startWsUpstream } from './helpers/websocket-upstreams.ts';
-
-/** The system chromium on PATH (or /usr/bin), or undefined. */
-function findChromium(): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter((d) => d !== ''), '/usr/bin'];
-  for (const dir of dirs) {
-    const candidate = join(dir, 'chromium');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-const chromiumPath = findChromium();
 
 /** What the page's script saw, read back with page.evaluate. */
 interface PageResult {
@@ -69,27 +49,11 @@ function pageHtml(gatewayPort: number, path: string): string {
 </script></body></html>`;
 }
 
-/** A loopback HTTP server serving the page at `/`: its own origin, http://127.0.0.1:<port>. */
-async function startPageServer(html: () => string): Promise<{ server: Server; origin: string; close: () => Promise<void> }> {
-  const server = createServer((req, res) => {
-    if (req.url === '/') res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html());
-    else res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    server,
-    origin,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 function wsRoute(id: string, prefix: string, allowOrigins: string[]): TableRoute {
-  return route(id, prefix, ['be'], { websocket: { idleTimeoutMs: 60_000, maxDurationMs: 3_600_000, closeOnExpiry: false, allowOrigins } });
+  return route(id, prefix, ['be'], {
+    websocket: { idleTimeoutMs: 60_000, maxDurationMs: 3_600_000, closeOnExpiry: false },
+    cors: { allowOrigins, allowMethods: ['GET'], allowHeaders: [], exposeHeaders: [], allowCredentials: false },
+  });
 }
 
 /** Loads the page and waits (bounded) until its WebSocket has closed; returns what the page saw. */
@@ -106,15 +70,6 @@ async function runPage(browser: Browser, url: string): Promise<PageResult> {
 }
 
 test('a page in headless Chromium opens a WebSocket through the gateway and exchanges messages; a page on an unlisted origin is refused', async (t) => {
-  // Never a silent skip: without the browser this test fails saying how to install it.
-  if (chromiumPath === undefined) {
-    assert.fail(
-      'chromium not found on PATH (nor /usr/bin/chromium). This test drives the system Chromium (Debian package ' +
-        '`chromium`; playwright-core downloads no browser). Install it with:\n\n' +
-        '    .ci/run            (installs the missing system tools, then runs CI)\n' +
-        'or  apt-get install -y --no-install-recommends chromium\n',
-    );
-  }
   const up = await startWsUpstream();
   closeAfter(t, up);
   let gatewayPort = 0;
@@ -124,9 +79,8 @@ test('a page in headless Chromium opens a WebSocket through the gateway and exch
   // The route admits the first page's origin only (the handshake's Origin is checked against it).
   const gw = await startTestGateway(t, table([wsRoute('chat', '/chat', [allowedPage.origin])], [backend('be', [up.port])]));
   gatewayPort = gw.port;
-  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox'], timeout: 30_000 });
   // Registered last, so it runs first (after hooks run in reverse): the browser goes before the servers.
-  t.after(() => browser.close());
+  const browser = await launchChromium(t);
 
   await t.test('the page on an allowed origin opens the WebSocket, sends text and binary, gets the exact echoes, closes 1000; the upstream saw its Origin', async () => {
     const upgradesBefore = up.upgrades.length;

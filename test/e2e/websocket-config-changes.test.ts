@@ -13,7 +13,7 @@ import { mustOpen, mustRefuse, within } from './helpers/websocket-clients.ts';
 import { send } from './helpers/http-client.ts';
 
 function wsSettings(extra: Partial<TableWebSocket> = {}): TableWebSocket {
-  return { idleTimeoutMs: 60_000, maxDurationMs: 3_600_000, closeOnExpiry: false, allowOrigins: [], ...extra };
+  return { idleTimeoutMs: 60_000, maxDurationMs: 3_600_000, closeOnExpiry: false, ...extra };
 }
 const wsRoute = (id: string, prefix: string, ws: Partial<TableWebSocket> = {}, extra: Partial<TableRoute> = {}): TableRoute =>
   route(id, prefix, ['ws'], { websocket: wsSettings(ws), ...extra });

@@ -13,7 +13,7 @@ import { startWsUpstream, type WsUpstream } from './helpers/websocket-upstreams.
 import { mustOpen, mustRefuse, within } from './helpers/websocket-clients.ts';
 
 export function wsSettings(extra: Partial<TableWebSocket> = {}): TableWebSocket {
-  return { idleTimeoutMs: 60_000, maxDurationMs: 3_600_000, closeOnExpiry: false, allowOrigins: [], ...extra };
+  return { idleTimeoutMs: 60_000, maxDurationMs: 3_600_000, closeOnExpiry: false, ...extra };
 }
 
 function wsRoute(id: string, prefix: string, be: string, ws: Partial<TableWebSocket> | null, extra: Partial<TableRoute> = {}): TableRoute {
@@ -124,15 +124,23 @@ test('a rule without websocket answers 404 JSON (plain HTTP still forwarded); no
   assert.equal(up.upgrades.length, 0, 'none of them reached the upstream');
 });
 
-test('Origin: checked against the rule\'s CORS origins when it has some', async (t) => {
+test('Origin: checked against the rule\'s CORS origins when it has some (exact, subdomain wildcard, "*")', async (t) => {
   const up = await startWsUpstream();
   closeAfter(t, up);
-  const gw = await gatewayFor(t, up, [wsRoute('chat', '/chat', 'be', { allowOrigins: ['https://app.example.com'] }), wsRoute('any', '/any', 'be', { allowOrigins: ['*'] })]);
+  const cors = (allowOrigins: string[]): Partial<TableRoute> => ({ cors: { allowOrigins, allowMethods: ['GET'], allowHeaders: [], exposeHeaders: [], allowCredentials: false } });
+  const gw = await gatewayFor(t, up, [
+    wsRoute('chat', '/chat', 'be', {}, cors(['https://app.example.com', 'https://*.apps.example.com'])),
+    wsRoute('any', '/any', 'be', {}, cors(['*'])),
+  ]);
   const refused = await mustRefuse(gw.port, '/chat', { origin: 'https://evil.example.com' });
   assert.equal(refused.status, 403);
   assert.equal(refused.json.error, 'origin not allowed');
   assert.equal((await mustRefuse(gw.port, '/chat')).status, 403, 'no Origin at all is refused when origins are set');
   (await mustOpen(gw.port, '/chat', { origin: 'https://APP.example.com' })).ws.close();
+  // The same origin matcher as HTTP CORS: a subdomain wildcard admits one or more labels, never the bare domain.
+  (await mustOpen(gw.port, '/chat', { origin: 'https://a.b.apps.example.com' })).ws.close();
+  assert.equal((await mustRefuse(gw.port, '/chat', { origin: 'https://apps.example.com' })).status, 403);
+  assert.equal((await mustRefuse(gw.port, '/chat', { origin: 'http://a.apps.example.com' })).status, 403, 'the scheme is part of the origin');
   (await mustOpen(gw.port, '/any', { origin: 'https://whatever.example' })).ws.close();
 });
 

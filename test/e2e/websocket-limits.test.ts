@@ -15,7 +15,7 @@ import { mustOpen, mustRefuse, within } from './helpers/websocket-clients.ts';
 import { scrapeMetrics, sampleOf } from './helpers/authorizers.ts';
 
 function wsSettings(extra: Partial<TableWebSocket> = {}): TableWebSocket {
-  return { idleTimeoutMs: 60_000, maxDurationMs: 3_600_000, closeOnExpiry: false, allowOrigins: [], ...extra };
+  return { idleTimeoutMs: 60_000, maxDurationMs: 3_600_000, closeOnExpiry: false, ...extra };
 }
 
 function wsRoute(id: string, prefix: string, ws: Partial<TableWebSocket>, extra: Partial<TableRoute> = {}): TableRoute {

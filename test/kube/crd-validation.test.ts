@@ -233,6 +233,22 @@ describe('apply-time validation against a real API server', { skip: missingBinar
       ]);
     });
 
+    test('CORS: credentials with the "*" origin (CEL), an origin with a path or without a scheme (pattern); a wildcard origin is fine', async () => {
+      await applyRejected(oneRule('cors-star-creds', 'backends: [{ url: http://a.example.com }]', 'cors:\n  allowOrigins: ["*"]\n  allowCredentials: true\n'), [
+        'spec.cors.allowOrigins',
+        'allowCredentials cannot be used with the "*" origin',
+      ]);
+      await applyRejected(oneRule('cors-path', 'backends: [{ url: http://a.example.com }]\ncors:\n  allowOrigins: ["https://app.example.com/", "app.example.com"]'), [
+        'spec.rules[0].cors.allowOrigins[0]',
+        'spec.rules[0].cors.allowOrigins[1]',
+        'should match',
+      ]);
+      const wildcard = oneRule('cors-wildcard', 'backends: [{ url: http://a.example.com }]', 'cors:\n  allowOrigins: ["https://*.example.com", "http://localhost:3000"]\n  allowCredentials: true\n');
+      await applyOk(wildcard, /apiroute\.gatehouse\.dev\/cors-wildcard created/);
+      const deleted = await cp.kubectl(['delete', 'apiroute', 'cors-wildcard']);
+      assert.equal(deleted.code, 0, deleted.stderr);
+    });
+
     test('basePath without a leading slash', async () => {
       await applyRejected(oneRule('bad-basepath', 'backends: [{ url: http://a.example.com }]', 'basePath: v1\n'), [
         'spec.basePath',
