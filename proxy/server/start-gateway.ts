@@ -189,7 +189,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const serverDeps = { holder, settings, noRoute: metrics.forRoute(NO_ROUTE), addresses: policy.addresses, upgrade };
   const server = createGatewayServer({ ...serverDeps, httpsRedirectPort: opts.httpsRedirectPort ?? 443 });
   const secure =
-    tlsSettings === null ? null : createTlsGatewayServer(serverDeps, { ...contextOptions(tlsSettings), SNICallback: sniCallback(() => holder.current?.certificates ?? null) });
+    tlsSettings === null
+      ? null
+      : createTlsGatewayServer(serverDeps, {
+          ...contextOptions(tlsSettings),
+          SNICallback: sniCallback(() => holder.current?.certificates ?? null),
+          // Client certificates are asked for per host (tls/client-certificate.ts) and judged per route, never by
+          // ending the handshake.
+          requestCert: false,
+          rejectUnauthorized: false,
+        });
   // Clients that send no SNI get the listener's own context: the table's default certificate, or none (refused).
   let listenerCertificate: TableCertificate | null = null;
   const useDefaultCertificate = (store: CertificateStore | null): void => {

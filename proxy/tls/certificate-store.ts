@@ -10,8 +10,8 @@ import { contextOptions, type TlsSettings } from './tls-settings.ts';
 
 /** What a handshake for one name gets. */
 export interface HostTls {
-  /** The context to answer with; the store's `refused` (no certificate) when the host has no usable one. */
-  context: SecureContext;
+  /** The context to answer with; null when the host has no usable certificate (the handshake is refused). */
+  context: SecureContext | null;
   /** The CA bundle's id when the host asks clients for certificates, verified against that bundle; else null. */
   clientCa: string | null;
 }
@@ -32,21 +32,18 @@ export class CertificateStore {
   readonly contexts = new Map<string, BuiltContext>();
   /** The default host's certificate: what clients that send no SNI are answered with (the listener's own context). */
   readonly defaultCertificate: TableCertificate | null;
-  /** A context without a certificate: answering with it fails the handshake (the client gets a TLS alert). */
-  readonly refused: SecureContext;
   readonly settings: TlsSettings;
 
   constructor(certificates: readonly TableCertificate[], hosts: readonly TableTlsHost[], settings: TlsSettings, previous: CertificateStore | null, logger: Logger | null) {
     this.settings = settings;
     const sameSettings = previous !== null && previous.settings === settings;
-    this.refused = sameSettings ? previous.refused : createSecureContext(contextOptions(settings));
     const byId = new Map(certificates.map((c) => [c.id, c]));
     let fallback: HostTls | null = null;
     let defaultCertificate: TableCertificate | null = null;
     for (const host of hosts) {
       const certificate = host.certificate === null ? undefined : byId.get(host.certificate);
       const clientCa = host.clientCa ?? null;
-      let context: SecureContext = this.refused;
+      let context: SecureContext | null = null;
       if (certificate !== undefined) {
         const key = `${certificate.id}\n${clientCa?.id ?? ''}`;
         let built = this.contexts.get(key);
@@ -71,7 +68,7 @@ export class CertificateStore {
     this.defaultCertificate = defaultCertificate;
   }
 
-  /** What a handshake naming `servername` gets; null when nothing matches (refused, or the listener's default). */
+  /** What a handshake naming `servername` gets; null when nothing matches and there is no default (refused). */
   lookup(servername: string): HostTls | null {
     const name = servername.toLowerCase();
     const exact = this.#exact.get(name);

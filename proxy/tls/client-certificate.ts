@@ -34,6 +34,7 @@ const sessions = new WeakMap<TLSSocket, Session>();
 
 interface SocketInternals {
   _requestCert?: boolean;
+  _rejectUnauthorized?: boolean;
   _handle?: { setVerifyMode?: (request: boolean, reject: boolean) => void } | null;
 }
 
@@ -42,8 +43,9 @@ export function askForClientCertificate(socket: TLSSocket, ca: string): void {
   const handle = internals._handle;
   if (handle?.setVerifyMode === undefined) return;
   handle.setVerifyMode(true, false);
-  // So Node works out `authorized` when the handshake ends.
+  // So Node works out `authorized` when the handshake ends, and leaves the verdict to the request path.
   internals._requestCert = true;
+  internals._rejectUnauthorized = false;
   sessions.set(socket, { ca, identity: undefined });
 }
 
