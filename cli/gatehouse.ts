@@ -6,6 +6,7 @@ import { COMMANDS, STANDALONE, VERSION } from './commands/command-flags.ts';
 import { commandUsage, parseCommandLine, topLevelUsage } from './commands/flag-definitions.ts';
 import { otlpOptions } from './commands/otlp-flags.ts';
 import { redisOptions } from './commands/redis-flags.ts';
+import { tlsOptions } from './commands/tls-flags.ts';
 import { logLevel } from './commands/log-level.ts';
 import { exitOnShutdownSignals } from './commands/shutdown-signals.ts';
 import { gracefulShutdown } from '../proxy/server/graceful-shutdown.ts';
@@ -33,6 +34,12 @@ async function standalone(args: string[]): Promise<number> {
     return 2;
   }
   const logger = pino({ level });
+  const tls = tlsOptions(flags);
+  if (flags['self-signed-tls'] && (tls.https === undefined || flags['default-tls-secret'] !== undefined)) {
+    process.stderr.write('gatehouse standalone: --self-signed-tls needs --https-port and replaces --default-tls-secret\n');
+    return 2;
+  }
+  const selfSigned = flags['self-signed-tls'] ? await (await import('../proxy/tls/self-signed.ts')).selfSignedCertificate() : undefined;
   const { runStandalone } = await import('./commands/standalone.ts');
   const demo = flags['demo-upstream'] ? await (await import('../examples/demo-upstream.ts')).startDemoUpstreams() : undefined;
   const gw = await runStandalone({
@@ -45,9 +52,12 @@ async function standalone(args: string[]): Promise<number> {
     ...tracing,
     websocketDrainMs: flags['websocket-drain'],
     ...redis,
+    ...tls,
+    ...(flags['default-tls-secret'] && { defaultTlsSecret: flags['default-tls-secret'] }),
+    ...(selfSigned && { selfSigned }),
     logger,
   });
-  logger.info({ port: gw.port, adminPort: gw.adminPort, config: flags.config }, 'gatehouse standalone ready');
+  logger.info({ port: gw.port, httpsPort: gw.httpsPort, adminPort: gw.adminPort, config: flags.config }, 'gatehouse standalone ready');
   const timing = { delayMs: flags['shutdown-delay'], timeoutMs: flags['shutdown-timeout'] };
   exitOnShutdownSignals(logger, async (signal) => {
     const release = async (): Promise<void> => {

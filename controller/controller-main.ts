@@ -28,6 +28,8 @@ export interface ControllerOptions {
   /** Empty or undefined: all namespaces. */
   namespaces?: readonly string[];
   secretSelector?: string;
+  /** The proxy-wide default certificate's Secret (--default-tls-secret); it needs the secret selector's label too. */
+  defaultTlsSecret?: { namespace: string; name: string };
   adminHost?: string;
   adminPort: number;
   lease: Pick<LeaseElectorOptions, 'namespace' | 'name' | 'identity' | 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>;
@@ -70,6 +72,7 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
   const metrics = createControllerMetrics();
   let current: CompiledState | undefined;
   let lastAccepted = new Map<string, unknown>();
+  let defaultCertificateProblem: string | null = null;
   let lastProblems = '';
   let sequence = 0;
 
@@ -109,7 +112,17 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
 
   const onSnapshot = (snapshot: KubeSnapshot): void => {
     const started = performance.now();
-    const out = compile({ ...snapshot.input, lastAccepted, jwksHealth: jwksHealth.health() });
+    const out = compile({
+      ...snapshot.input,
+      lastAccepted,
+      jwksHealth: jwksHealth.health(),
+      ...(opts.defaultTlsSecret && { defaultTlsSecret: opts.defaultTlsSecret }),
+      now: Date.now(),
+    });
+    if (out.defaultCertificateProblem !== defaultCertificateProblem) {
+      defaultCertificateProblem = out.defaultCertificateProblem;
+      if (defaultCertificateProblem !== null) log.warn({ problem: defaultCertificateProblem }, 'default certificate');
+    }
     const compileMs = performance.now() - started;
     lastAccepted = out.accepted;
     const previousVersion = current?.table.version;

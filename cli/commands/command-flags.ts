@@ -8,6 +8,7 @@ import { OTLP_FLAGS } from './otlp-flags.ts';
 import { REDIS_FLAGS } from './redis-flags.ts';
 import { shutdownFlags } from './shutdown-flags.ts';
 import { TRUSTED_PROXIES_FLAGS } from './trusted-proxies-flag.ts';
+import { DEFAULT_TLS_SECRET_FLAGS, TLS_FLAGS } from './tls-flags.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -47,6 +48,9 @@ export const STANDALONE = defineCommand({
     'admin-port': { value: 'N', schema: port, default: '9090', description: 'the admin port (health, metrics)' },
     host: { value: 'HOST', schema: z.string(), default: '127.0.0.1', description: 'the address both ports listen on' },
     'demo-upstream': { boolean: true, description: 'also start the demo upstreams the examples route to' },
+    ...TLS_FLAGS,
+    ...DEFAULT_TLS_SECRET_FLAGS,
+    'self-signed-tls': { boolean: true, description: 'with --https-port: a certificate for localhost and 127.0.0.1 made at start, as the default' },
     ...TRUSTED_PROXIES_FLAGS,
     // No delay by default: on a laptop nothing balances across standalone gateways, and Ctrl-C should be quick.
     ...shutdownFlags('0s'),
@@ -86,6 +90,7 @@ export const CONTROLLER = defineCommand({
     // Also the kube source's DEFAULT_SECRET_SELECTOR (a test keeps them equal): importing it here would load the
     // Kubernetes client for every command.
     'secret-selector': { value: 'LABEL', schema: z.string().min(1), default: 'gatehouse.dev/secret', description: 'the label selecting the Secrets the controller reads' },
+    ...DEFAULT_TLS_SECRET_FLAGS,
     // Whole seconds: the Lease stores leaseDurationSeconds.
     'lease-duration': { value: 'SECONDS', schema: wholeSeconds('15s', 1), default: '15s', description: 'the leader election Lease duration' },
     'jwks-check-interval': {
@@ -134,6 +139,7 @@ export const PROXY = defineCommand({
     name: { value: 'NAME', schema: z.string().min(1).max(253), description: 'this proxy to the controller (default: $POD_NAME, else host-pid)' },
     'ca-file': { value: 'FILE', schema: z.string().min(1), description: 'CA certificates (PEM) to verify a wss:// controller with' },
     'max-routes': { value: 'N', schema: z.coerce.number().int().positive(), description: 'refuse tables with more routes' },
+    ...TLS_FLAGS,
     ...TRUSTED_PROXIES_FLAGS,
     ...shutdownFlags('5s'),
     ...LOG_LEVEL_FLAGS,

@@ -5,6 +5,7 @@ import { PROXY } from './command-flags.ts';
 import { parseCommandLine } from './flag-definitions.ts';
 import { otlpOptions } from './otlp-flags.ts';
 import { redisOptions } from './redis-flags.ts';
+import { tlsOptions } from './tls-flags.ts';
 import { packageVersion } from '../package-version.ts';
 import { pino } from 'pino';
 import { gracefulShutdown, trafficSteps } from '../../proxy/server/graceful-shutdown.ts';
@@ -53,6 +54,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
     ...tracing,
     websocketDrainMs: flags['websocket-drain'],
     ...redis,
+    ...tlsOptions(flags),
     logger,
   });
 
@@ -71,7 +73,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
 
   const subscription = new ControllerSubscription({ url: flags.controller, credentials: () => credentials.current(), name, gateway, logger, ...(tableFile && { tableFile }) });
   subscription.start();
-  logger.info({ port: gateway.port, adminPort: gateway.adminPort, name, controller: flags.controller, serving: gateway.version() ?? null }, 'gatehouse proxy started');
+  logger.info({ port: gateway.port, httpsPort: gateway.httpsPort, adminPort: gateway.adminPort, name, controller: flags.controller, serving: gateway.version() ?? null }, 'gatehouse proxy started');
 
   const timing = { delayMs: flags['shutdown-delay'], timeoutMs: flags['shutdown-timeout'] };
   exitOnShutdownSignals(logger, async (signal) => {

@@ -6,6 +6,7 @@ import { FilesSource, type FilesSnapshot } from '../../controller/sources/files-
 import { originsByKey, problemLines } from '../../controller/status/status-report.ts';
 import { trafficSteps, type TrafficSteps } from '../../proxy/server/graceful-shutdown.ts';
 import { startGateway, type GatewayOptions } from '../../proxy/server/start-gateway.ts';
+import type { SecretInfo } from '../../controller/compile/compile-types.ts';
 
 export interface StandaloneOptions {
   configDir: string;
@@ -23,6 +24,13 @@ export interface StandaloneOptions {
   localLimitKeys?: number;
   /** How long a WebSocket on a removed or changed route keeps working (--websocket-drain). */
   websocketDrainMs?: number;
+  /** The HTTPS listener (--https-port, --tls-min-version) and the port https redirects name. */
+  https?: GatewayOptions['https'];
+  httpsRedirectPort?: number;
+  /** The default certificate: a kubernetes.io/tls Secret manifest in the folder (--default-tls-secret). */
+  defaultTlsSecret?: { namespace: string; name: string };
+  /** A certificate made at start (--self-signed-tls), used as the default certificate instead. */
+  selfSigned?: { certPem: string; keyPem: string };
   logger: Logger;
   /** Where problems with the manifests are written for the person editing them. */
   problems?: NodeJS.WritableStream;
@@ -31,10 +39,14 @@ export interface StandaloneOptions {
 export interface Standalone {
   port: number;
   adminPort: number;
+  /** The HTTPS port, null without one. */
+  httpsPort: number | null;
   /** The gateway's phases of a graceful shutdown (graceful-shutdown.ts), whose release is close(). */
   traffic: TrafficSteps;
   close: () => Promise<void>;
 }
+
+const SELF_SIGNED_SECRET = { namespace: 'gatehouse', name: 'self-signed' };
 
 export async function runStandalone(opts: StandaloneOptions): Promise<Standalone> {
   const problemsOut = opts.problems ?? process.stderr;
@@ -50,7 +62,16 @@ export async function runStandalone(opts: StandaloneOptions): Promise<Standalone
     ...(opts.tracing && { tracing: opts.tracing }),
     ...(opts.localLimitKeys !== undefined && { localLimitKeys: opts.localLimitKeys }),
     ...(opts.websocketDrainMs !== undefined && { websocketDrainMs: opts.websocketDrainMs }),
+    ...(opts.https && { https: opts.https }),
+    ...(opts.httpsRedirectPort !== undefined && { httpsRedirectPort: opts.httpsRedirectPort }),
   });
+  // The self-signed certificate travels as a Secret of its own, the way a folder's Secret would.
+  const selfSigned: SecretInfo | undefined = opts.selfSigned && {
+    ...SELF_SIGNED_SECRET,
+    labels: {},
+    data: { 'tls.crt': opts.selfSigned.certPem, 'tls.key': opts.selfSigned.keyPem },
+  };
+  const defaultTlsSecret = selfSigned ? SELF_SIGNED_SECRET : opts.defaultTlsSecret;
   let lastAccepted = new Map<string, unknown>();
   let servedVersion: string | undefined;
   let lastProblems = '';
@@ -58,6 +79,9 @@ export async function runStandalone(opts: StandaloneOptions): Promise<Standalone
   const onSnapshot = (snapshot: FilesSnapshot): void => {
     const { input, errors } = documentsToCompileInput(snapshot.documents);
     input.lastAccepted = lastAccepted;
+    if (selfSigned) input.secrets = [...(input.secrets ?? []), selfSigned];
+    if (defaultTlsSecret) input.defaultTlsSecret = defaultTlsSecret;
+    input.now = Date.now();
     const out = compile(input);
     lastAccepted = out.accepted;
 
@@ -65,6 +89,7 @@ export async function runStandalone(opts: StandaloneOptions): Promise<Standalone
       ...snapshot.problems.map((p) => `${p.error}${p.keptPrevious ? ' (still serving its previous contents)' : ''}`),
       ...errors.map((e) => `${e.origin}: ${e.message}`),
       ...problemLines(out.statuses, originsByKey(input.resources)),
+      ...(out.defaultCertificateProblem === null ? [] : [out.defaultCertificateProblem]),
     ];
     // Report only when the set of problems changes, so a watch loop does not flood the terminal.
     const text = lines.join('\n');
@@ -94,6 +119,7 @@ export async function runStandalone(opts: StandaloneOptions): Promise<Standalone
   return {
     port: gateway.port,
     adminPort: gateway.adminPort,
+    httpsPort: gateway.httpsPort,
     traffic: trafficSteps(gateway),
     close: async () => {
       source.close();

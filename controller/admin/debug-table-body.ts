@@ -12,10 +12,17 @@ const ITEMS_PER_SLICE = 256;
 export function* debugTableBody(state: CompiledState, leader: boolean): Generator<Buffer> {
   const head = JSON.stringify({ version: state.table.version, sequence: state.sequence, compiledAt: new Date(state.compiledAt).toISOString(), leader });
   yield Buffer.from(`${head.slice(0, -1)},"table":`);
-  for (const chunk of tableJsonChunks(state.table, ITEMS_PER_SLICE, freshItemBytes)) yield Buffer.concat(chunk);
+  for (const chunk of tableJsonChunks(state.table, ITEMS_PER_SLICE, redactedItemBytes)) yield Buffer.concat(chunk);
   // Statuses never carry Secret values (conditions only).
   yield* statusSlices(state.statuses);
   yield Buffer.from('}\n');
+}
+
+/** A certificate's private key never leaves the process this way: the page shows that there is one, not what it is. */
+export const REDACTED = '[redacted]';
+
+function redactedItemBytes(item: object): Buffer {
+  return 'keyPem' in item ? freshItemBytes({ ...item, keyPem: REDACTED }) : freshItemBytes(item);
 }
 
 function* statusSlices(statuses: readonly ResourceStatus[]): Generator<Buffer> {

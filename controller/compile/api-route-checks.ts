@@ -15,6 +15,12 @@ export function checkApiRoute(route: ApiRoute): FieldProblem[] {
     problems.push({ path: 'spec.basePath', message: 'must not contain "{" or "}"' });
   }
   problems.push(...checkTimeouts('spec.timeouts', spec.timeouts));
+  // The HTTPS listener picks a certificate (and a client CA) by the SNI host: a route for any host has none to give.
+  if ((spec.hosts ?? []).length === 0) {
+    for (const field of ['secretName', 'clientCertificate'] as const) {
+      if (spec.tls?.[field] !== undefined) problems.push({ path: `spec.tls.${field}`, message: 'needs spec.hosts (TLS settings are chosen by the SNI host name); routes for any host use the default certificate' });
+    }
+  }
   spec.rules.forEach((rule, i) => problems.push(...checkRule(rule, `spec.rules[${i}]`)));
   return problems;
 }

@@ -60,6 +60,10 @@ export interface CompileInput {
    * pass one must not mutate the objects they hand in.
    */
   cache?: CompileCache;
+  /** The proxy-wide default certificate (--default-tls-secret): a kubernetes.io/tls Secret among `secrets`. */
+  defaultTlsSecret?: { namespace: string; name: string };
+  /** The time (ms since the epoch) certificates are checked for expiry against; no expiry check without it. */
+  now?: number;
 }
 
 export interface ResourceStatus {
@@ -75,6 +79,11 @@ export interface CompileOutput {
   table: RoutingTable;
   /** Sorted by kind, namespace, name. */
   statuses: ResourceStatus[];
-  /** Resource key → the validated object that was compiled (feed back as `lastAccepted`). */
+  /**
+   * Resource key → the validated object that was compiled (feed back as `lastAccepted`); also "Secret/<ns>/<name>" →
+   * the certificate pair served for that Secret, which keeps serving while the Secret holds an invalid one.
+   */
   accepted: Map<string, unknown>;
+  /** What is wrong with the default certificate, if anything (it has no resource status to carry it). */
+  defaultCertificateProblem: string | null;
 }

@@ -20,6 +20,8 @@ import { resourceStatus } from './resource-status.ts';
 import { compileAuthorizer, type CompiledAuthorizer } from './authorizer-compiler.ts';
 import { compileRatePolicy } from './rate-policy-compiler.ts';
 import { cmp } from './resource-key.ts';
+import { assembleTls, type TlsOutcome } from './tls-assembly.ts';
+import { defaultCertificateOf, withServedCertificates } from './tls-input.ts';
 
 export function compile(input: CompileInput): CompileOutput {
   if (input.cache) return input.cache.compile(input);
@@ -44,26 +46,33 @@ export function compile(input: CompileInput): CompileOutput {
     for (const candidate of c.candidates) candidates.push({ ...candidate, owner: { namespace: judgement.id.namespace, name: judgement.id.name } });
   }
   const { kept, lost } = resolveConflicts(candidates);
+  const tlsRoutes = routes.flatMap(({ judgement }) => {
+    const tls = compiled.get(resourceKey(judgement.id))?.tls;
+    return tls ? [{ owner: `${judgement.id.namespace}/${judgement.id.name}`, tls }] : [];
+  });
+  const tls = assembleTls(tlsRoutes, defaultCertificateOf(input, cluster), input.lastAccepted, input.now);
 
   const compiledAuthorizers = new Map<string, CompiledAuthorizer>();
   for (const j of judged) if (j.served?.kind === 'Authorizer') compiledAuthorizers.set(resourceKey(j.id), compileAuthorizer(j.served.object, cluster));
   const usable = [...compiledAuthorizers.values()].flatMap((a) => (a.table === null ? [] : [a.table]));
   const ratePolicies = judged.flatMap((j) => (j.served?.kind === 'RatePolicy' ? [compileRatePolicy(j.served.object)] : []));
-  const table = assembleTable(kept, [...compiled.values()].flatMap((c) => c.backends), usable, ratePolicies);
+  const table = assembleTable(kept, [...compiled.values()].flatMap((c) => c.backends), usable, ratePolicies, tls);
   const statuses: ResourceStatus[] = judged
     .map((j) => {
-      const conflicts = j.id.kind === 'ApiRoute' ? (lost.get(`${j.id.namespace}/${j.id.name}`) ?? []) : [];
+      const owner = `${j.id.namespace}/${j.id.name}`;
+      const said = j.id.kind === 'ApiRoute' ? tls.routes.get(owner) : undefined;
+      const conflicts = j.id.kind === 'ApiRoute' ? [...(lost.get(owner) ?? []), ...(said?.conflicts ?? [])] : [];
       const key = resourceKey(j.id);
-      return resourceStatus(j, compiled.get(key), compiledAuthorizers.get(key), conflicts, lookup, (source) => input.jwksHealth?.get(source));
+      return resourceStatus(j, compiled.get(key), compiledAuthorizers.get(key), conflicts, lookup, (source) => input.jwksHealth?.get(source), said?.problems);
     })
     .sort(compareResourceIds);
   const accepted = new Map<string, unknown>();
   for (const j of [...judged].sort((a, b) => compareResourceIds(a.id, b.id))) if (j.served) accepted.set(resourceKey(j.id), j.served.object);
-  return { table, statuses, accepted };
+  return { table, statuses, accepted: withServedCertificates(accepted, tls.served), defaultCertificateProblem: tls.defaultProblem };
 }
 
 /** Only backends, authorizers and rate policies some served route uses; each id once, sorted by id. */
-function assembleTable(routes: RoutingTable['routes'], backends: TableBackend[], authorizers: TableAuthorizer[], ratePolicies: TableRatePolicy[]): RoutingTable {
+function assembleTable(routes: RoutingTable['routes'], backends: TableBackend[], authorizers: TableAuthorizer[], ratePolicies: TableRatePolicy[], tls: TlsOutcome): RoutingTable {
   const used = new Set<string>();
   const usedAuthorizers = new Set<string>();
   const usedRatePolicies = new Set<string>();
@@ -81,6 +90,8 @@ function assembleTable(routes: RoutingTable['routes'], backends: TableBackend[],
     backends: [...byId.values()].sort(compareIds),
     authorizers: authorizers.filter((a) => usedAuthorizers.has(a.id)).sort(compareIds),
     ratePolicies: ratePolicies.filter((p) => usedRatePolicies.has(p.id)).sort(compareIds),
+    certificates: tls.certificates,
+    tlsHosts: tls.tlsHosts,
   };
   return { ...content, version: tableVersion(content) };
 }

@@ -21,6 +21,9 @@ import type { RefLookup, RefTargetState } from './route-references.ts';
 import type { CompiledApiRoute } from './route-compiler.ts';
 import { SortedList } from './sorted-list.ts';
 import { headerDigest, routeDigest, versionFromDigests } from './table-hash.ts';
+import { assembleTls, type TlsOutcome, type TlsRouteInput } from './tls-assembly.ts';
+import { defaultCertificateOf, withServedCertificates } from './tls-input.ts';
+import type { TableCertificate, TableTlsHost } from '../../proxy/table/table-schema.ts';
 
 interface StatusDeps {
   judgement: Judgement;
@@ -30,6 +33,8 @@ interface StatusDeps {
   authorizer: CompiledAuthorizer | undefined;
   /** JWKS health entries looked up, by source key (entries are replaced when they change, so identity tells). */
   jwks: Array<{ key: string; health: JwksHealth | undefined }>;
+  /** What the TLS assembly said about it, as JSON ("" for nothing). */
+  tls: string;
 }
 
 interface Entry {
@@ -148,16 +153,24 @@ export class IncrementalCompiler {
       if (this.#useRatePolicies(entry, usedRatePolicyIds(entry.routes))) ratePoliciesChanged = true;
     }
 
+    // TLS is assembled afresh each time from the few routes with spec.tls (the Secret checks are memoised).
+    const tlsRoutes: TlsRouteInput[] = [];
+    for (const entry of this.#resolution.items) {
+      const tls = entry.compiled?.tls;
+      if (tls) tlsRoutes.push({ owner: `${entry.id.namespace}/${entry.id.name}`, tls });
+    }
+    const tls = assembleTls(tlsRoutes, defaultCertificateOf(input, cluster), input.lastAccepted, input.now);
+    const tlsChanged = this.#previous === undefined || !sameTls(this.#previous.table, tls);
     const { table, header } =
-      tableChanged || backendsChanged || authorizersChanged || ratePoliciesChanged || this.#previous === undefined
-        ? this.#assemble(backendsChanged, authorizersChanged, ratePoliciesChanged)
+      tableChanged || backendsChanged || authorizersChanged || ratePoliciesChanged || tlsChanged || this.#previous === undefined
+        ? this.#assemble(backendsChanged, authorizersChanged, ratePoliciesChanged, tlsChanged, tls)
         : this.#previous;
-    const statusesChanged = this.#refreshStatuses(input.jwksHealth);
+    const statusesChanged = this.#refreshStatuses(input.jwksHealth, tls);
     const statuses =
       statusesChanged || membershipChanged || this.#previous === undefined ? this.#statusOrder.items.map((e) => e.status as ResourceStatus) : this.#previous.statuses;
     const accepted = this.#previous === undefined || membershipChanged ? this.#accepted() : acceptedChanged.size > 0 ? this.#updatedAccepted(this.#previous.accepted, acceptedChanged) : this.#previous.accepted;
     this.#previous = { table, header, statuses, accepted };
-    return { table, statuses, accepted };
+    return { table, statuses, accepted: withServedCertificates(accepted, tls.served), defaultCertificateProblem: tls.defaultProblem };
   }
 
   #keyOf(r: RawResource): string {
@@ -244,7 +257,7 @@ export class IncrementalCompiler {
     return out.sort((a, b) => cmp(a.id, b.id));
   }
 
-  #assemble(backendsChanged: boolean, authorizersChanged: boolean, ratePoliciesChanged: boolean): { table: RoutingTable; header: Buffer } {
+  #assemble(backendsChanged: boolean, authorizersChanged: boolean, ratePoliciesChanged: boolean, tlsChanged: boolean, tls: TlsOutcome): { table: RoutingTable; header: Buffer } {
     const routes: TableRoute[] = [];
     const digests: Buffer[] = [];
     for (const entry of this.#resolution.items) {
@@ -259,15 +272,17 @@ export class IncrementalCompiler {
       authorizersChanged || this.#previous === undefined ? this.#used(this.#authorizerUses, 'Authorizer', (e) => e.authorizer?.table) : this.#previous.table.authorizers;
     const ratePolicies: TableRatePolicy[] =
       ratePoliciesChanged || this.#previous === undefined ? this.#used(this.#ratePolicyUses, 'RatePolicy', (e) => e.ratePolicy) : this.#previous.table.ratePolicies;
+    const certificates: TableCertificate[] = tlsChanged || this.#previous === undefined ? tls.certificates : this.#previous.table.certificates;
+    const tlsHosts: TableTlsHost[] = tlsChanged || this.#previous === undefined ? tls.tlsHosts : this.#previous.table.tlsHosts;
     const header =
-      backendsChanged || authorizersChanged || ratePoliciesChanged || this.#previous === undefined
-        ? headerDigest({ schema: TABLE_SCHEMA_VERSION, routes, backends, authorizers, ratePolicies })
+      backendsChanged || authorizersChanged || ratePoliciesChanged || tlsChanged || this.#previous === undefined
+        ? headerDigest({ schema: TABLE_SCHEMA_VERSION, routes, backends, authorizers, ratePolicies, certificates, tlsHosts })
         : this.#previous.header;
-    return { table: { schema: TABLE_SCHEMA_VERSION, version: versionFromDigests(header, digests), routes, backends, authorizers, ratePolicies }, header };
+    return { table: { schema: TABLE_SCHEMA_VERSION, version: versionFromDigests(header, digests), routes, backends, authorizers, ratePolicies, certificates, tlsHosts }, header };
   }
 
   /** Rebuilds the statuses whose inputs changed; true when any did. */
-  #refreshStatuses(jwksHealth: ReadonlyMap<string, JwksHealth> | undefined): boolean {
+  #refreshStatuses(jwksHealth: ReadonlyMap<string, JwksHealth> | undefined, tls: TlsOutcome): boolean {
     const lookup: RefLookup = (kind, namespace, name) => {
       const e = this.#entries.get(resourceKey({ kind, namespace, name }));
       return e === undefined ? 'missing' : e.judgement.served ? 'served' : 'not-accepted';
@@ -275,8 +290,11 @@ export class IncrementalCompiler {
     let changed = false;
     for (const entry of this.#entries.values()) {
       const deps = entry.statusDeps;
+      const said = entry.id.kind === 'ApiRoute' && tls.routes.size > 0 ? tls.routes.get(`${entry.id.namespace}/${entry.id.name}`) : undefined;
+      const tlsKey = said === undefined ? '' : JSON.stringify(said);
       if (
         deps &&
+        deps.tls === tlsKey &&
         deps.judgement === entry.judgement &&
         deps.compiled === entry.compiled &&
         sameStrings(deps.conflicts, entry.conflicts) &&
@@ -287,7 +305,7 @@ export class IncrementalCompiler {
         continue;
       }
       this.#cache.stats.statusMisses++;
-      const next: StatusDeps = { judgement: entry.judgement, compiled: entry.compiled, conflicts: entry.conflicts, refs: [], authorizer: entry.authorizer, jwks: [] };
+      const next: StatusDeps = { judgement: entry.judgement, compiled: entry.compiled, conflicts: entry.conflicts, refs: [], authorizer: entry.authorizer, jwks: [], tls: tlsKey };
       const recordingLookup: RefLookup = (kind, namespace, name) => {
         const state = lookup(kind, namespace, name);
         next.refs.push({ kind, namespace, name, state });
@@ -298,7 +316,8 @@ export class IncrementalCompiler {
         next.jwks.push({ key, health });
         return health;
       };
-      entry.status = resourceStatus(entry.judgement, entry.compiled, entry.authorizer, entry.conflicts, recordingLookup, recordingHealth);
+      const conflicts = said === undefined || said.conflicts.length === 0 ? entry.conflicts : [...entry.conflicts, ...said.conflicts];
+      entry.status = resourceStatus(entry.judgement, entry.compiled, entry.authorizer, conflicts, recordingLookup, recordingHealth, said?.problems);
       entry.statusDeps = next;
       changed = true;
     }
@@ -369,6 +388,13 @@ function usedRatePolicyIds(routes: readonly TableRoute[]): string[] {
   const ids = new Set<string>();
   for (const r of routes) for (const p of r.ratePolicies ?? []) ids.add(p);
   return ids.size === 0 ? NO_IDS : [...ids];
+}
+
+/** Whether the table's TLS part is the one just assembled (certificates as the same objects, hosts by content). */
+function sameTls(table: RoutingTable, tls: TlsOutcome): boolean {
+  if (table.certificates.length !== tls.certificates.length || table.tlsHosts.length !== tls.tlsHosts.length) return false;
+  if (!table.certificates.every((c, i) => c === tls.certificates[i])) return false;
+  return JSON.stringify(table.tlsHosts) === JSON.stringify(tls.tlsHosts);
 }
 
 function sameStrings(a: readonly string[], b: readonly string[]): boolean {

@@ -29,13 +29,14 @@ export function resourceStatus(
   conflicts: string[],
   lookup: RefLookup,
   jwksHealth: JwksHealthLookup = NO_JWKS_HEALTH,
+  tlsProblems: readonly RefProblem[] = [],
 ): ResourceStatus {
   return {
     ...j.id,
     ...(j.generation === undefined ? {} : { generation: j.generation }),
     conditions: buildConditions({
       acceptance: acceptance(j),
-      refs: references(j, compiled, authorizer, lookup, jwksHealth),
+      refs: references(j, compiled, authorizer, lookup, jwksHealth, tlsProblems),
       conflicts,
       generation: j.generation,
     }),
@@ -59,6 +60,7 @@ function references(
   authorizer: CompiledAuthorizer | undefined,
   lookup: RefLookup,
   jwksHealth: JwksHealthLookup,
+  tlsProblems: readonly RefProblem[],
 ): RefResolution {
   const served = j.served;
   if (!served) return { checked: false };
@@ -68,7 +70,7 @@ function references(
       return {
         checked: true,
         ofFallback,
-        problems: [...checkRouteReferences(served.object, lookup), ...(compiled?.backendProblems ?? [])],
+        problems: [...checkRouteReferences(served.object, lookup), ...(compiled?.backendProblems ?? []), ...tlsProblems],
         notes: compiled?.backendNotes ?? [],
       };
     case 'Authorizer': {

@@ -23,6 +23,7 @@ import { cmp } from './resource-key.ts';
 import { authorizerId } from './authorizer-compiler.ts';
 import { ratePolicyId } from './rate-policy-compiler.ts';
 import { routeCors } from './cors-compiler.ts';
+import { certificateId, readCaSecret, readTlsSecret, type PairCheck } from './tls-secrets.ts';
 
 export interface RouteCandidate {
   route: TableRoute;
@@ -36,6 +37,18 @@ export interface CompiledApiRoute {
   backends: TableBackend[];
   backendProblems: RefProblem[];
   backendNotes: FieldProblem[];
+  /** What spec.tls asks of the HTTPS listener for the route's hosts; null when it asks nothing of it. */
+  tls: CompiledRouteTls | null;
+}
+
+/** spec.tls as the TLS assembly (tls-assembly.ts) reads it: the checks of its Secrets, for its hosts. */
+export interface CompiledRouteTls {
+  hosts: readonly string[];
+  /** spec.tls.secretName and its check; null: the route names none (its hosts get the default certificate). */
+  certificate: { id: string; check: PairCheck } | null;
+  /** spec.tls.clientCertificate's CA bundle; caPem null when its Secret is missing or invalid (then in `problems`). */
+  clientCa: { id: string; caPem: string | null } | null;
+  problems: RefProblem[];
 }
 
 /**
@@ -58,7 +71,7 @@ function matchField(rule: number, match: number): string {
  */
 export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backendPool?: Map<string, TableBackend>): CompiledApiRoute {
   const { metadata, spec } = apiRoute;
-  const out: CompiledApiRoute = { candidates: [], backends: [], backendProblems: [], backendNotes: [] };
+  const out: CompiledApiRoute = { candidates: [], backends: [], backendProblems: [], backendNotes: [], tls: null };
   const pooled = (backend: TableBackend): TableBackend => {
     if (backendPool === undefined) return backend;
     const key = JSON.stringify(backend);
@@ -77,6 +90,13 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
       return { backend: resolved.backend.id, weight: ref.weight };
     });
   const hosts = sortedUnique((spec.hosts ?? []).map((h) => h.toLowerCase()));
+  const tls = spec.tls;
+  out.tls = compileRouteTls(tls, metadata.namespace, hosts, cluster);
+  const httpsRedirect = tls?.httpsRedirect?.statusCode as 301 | 308 | undefined;
+  const clientCertificate = tls?.clientCertificate && {
+    ca: certificateId(metadata.namespace, tls.clientCertificate.caSecretName),
+    mode: tls.clientCertificate.mode === 'Optional' ? ('optional' as const) : ('required' as const),
+  };
 
   spec.rules.forEach((rule, i) => {
     const at = `spec.rules[${i}]`;
@@ -126,11 +146,27 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
         ...(shared.ratePolicies && { ratePolicies: shared.ratePolicies }),
         ...(shared.websocket && { websocket: shared.websocket }),
         ...(shared.cors && { cors: shared.cors }),
+        ...(httpsRedirect !== undefined && { httpsRedirect }),
+        ...(clientCertificate && { clientCertificate }),
       };
       out.candidates.push({ route, field: matchField(i, j) });
     });
   });
   return out;
+}
+
+function compileRouteTls(tls: ApiRoute['spec']['tls'], namespace: string, hosts: readonly string[], cluster: ClusterIndex): CompiledRouteTls | null {
+  if (tls === undefined || (tls.secretName === undefined && tls.clientCertificate === undefined)) return null;
+  const problems: RefProblem[] = [];
+  const certificate = tls.secretName === undefined ? null : { id: certificateId(namespace, tls.secretName), check: readTlsSecret(cluster, namespace, tls.secretName) };
+  let clientCa: CompiledRouteTls['clientCa'] = null;
+  if (tls.clientCertificate !== undefined) {
+    const name = tls.clientCertificate.caSecretName;
+    const ca = readCaSecret(cluster, namespace, name, 'spec.tls.clientCertificate.caSecretName');
+    if (!ca.ok) problems.push({ ...ca.problem, message: `${ca.problem.message}; requests needing a client certificate are refused` });
+    clientCa = { id: certificateId(namespace, name), caPem: ca.ok ? ca.caPem : null };
+  }
+  return { hosts, certificate, clientCa, problems };
 }
 
 /** A rule's (or its ApiRoute's) authorizer: scopes and claims sorted, so equal requirements compile the same. */

@@ -6,7 +6,7 @@ import { applyListDelta, type ListDelta } from '../../proxy/table/list-delta.ts'
 import type { DeltaMessage, EndpointsMessage } from '../../proxy/table/stream-protocol.ts';
 import { itemJson as json } from '../../proxy/table/table-json.ts';
 import type { RoutingTable } from '../../proxy/table/table-schema.ts';
-import { AUTHORIZERS_PER_PART, BACKENDS_PER_PART, RATE_POLICIES_PER_PART, ROUTES_PER_PART } from './table-encoding.ts';
+import { AUTHORIZERS_PER_PART, BACKENDS_PER_PART, CERTIFICATES_PER_PART, RATE_POLICIES_PER_PART, ROUTES_PER_PART, TLS_HOSTS_PER_PART } from './table-encoding.ts';
 
 
 export function tableDelta(base: RoutingTable, next: RoutingTable): DeltaMessage | null {
@@ -19,7 +19,11 @@ export function tableDelta(base: RoutingTable, next: RoutingTable): DeltaMessage
   if (authorizers === null) return null;
   const ratePolicies = listDelta(base.ratePolicies, next.ratePolicies, RATE_POLICIES_PER_PART);
   if (ratePolicies === null) return null;
-  return { type: 'delta', baseVersion: base.version, version: next.version, schema: next.schema, routes, backends, authorizers, ratePolicies };
+  const certificates = listDelta(base.certificates, next.certificates, CERTIFICATES_PER_PART);
+  if (certificates === null) return null;
+  const tlsHosts = listDelta(base.tlsHosts, next.tlsHosts, TLS_HOSTS_PER_PART);
+  if (tlsHosts === null) return null;
+  return { type: 'delta', baseVersion: base.version, version: next.version, schema: next.schema, routes, backends, authorizers, ratePolicies, certificates, tlsHosts };
 }
 
 /** Null when more than `limit` items changed or were added, or when the delta would not give `next`'s order. */
@@ -53,10 +57,12 @@ function listDelta<T extends { id: string }>(base: readonly T[], next: readonly 
  * router as they are); null otherwise.
  */
 export function asEndpointUpdate(base: RoutingTable, delta: DeltaMessage): EndpointsMessage | null {
-  const { routes, backends, authorizers, ratePolicies } = delta;
+  const { routes, backends, authorizers, ratePolicies, certificates, tlsHosts } = delta;
   if (routes.removed.length + routes.changed.length + routes.added.length + backends.removed.length + backends.added.length > 0) return null;
   if (authorizers.removed.length + authorizers.changed.length + authorizers.added.length > 0) return null;
   if (ratePolicies.removed.length + ratePolicies.changed.length + ratePolicies.added.length > 0) return null;
+  if (certificates.removed.length + certificates.changed.length + certificates.added.length > 0) return null;
+  if (tlsHosts.removed.length + tlsHosts.changed.length + tlsHosts.added.length > 0) return null;
   if (backends.changed.length === 0) return null;
   const before = new Map(base.backends.map((b) => [b.id, b]));
   for (const b of backends.changed) {

@@ -10,6 +10,9 @@ export const BACKENDS_PER_PART = 1_000;
 export const AUTHORIZERS_PER_PART = 50;
 /** Small: a handful of limits each. */
 export const RATE_POLICIES_PER_PART = 200;
+/** A few KB each (certificate chain and key). */
+export const CERTIFICATES_PER_PART = 100;
+export const TLS_HOSTS_PER_PART = 500;
 
 export interface EncodedTable {
   version: string;
@@ -26,6 +29,8 @@ export async function encodeTable(table: RoutingTable): Promise<EncodedTable> {
     Math.ceil(table.backends.length / BACKENDS_PER_PART),
     Math.ceil(table.authorizers.length / AUTHORIZERS_PER_PART),
     Math.ceil(table.ratePolicies.length / RATE_POLICIES_PER_PART),
+    Math.ceil(table.certificates.length / CERTIFICATES_PER_PART),
+    Math.ceil(table.tlsHosts.length / TLS_HOSTS_PER_PART),
   );
   const parts: Promise<Buffer>[] = [];
   for (let part = 0; part < partCount; part++) {
@@ -33,7 +38,9 @@ export async function encodeTable(table: RoutingTable): Promise<EncodedTable> {
     const backends = table.backends.slice(part * BACKENDS_PER_PART, (part + 1) * BACKENDS_PER_PART);
     const authorizers = table.authorizers.slice(part * AUTHORIZERS_PER_PART, (part + 1) * AUTHORIZERS_PER_PART);
     const ratePolicies = table.ratePolicies.slice(part * RATE_POLICIES_PER_PART, (part + 1) * RATE_POLICIES_PER_PART);
-    const message: TablePartMessage = { type: 'table-part', version: table.version, schema: table.schema, part, parts: partCount, routes, backends, authorizers, ratePolicies };
+    const certificates = table.certificates.slice(part * CERTIFICATES_PER_PART, (part + 1) * CERTIFICATES_PER_PART);
+    const tlsHosts = table.tlsHosts.slice(part * TLS_HOSTS_PER_PART, (part + 1) * TLS_HOSTS_PER_PART);
+    const message: TablePartMessage = { type: 'table-part', version: table.version, schema: table.schema, part, parts: partCount, routes, backends, authorizers, ratePolicies, certificates, tlsHosts };
     parts.push(encodeCompressed(message));
   }
   const buffers = await Promise.all(parts);

@@ -288,6 +288,35 @@ export const routeRuleSchema = z.object({
   clientIp: clientIpSchema.optional(),
 });
 
+/**
+ * TLS for the route's hosts on the gateway's HTTPS port (docs/tls.md). The certificate is chosen by SNI, so
+ * `secretName` and `clientCertificate` need `hosts`; `httpsRedirect` works with or without them.
+ */
+export const apiRouteTlsSchema = z.object({
+  /** A `kubernetes.io/tls` Secret in the route's namespace (keys tls.crt and tls.key), for all of the route's hosts. */
+  secretName: objectNameSchema.optional(),
+  /** Client certificates (mutual TLS) on the route's hosts, verified against a CA bundle. */
+  clientCertificate: z
+    .object({
+      /** A Secret in the route's namespace whose key `ca.crt` holds the PEM CA bundle. */
+      caSecretName: objectNameSchema,
+      /** Required: a request without a certificate the CA verifies is refused (403). Optional: it goes on without an identity. */
+      mode: z.enum(['Required', 'Optional']).default('Required'),
+    })
+    .optional(),
+  /** Requests on the plain HTTP port are answered with a redirect to https (301 by default, or 308). */
+  httpsRedirect: z
+    .object({
+      statusCode: z
+        .number()
+        .int()
+        .refine((n) => n === 301 || n === 308, 'must be 301 or 308')
+        .default(301)
+        .meta({ enum: [301, 308] }),
+    })
+    .optional(),
+});
+
 export const apiRouteSpecSchema = z.object({
   /** Exact ("api.example.com") or wildcard ("*.example.com") hosts; empty means any host. */
   hosts: z.array(hostSchema).max(64).optional(),
@@ -305,6 +334,7 @@ export const apiRouteSpecSchema = z.object({
   cors: corsSchema.optional(),
   clientIp: clientIpSchema.optional(),
   timeouts: timeoutsSchema.optional(),
+  tls: apiRouteTlsSchema.optional(),
   rules: z.array(routeRuleSchema).min(1, 'at least one rule is required').max(64),
 });
 export type ApiRouteSpec = z.output<typeof apiRouteSpecSchema>;

@@ -7,8 +7,11 @@ import { connectionNamed, isHopByHop } from './hop-by-hop.ts';
 import { applyHeaderChanges, type HeaderBag } from './header-changes.ts';
 import { setForwardedHeaders } from './forwarded-headers.ts';
 
-/** Set by the gateway itself below; `expect` because Node answers 100-continue and undici refuses to send it. */
-const REPLACED = new Set(['host', 'expect', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'traceparent', 'tracestate']);
+/**
+ * Set by the gateway itself below; `expect` because Node answers 100-continue and undici refuses to send it;
+ * `x-forwarded-client-cert` is only ever the gateway's (a verified client certificate, tls/client-certificate.ts).
+ */
+const REPLACED = new Set(['host', 'expect', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'traceparent', 'tracestate', 'x-forwarded-client-cert']);
 
 /**
  * `owned`: headers the route's policies set (consumer, claims, authorizer context), never taken from the client so none

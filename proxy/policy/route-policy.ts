@@ -8,6 +8,7 @@ import type { AuthMetrics, Authenticator, Denial, PolicyContext, PolicyStep, Ste
 import type { RateLimitEnv } from './rate-limit/rate-limit-env.ts';
 import type { BuiltRatePolicy, RatePolicySet } from './rate-limit/rate-policy-set.ts';
 import { ThrottleStep } from './rate-limit/throttle-step.ts';
+import { ClientCertificateStep, CLIENT_CERT_HEADER } from '../tls/client-certificate.ts';
 
 export interface RoutePolicy {
   readonly steps: readonly PolicyStep[];
@@ -24,6 +25,10 @@ export interface SharedPolicies {
 export function buildRoutePolicy(route: TableRoute, shared: SharedPolicies, metrics: AuthMetrics, limits: RateLimitEnv): RoutePolicy | null {
   const steps: PolicyStep[] = [];
   const owned = new Set<string>();
+  if (route.clientCertificate !== undefined) {
+    steps.push(new ClientCertificateStep(route.clientCertificate));
+    owned.add(CLIENT_CERT_HEADER);
+  }
   if (route.clientIp !== undefined) steps.push(new ClientIpStep(route.clientIp));
   if (route.auth !== undefined) {
     const authenticator = shared.authorizers.get(route.auth.authorizer)?.authenticator ?? null;

@@ -23,6 +23,7 @@ import { NO_AUTH_METRICS } from '../policy/policy-types.ts';
 import { buildRoutePolicy, type SharedPolicies } from '../policy/route-policy.ts';
 import { buildRouteCors } from '../policy/cors/route-cors.ts';
 import { buildRatePolicies, NO_RATE_POLICIES } from '../policy/rate-limit/rate-policy-set.ts';
+import { CertificateStore } from '../tls/certificate-store.ts';
 
 export type BuildResult = { ok: true; runtime: Runtime; retired: UpstreamEndpoint[] } | { ok: false; error: string };
 
@@ -158,7 +159,13 @@ export interface BuiltParts {
   ratePolicies: RatePolicySet;
 }
 
-export function finish(parts: BuiltParts, previous: Runtime | undefined, options: RuntimeOptions): BuildResult {
+/** The table's certificate store (only with an HTTPS listener), reusing the previous one's contexts. */
+export function certificateStore(table: RoutingTable, previous: Runtime | undefined, options: RuntimeOptions): CertificateStore | null {
+  if (options.tls === undefined) return null;
+  return new CertificateStore(table.certificates, table.tlsHosts, options.tls.settings, previous?.certificates ?? null, options.tls.logger);
+}
+
+export function finish(parts: BuiltParts, previous: Runtime | undefined, options: RuntimeOptions, certificates: CertificateStore | null = certificateStore(parts.table, previous, options)): BuildResult {
   const { table, index, routes, endpoints, backendsById, refs, authorizers, ratePolicies } = parts;
   const runtime: Runtime = {
     version: table.version,
@@ -171,6 +178,7 @@ export function finish(parts: BuiltParts, previous: Runtime | undefined, options
     refs,
     authorizers,
     ratePolicies,
+    certificates,
     options,
   };
   const retired = previous === undefined ? [] : [...previous.endpoints.values()].filter((e) => !endpoints.all.has(e.key));

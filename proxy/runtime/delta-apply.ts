@@ -8,7 +8,7 @@ import type { Slicer } from '../router/host-buckets.ts';
 import { applyListDelta } from '../table/list-delta.ts';
 import type { DeltaMessage } from '../table/stream-protocol.ts';
 import type { RoutingTable, TableRoute } from '../table/table-schema.ts';
-import { EndpointCollector, finish, runtimeRoute, type BuildResult } from './build-runtime.ts';
+import { certificateStore, EndpointCollector, finish, runtimeRoute, type BuildResult } from './build-runtime.ts';
 import { buildAuthorizers } from '../policy/authorizer-set.ts';
 import { buildRatePolicies } from '../policy/rate-limit/rate-policy-set.ts';
 import type { Runtime, RuntimeRoute } from './runtime-types.ts';
@@ -26,8 +26,21 @@ export function tableFromDelta(base: RoutingTable, delta: DeltaMessage): { ok: t
   if (!authorizers.ok) return { ok: false, error: `delta not applicable: ${authorizers.error}` };
   const ratePolicies = applyListDelta(base.ratePolicies, delta.ratePolicies, 'rate policy');
   if (!ratePolicies.ok) return { ok: false, error: `delta not applicable: ${ratePolicies.error}` };
+  const certificates = applyListDelta(base.certificates, delta.certificates, 'certificate');
+  if (!certificates.ok) return { ok: false, error: `delta not applicable: ${certificates.error}` };
+  const tlsHosts = applyListDelta(base.tlsHosts, delta.tlsHosts, 'TLS host');
+  if (!tlsHosts.ok) return { ok: false, error: `delta not applicable: ${tlsHosts.error}` };
   // Same key order as a table assembled from parts, so the persisted file has the controller's bytes.
-  const table = { schema: base.schema, version: delta.version, routes: routes.items, backends: backends.items, authorizers: authorizers.items, ratePolicies: ratePolicies.items };
+  const table = {
+    schema: base.schema,
+    version: delta.version,
+    routes: routes.items,
+    backends: backends.items,
+    authorizers: authorizers.items,
+    ratePolicies: ratePolicies.items,
+    certificates: certificates.items,
+    tlsHosts: tlsHosts.items,
+  };
   return { ok: true, table: table as RoutingTable };
 }
 
@@ -77,6 +90,14 @@ export async function applyDelta(previous: Runtime, delta: DeltaMessage, slicer:
     const duplicate = duplicateId(table.authorizers);
     if (duplicate !== null) return { ok: false, error: `invalid routing table: duplicate authorizer id ${JSON.stringify(duplicate)}` };
   }
+  for (const [list, what] of [
+    [delta.certificates, 'certificate'],
+    [delta.tlsHosts, 'TLS host'],
+  ] as const) {
+    if (!touched(list)) continue;
+    const duplicate = duplicateId(what === 'certificate' ? table.certificates : table.tlsHosts);
+    if (duplicate !== null) return { ok: false, error: `invalid routing table: duplicate ${what} id ${JSON.stringify(duplicate)}` };
+  }
   const ratePoliciesTouched = touched(delta.ratePolicies);
   if (ratePoliciesTouched) {
     const duplicate = duplicateId(table.ratePolicies);
@@ -121,7 +142,8 @@ export async function applyDelta(previous: Runtime, delta: DeltaMessage, slicer:
     routes.set(route.id, runtimeRoute(route, backendsById, endpoints, previous.options, shared));
     if (slicer.due()) await slicer.pause();
   }
-  return finish({ table, index, routes, endpoints, backendsById, refs, ...shared }, previous, previous.options);
+  const certificates = touched(delta.certificates) || touched(delta.tlsHosts) ? certificateStore(table, previous, previous.options) : previous.certificates;
+  return finish({ table, index, routes, endpoints, backendsById, refs, ...shared }, previous, previous.options, certificates);
 }
 
 const NO_IDS: ReadonlySet<string> = new Set();

@@ -13,6 +13,9 @@ import type { AuthorizerSet, PolicyEnv } from '../policy/authorizer-set.ts';
 import type { RoutePolicy } from '../policy/route-policy.ts';
 import type { RouteCors } from '../policy/cors/route-cors.ts';
 import type { RatePolicySet } from '../policy/rate-limit/rate-policy-set.ts';
+import type { CertificateStore } from '../tls/certificate-store.ts';
+import type { TlsSettings } from '../tls/tls-settings.ts';
+import type { Logger } from 'pino';
 
 /** Per-route instruments, resolved once per table so a request does no label lookups. */
 export interface RouteMetrics {
@@ -59,6 +62,8 @@ export interface Runtime {
   authorizers: AuthorizerSet;
   /** The table's RatePolicies by id (carried to the next runtime while unchanged; their counters live in the env). */
   ratePolicies: RatePolicySet;
+  /** The HTTPS listener's certificates by SNI host; null without an HTTPS listener. */
+  certificates: CertificateStore | null;
   options: RuntimeOptions;
 }
 
@@ -67,4 +72,6 @@ export interface RuntimeOptions {
   pools: PoolSettings;
   routeMetrics: (routeId: string) => RouteMetrics;
   policy: PolicyEnv;
+  /** Settings of the HTTPS listener's contexts; absent without one (no certificate store is built). */
+  tls?: { settings: TlsSettings; logger: Logger };
 }

@@ -13,6 +13,10 @@ export function tableReferenceProblem(table: RoutingTable): string | null {
   if (authorizer !== null) return `duplicate authorizer id ${JSON.stringify(authorizer)}`;
   const ratePolicy = duplicateId(table.ratePolicies);
   if (ratePolicy !== null) return `duplicate rate policy id ${JSON.stringify(ratePolicy)}`;
+  const certificate = duplicateId(table.certificates);
+  if (certificate !== null) return `duplicate certificate id ${JSON.stringify(certificate)}`;
+  const tlsHost = duplicateId(table.tlsHosts);
+  if (tlsHost !== null) return `duplicate TLS host id ${JSON.stringify(tlsHost)}`;
   const routes = new Set<string>();
   for (const route of table.routes) {
     if (routes.has(route.id)) return `duplicate route id ${JSON.stringify(route.id)}`;

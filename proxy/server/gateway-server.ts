@@ -25,6 +25,7 @@ import { setCorsHeaders } from '../policy/cors/cors-headers.ts';
 import type { MatchResult } from '../router/route-index-types.ts';
 import type { TableRoute } from '../table/table-schema.ts';
 import type { RequestTarget } from './request-target.ts';
+import { httpsLocation } from './https-redirect.ts';
 
 export interface GatewayServerDeps {
   holder: RuntimeHolder;
@@ -35,6 +36,8 @@ export interface GatewayServerDeps {
   addresses: ClientAddresses;
   /** WebSocket upgrades (proxy/websocket/upgrade-handler.ts); other upgrade requests are served as plain requests. */
   upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** On the plain listener: routes with an https redirect answer with one to this port. Absent on the TLS listener. */
+  httpsRedirectPort?: number;
 }
 
 /** Safe to replay on another endpoint when the first never accepted the connection (RFC 9110 §9.2.2). */
@@ -95,6 +98,10 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: G
   const rr = runtime.routes.get(match.route.id);
   if (rr === undefined) return reject(deps.noRoute, null, target.path, 404, 'no route'); // index and routes come from one table
   const route = rr.route;
+  if (route.httpsRedirect !== undefined && deps.httpsRedirectPort !== undefined) {
+    const location = httpsLocation(host, deps.httpsRedirectPort, target.path, target.query);
+    return reject(rr.metrics, route, target.path, route.httpsRedirect, 'use https', { location });
+  }
   if (rr.cors !== null) setCorsHeaders(rr.cors, req.headers.origin, res);
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > route.maxBodyBytes) {

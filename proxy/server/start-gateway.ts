@@ -19,6 +19,10 @@ import { GatewayMetrics, NO_ROUTE } from './gateway-metrics.ts';
 import { createGatewayServer } from './gateway-server.ts';
 import { createTlsGatewayServer, type TlsListenerOptions } from './tls-gateway-server.ts';
 import type { Http2SecureServer } from 'node:http2';
+import { sniCallback } from '../tls/sni-callback.ts';
+import { contextOptions, DEFAULT_TLS_SETTINGS } from '../tls/tls-settings.ts';
+import type { CertificateStore } from '../tls/certificate-store.ts';
+import type { TableCertificate } from '../table/table-schema.ts';
 import { AccessLog, type AccessLogOptions } from './request-log.ts';
 import { AuthorizerMetrics } from './authorizer-metrics.ts';
 import { policyEnvFor, retireAuthorizers, NO_AUTHORIZERS } from '../policy/authorizer-set.ts';
@@ -41,8 +45,10 @@ export interface GatewayOptions {
   port: number;
   /** Listen address of the traffic port; default 127.0.0.1. */
   host?: string;
-  /** A second traffic port serving TLS (tls-gateway-server.ts), on the same address as `port`. */
+  /** A second traffic port serving TLS (tls-gateway-server.ts), on the same address as `port`; certificates by SNI from the table. */
   https?: TlsListenerOptions;
+  /** The HTTPS port in the redirects of routes with spec.tls.httpsRedirect (default 443, left out of the URL). */
+  httpsRedirectPort?: number;
   adminPort: number;
   /** Listen address of the admin port; default: `host`. */
   adminHost?: string;
@@ -157,11 +163,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   });
   const limits = rateLimitEnvFor({ clock: Date.now, logger, metrics: limitMetrics, fleet, global, ...(opts.localLimitKeys !== undefined && { localKeys: opts.localLimitKeys }) });
   const policy = policyEnvFor(logger, authorizerMetrics, new ClientAddresses(opts.trustedProxies ?? []), Date.now, limits);
+  const tlsSettings = opts.https === undefined ? null : (opts.https.settings ?? DEFAULT_TLS_SETTINGS);
   const runtimeOptions: RuntimeOptions = {
     ejection,
     pools: { ...DEFAULT_POOL_SETTINGS, ...opts.pools },
     routeMetrics: (id) => metrics.forRoute(id),
     policy,
+    ...(tlsSettings !== null && { tls: { settings: tlsSettings, logger } }),
   };
   const accessLog = new AccessLog(logger, opts.accessLog);
   const tracer = opts.tracing === undefined ? null : await startTracer(opts.tracing, logger, metrics);
@@ -179,8 +187,32 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     noRoute: metrics.forRoute(NO_ROUTE),
   });
   const serverDeps = { holder, settings, noRoute: metrics.forRoute(NO_ROUTE), addresses: policy.addresses, upgrade };
-  const server = createGatewayServer(serverDeps);
-  const secure = opts.https === undefined ? null : createTlsGatewayServer(serverDeps, opts.https.tls);
+  const server = createGatewayServer({ ...serverDeps, httpsRedirectPort: opts.httpsRedirectPort ?? 443 });
+  const secure =
+    tlsSettings === null
+      ? null
+      : createTlsGatewayServer(serverDeps, {
+          ...contextOptions(tlsSettings),
+          SNICallback: sniCallback(() => holder.current?.certificates ?? null),
+          // Client certificates are asked for per host (tls/client-certificate.ts) and judged per route, never by
+          // ending the handshake.
+          requestCert: false,
+          rejectUnauthorized: false,
+        });
+  // Clients that send no SNI get the listener's own context: the table's default certificate, or none (refused).
+  let listenerCertificate: TableCertificate | null = null;
+  const useDefaultCertificate = (store: CertificateStore | null): void => {
+    const next = store?.defaultCertificate ?? null;
+    if (secure === null || tlsSettings === null || next === listenerCertificate) return;
+    if (next !== null && listenerCertificate !== null && next.certPem === listenerCertificate.certPem && next.keyPem === listenerCertificate.keyPem) return;
+    listenerCertificate = next;
+    try {
+      secure.server.setSecureContext({ ...contextOptions(tlsSettings), ...(next !== null && { cert: next.certPem, key: next.keyPem }) });
+    } catch (err) {
+      // The compiler checked the pair; the reason is OpenSSL's and names no key material.
+      logger.error({ certificate: next?.id, reason: err instanceof Error ? err.message : String(err) }, 'default certificate not usable');
+    }
+  };
   const admin = createAdminServer({
     registry: metrics.registry,
     servedVersion: () => holder.current?.version,
@@ -216,6 +248,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     }
     const previousAuthorizers = holder.current?.authorizers ?? NO_AUTHORIZERS;
     holder.swap(built.runtime, built.retired);
+    useDefaultCertificate(built.runtime.certificates);
     // Open WebSockets on removed or changed routes start draining; every other one is left alone.
     if (kind !== 'endpoints') websockets.reconcile(built.runtime.routes);
     retireAuthorizers(previousAuthorizers, built.runtime.authorizers, runtimeOptions.policy);

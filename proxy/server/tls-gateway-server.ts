@@ -5,11 +5,12 @@ import { createSecureServer, type Http2SecureServer, type SecureServerOptions } 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { handleRequest, LISTENER_SETTINGS, serveGatewayEvents, type GatewayServerDeps } from './gateway-server.ts';
+import type { TlsSettings } from '../tls/tls-settings.ts';
 
 export interface TlsListenerOptions {
   port: number;
-  /** Certificates (or an SNICallback), client-certificate and protocol settings. */
-  tls: SecureServerOptions;
+  /** Minimum version and ciphers (tls-settings.ts); the certificates come from the routing table, chosen by SNI. */
+  settings?: TlsSettings;
 }
 
 export interface TlsGatewayServer {

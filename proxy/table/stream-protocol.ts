@@ -8,7 +8,7 @@
 // and of the backends, so the proxy parses and validates it a slice at a time and never stalls on one big message.
 // `schema` is not pinned here: a proxy that receives a schema it does not know answers with a NACK saying so.
 import { z } from 'zod';
-import { tableAuthorizerSchema, tableBackendSchema, tableEndpointSchema, tableRatePolicySchema, tableRouteSchema } from './table-schema.ts';
+import { tableAuthorizerSchema, tableBackendSchema, tableCertificateSchema, tableEndpointSchema, tableRatePolicySchema, tableRouteSchema, tableTlsHostSchema } from './table-schema.ts';
 
 /** Bumped when a message changes meaning; the controller refuses proxies that speak another one. 2: `fleet`. */
 export const STREAM_PROTOCOL_VERSION = 2;
@@ -30,6 +30,8 @@ export const tablePartMessage = z.object({
   backends: z.array(tableBackendSchema),
   authorizers: z.array(tableAuthorizerSchema),
   ratePolicies: z.array(tableRatePolicySchema),
+  certificates: z.array(tableCertificateSchema),
+  tlsHosts: z.array(tableTlsHostSchema),
 });
 export type TablePartMessage = z.output<typeof tablePartMessage>;
 
@@ -64,6 +66,8 @@ export const deltaMessage = z.object({
   backends: listDelta(tableBackendSchema),
   authorizers: listDelta(tableAuthorizerSchema),
   ratePolicies: listDelta(tableRatePolicySchema),
+  certificates: listDelta(tableCertificateSchema),
+  tlsHosts: listDelta(tableTlsHostSchema),
 });
 export type DeltaMessage = z.output<typeof deltaMessage>;
 

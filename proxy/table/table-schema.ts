@@ -6,9 +6,12 @@ import { z } from 'zod';
 // 2: authorizers and per-route policies. A proxy of schema 1 would drop the fields it does not know and serve
 // protected routes open, so it must refuse these tables (it NACKs an unknown schema) rather than read them.
 // 3: rate policies (limits, quotas, usage plans), for the same reason: a schema-2 proxy would serve them unthrottled.
-// 4: … backend TLS (a backend's own CA bundle, server name, insecureSkipVerify): a schema-3 proxy would drop them …
-// 4: … CORS per route (`cors`; the WebSocket Origin check reads it, `websocket.allowOrigins` is gone) …
-export const TABLE_SCHEMA_VERSION = 3;
+// 4: TLS and CORS. Certificates, per-host TLS settings, client-certificate requirements and https redirects on routes:
+// a schema-3 proxy would ignore a route's client-certificate requirement and serve it open, to anyone, on any port.
+// Backends' own TLS settings (CA bundle, server name, insecureSkipVerify), which a schema-3 proxy would drop (verifying
+// against the wrong CAs and name), and CORS per route (`cors`, which the WebSocket Origin check now reads in place of
+// `websocket.allowOrigins`, so a schema-3 proxy would admit any Origin).
+export const TABLE_SCHEMA_VERSION = 4;
 
 const lowerHeaderName = z.string().min(1).regex(/^[a-z0-9!#$%&'*+.^_`|~-]+$/, 'header names are lower-case in the table');
 
@@ -282,6 +285,41 @@ export const tableCorsSchema = z
   .refine((c) => !(c.allowCredentials && c.allowOrigins.includes('*')), { message: 'allowCredentials with the "*" origin', path: ['allowOrigins'] });
 export type TableCors = z.output<typeof tableCorsSchema>;
 
+/**
+ * A certificate and its private key, from a `kubernetes.io/tls` Secret: "<ns>/<name>". The compiler checked the pair
+ * (it parses, and the key matches the certificate). The only private key material in the table (its file is 0600 and
+ * /debug redacts it).
+ */
+export const tableCertificateSchema = z.object({
+  id: z.string().min(1),
+  certPem: z.string().min(1),
+  keyPem: z.string().min(1),
+});
+export type TableCertificate = z.output<typeof tableCertificateSchema>;
+
+/** A route's client-certificate requirement: the CA bundle (by its Secret's id) that must have verified the client. */
+export const tableClientCertificateSchema = z.object({
+  /** "<ns>/<name>" of the CA Secret; the request's TLS connection must have been verified against this bundle. */
+  ca: z.string().min(1),
+  /** required: refused (403) without such a certificate; optional: served, with the identity only when verified. */
+  mode: z.enum(['required', 'optional']),
+});
+export type TableClientCertificate = z.output<typeof tableClientCertificateSchema>;
+
+/**
+ * What the HTTPS listener does for one SNI host: exact ("api.example.com"), wildcard ("*.example.com", one label) or
+ * "*" (the default: any other name, and clients that send none). A name that matches no entry is refused at the
+ * handshake.
+ */
+export const tableTlsHostSchema = z.object({
+  id: z.string().min(1),
+  /** An id in the table's certificates; null (or an id the table lacks): no usable certificate, the handshake is refused. */
+  certificate: z.string().min(1).nullable(),
+  /** Client certificates are asked for and verified against this CA bundle (PEM). */
+  clientCa: z.object({ id: z.string().min(1), caPem: z.string().min(1) }).optional(),
+});
+export type TableTlsHost = z.output<typeof tableTlsHostSchema>;
+
 export const tableRouteSchema = z.object({
   /** Unique in the table: "<ns>/<name>/r<rule>/m<match>". */
   id: z.string().min(1),
@@ -319,6 +357,10 @@ export const tableRouteSchema = z.object({
   websocket: tableWebSocketSchema.optional(),
   /** Present when the rule (or its ApiRoute) sets CORS: preflights are answered by the proxy, responses get CORS headers. */
   cors: tableCorsSchema.optional(),
+  /** On the plain HTTP port this route answers with a redirect to https (before any policy). */
+  httpsRedirect: z.union([z.literal(301), z.literal(308)]).optional(),
+  /** Present when the ApiRoute sets spec.tls.clientCertificate (on the plain port such a route is refused or redirected). */
+  clientCertificate: tableClientCertificateSchema.optional(),
 });
 export type TableRoute = z.output<typeof tableRouteSchema>;
 
@@ -334,6 +376,10 @@ export const routingTableSchema = z.object({
   authorizers: z.array(tableAuthorizerSchema),
   /** The RatePolicies some route uses, sorted by id. */
   ratePolicies: z.array(tableRatePolicySchema),
+  /** The certificates some TLS host uses, sorted by id. */
+  certificates: z.array(tableCertificateSchema),
+  /** The HTTPS listener's hosts, sorted by id. */
+  tlsHosts: z.array(tableTlsHostSchema),
 });
 export type RoutingTable = z.output<typeof routingTableSchema>;
 

@@ -25,7 +25,7 @@ const bearer = (token: string): Record<string, string> => ({ authorization: `Bea
 /** An empty delta from the version served: fill in the parts that change. */
 function delta(baseVersion: string, version: string, parts: Partial<Pick<DeltaMessage, 'routes' | 'backends' | 'authorizers'>>): DeltaMessage {
   const none = { removed: [], changed: [], added: [] };
-  return { type: 'delta', baseVersion, version, schema: TABLE_SCHEMA_VERSION, routes: none, backends: none, authorizers: none, ratePolicies: none, ...parts };
+  return { type: 'delta', baseVersion, version, schema: TABLE_SCHEMA_VERSION, routes: none, backends: none, authorizers: none, ratePolicies: none, certificates: none, tlsHosts: none, ...parts };
 }
 
 test('JWT: valid, missing, invalid and expired tokens, scope and claim requirements, owned headers never forged; an open route unchanged', async (t) => {

@@ -20,7 +20,7 @@ const wsRoute = (id: string, prefix: string, ws: Partial<TableWebSocket> = {}, e
 
 function delta(baseVersion: string, version: string, routes: Partial<DeltaMessage['routes']>): DeltaMessage {
   const none = { removed: [], changed: [], added: [] };
-  return { type: 'delta', baseVersion, version, schema: TABLE_SCHEMA_VERSION, routes: { ...none, ...routes }, backends: none, authorizers: none, ratePolicies: none };
+  return { type: 'delta', baseVersion, version, schema: TABLE_SCHEMA_VERSION, routes: { ...none, ...routes }, backends: none, authorizers: none, ratePolicies: none, certificates: none, tlsHosts: none };
 }
 
 const DRAIN_MS = 400;

@@ -13,6 +13,11 @@ export function loadCase(dir: string): CompileInput {
   if (existsSync(lastPath)) {
     const last = documentsToCompileInput(readDocuments(lastPath));
     input.lastAccepted = new Map(last.input.resources.map((r) => [`${r.kind}/${r.namespace}/${r.name}`, r.object]));
+    // A TLS Secret there is the certificate pair an earlier compile served for it.
+    for (const s of last.input.secrets ?? []) {
+      const id = `${s.namespace}/${s.name}`;
+      if (s.data['tls.crt'] !== undefined) input.lastAccepted.set(`Secret/${id}`, { id, certPem: s.data['tls.crt'], keyPem: s.data['tls.key'] });
+    }
   }
   return input;
 }

@@ -265,6 +265,23 @@ describe('helm chart: lint and template', { skip: missingHelm && 'helm missing: 
     assert.match(token, /^[A-Za-z0-9]{48}$/);
   });
 
+  test('https: the proxies listen on proxy.httpsPort, the Service has an https port, the controller gets the default certificate; off by default', async () => {
+    const objects = await helm.template({ controller: { defaultTlsSecret: 'edge/wildcard' }, proxy: { httpsPort: 8443, tlsMinVersion: 'TLSv1.3', httpsRedirectPort: 8443 } });
+    assertFlagsInUsage(objects);
+    const pc = container(find(objects, 'Deployment', PROXY));
+    const flags = flagMap(pc.args);
+    assert.equal(flags.get('https-port'), '8443');
+    assert.equal(flags.get('tls-min-version'), 'TLSv1.3');
+    assert.equal(flags.get('https-redirect-port'), '8443');
+    assert.deepEqual(pc.ports.map((p) => [p.name, p.containerPort]), [['http', 8080], ['https', 8443], ['admin', 9090]]);
+    const svc = find(objects, 'Service', PROXY).spec as { ports: Array<{ name: string; port: number; targetPort: string }> };
+    assert.deepEqual(svc.ports.map((p) => [p.name, p.port, p.targetPort]), [['http', 80, 'http'], ['https', 443, 'https']]);
+    assert.equal(flagMap(container(find(objects, 'Deployment', CONTROLLER)).args).get('default-tls-secret'), 'edge/wildcard');
+    const bad = await helm.run(['template', 'gh', CHART_DIR, '--set', 'proxy.tlsMinVersion=TLSv1.1']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /\/proxy\/tlsMinVersion/);
+  });
+
   test('watchNamespaces [a, b]: --namespaces, and a Role + RoleBinding per namespace instead of a ClusterRole', async () => {
     const objects = await helm.template({ watchNamespaces: ['a', 'b'] });
     assertFlagsInUsage(objects);

@@ -14,6 +14,8 @@ import { compile } from '../../controller/compile/compile.ts';
 import type { ResourceStatus } from '../../controller/compile/compile-types.ts';
 import type { CompiledState } from '../../controller/controller-main.ts';
 import { apiRoute } from './compile-fixtures.ts';
+import { REDACTED } from '../../controller/admin/debug-table-body.ts';
+import { testCertificate } from '../support/test-certificates.ts';
 
 let current: CompiledState | undefined;
 let server: Server;
@@ -138,3 +140,18 @@ test('a slow client holds the writing back; one that goes away stops it, and the
 function settle(): Promise<void> {
   return new Promise((r) => setTimeout(r, 300));
 }
+
+test('a certificate private key never appears on the page: the certificate does, its key is redacted', async () => {
+  const pair = testCertificate('/CN=secret.example.com', ['DNS:secret.example.com']);
+  const resources = [apiRoute('tls', { hosts: ['secret.example.com'], tls: { secretName: 'tls' }, rules: [{ backends: [{ url: 'http://x.internal' }] }] })];
+  const secrets = [{ namespace: 'default', name: 'tls', labels: {}, data: { 'tls.crt': pair.certPem, 'tls.key': pair.keyPem } }];
+  const out = compile({ resources, secrets });
+  assert.equal(out.table.certificates.length, 1, 'the certificate is in the table');
+  current = { table: out.table, statuses: out.statuses, sequence: 1, compiledAt: 0, compileMs: 1 };
+  const text = await (await fetch(`http://127.0.0.1:${port}/debug/table`)).text();
+  const keyBody = pair.keyPem.split('\n')[1] as string;
+  assert.ok(!text.includes(keyBody), 'no key material on the page');
+  const page = JSON.parse(text) as { table: { certificates: Array<{ id: string; certPem: string; keyPem: string }> } };
+  assert.deepEqual(page.table.certificates, [{ id: 'default/tls', certPem: pair.certPem, keyPem: REDACTED }]);
+  assert.ok(!JSON.stringify(out.statuses).includes(keyBody), 'nor in the statuses');
+});

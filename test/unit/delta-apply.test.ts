@@ -150,21 +150,21 @@ test('a delta whose route names a backend the table lacks, or that removes a bac
   assert.ok(built.ok);
   const unknown = await applyDelta(
     built.runtime,
-    { type: 'delta', baseVersion: 'v1', version: 'v2', schema: TABLE_SCHEMA_VERSION, routes: { removed: [], changed: [route('r1', '/a', ['ghost'])], added: [] }, backends: { removed: [], changed: [], added: [] }, authorizers: NO_CHANGE, ratePolicies: NO_CHANGE },
+    { type: 'delta', baseVersion: 'v1', version: 'v2', schema: TABLE_SCHEMA_VERSION, routes: { removed: [], changed: [route('r1', '/a', ['ghost'])], added: [] }, backends: { removed: [], changed: [], added: [] }, authorizers: NO_CHANGE, ratePolicies: NO_CHANGE, certificates: NO_CHANGE, tlsHosts: NO_CHANGE },
     new TimeSlicer(),
     () => null,
   );
   assert.deepEqual(unknown, { ok: false, error: 'invalid routing table: route "r1" references unknown backend "ghost"' });
   const inUse = await applyDelta(
     built.runtime,
-    { type: 'delta', baseVersion: 'v1', version: 'v2', schema: TABLE_SCHEMA_VERSION, routes: { removed: [], changed: [], added: [] }, backends: { removed: ['be2'], changed: [], added: [] }, authorizers: NO_CHANGE, ratePolicies: NO_CHANGE },
+    { type: 'delta', baseVersion: 'v1', version: 'v2', schema: TABLE_SCHEMA_VERSION, routes: { removed: [], changed: [], added: [] }, backends: { removed: ['be2'], changed: [], added: [] }, authorizers: NO_CHANGE, ratePolicies: NO_CHANGE, certificates: NO_CHANGE, tlsHosts: NO_CHANGE },
     new TimeSlicer(),
     () => null,
   );
   assert.deepEqual(inUse, { ok: false, error: 'invalid routing table: route "r2" references unknown backend "be2"' });
   const twice = await applyDelta(
     built.runtime,
-    { type: 'delta', baseVersion: 'v1', version: 'v2', schema: TABLE_SCHEMA_VERSION, routes: { removed: [], changed: [], added: [{ after: 'r1', item: route('r2', '/c', ['be']) }] }, backends: { removed: [], changed: [], added: [] }, authorizers: NO_CHANGE, ratePolicies: NO_CHANGE },
+    { type: 'delta', baseVersion: 'v1', version: 'v2', schema: TABLE_SCHEMA_VERSION, routes: { removed: [], changed: [], added: [{ after: 'r1', item: route('r2', '/c', ['be']) }] }, backends: { removed: [], changed: [], added: [] }, authorizers: NO_CHANGE, ratePolicies: NO_CHANGE, certificates: NO_CHANGE, tlsHosts: NO_CHANGE },
     new TimeSlicer(),
     () => null,
   );

@@ -27,7 +27,8 @@ test('a slice holds at most the given number of items', () => {
   assert.equal(chunks.length, 3, `${chunks.length} slices`); // 4 + 4 + (2 routes and the backends)
   for (const c of chunks) {
     assert.ok((Buffer.concat(c).toString().match(/"id":"r\d"/g) ?? []).length <= 4);
-    // Items and their commas, plus one text piece per list boundary (routes, backends, authorizers, rate policies, end).
-    assert.ok(c.length <= 2 * 4 + 4, `${c.length} buffers in one writev`);
+    // Items and their commas, plus one text piece per list boundary (routes, backends, authorizers, rate policies,
+    // certificates, TLS hosts, end).
+    assert.ok(c.length <= 2 * 4 + 6, `${c.length} buffers in one writev`);
   }
 });

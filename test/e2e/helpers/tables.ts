@@ -29,7 +29,14 @@ export function route(id: string, prefix: string, backends: Array<string | [stri
   };
 }
 
-export function table(routes: TableRoute[], backends: TableBackend[], version?: string, authorizers: TableAuthorizer[] = [], ratePolicies: TableRatePolicy[] = []): RoutingTable {
+export function table(
+  routes: TableRoute[],
+  backends: TableBackend[],
+  version?: string,
+  authorizers: TableAuthorizer[] = [],
+  ratePolicies: TableRatePolicy[] = [],
+  tls: Pick<RoutingTable, 'certificates' | 'tlsHosts'> = { certificates: [], tlsHosts: [] },
+): RoutingTable {
   return {
     schema: TABLE_SCHEMA_VERSION,
     version: version ?? `test-${++versionCounter}`,
@@ -37,5 +44,7 @@ export function table(routes: TableRoute[], backends: TableBackend[], version?: 
     backends: [...backends].sort((a, b) => a.id.localeCompare(b.id)),
     authorizers: [...authorizers].sort((a, b) => a.id.localeCompare(b.id)),
     ratePolicies: [...ratePolicies].sort((a, b) => a.id.localeCompare(b.id)),
+    certificates: [...tls.certificates].sort((a, b) => a.id.localeCompare(b.id)),
+    tlsHosts: [...tls.tlsHosts].sort((a, b) => a.id.localeCompare(b.id)),
   };
 }
