@@ -1,7 +1,7 @@
 // One request forwarded upstream with undici's dispatch API: the response streams straight into the client
 // socket with backpressure both ways, and every way it can end (upstream done, upstream error, timeout,
 // client gone) ends it exactly once and releases the upstream connection.
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
@@ -10,6 +10,7 @@ import type { EjectionPolicy } from '../runtime/endpoint-health.ts';
 import type { UpstreamEndpoint } from '../runtime/endpoint-pool.ts';
 import type { RuntimeRoute } from '../runtime/runtime-types.ts';
 import { sendError } from '../server/error-response.ts';
+import type { GatewayRequest, GatewayResponse } from '../server/gateway-request.ts';
 import type { AccessLog, AccessLogLine } from '../server/request-log.ts';
 import type { RequestTracer } from '../server/otlp-tracer.ts';
 import type { BodyCount } from './body-limit.ts';
@@ -26,8 +27,8 @@ export interface ExchangeSettings {
 }
 
 export interface ExchangeInit {
-  req: IncomingMessage;
-  res: ServerResponse;
+  req: GatewayRequest;
+  res: GatewayResponse;
   route: RuntimeRoute;
   backend: BackendTarget;
   endpoint: UpstreamEndpoint;
