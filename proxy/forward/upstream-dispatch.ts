@@ -14,7 +14,7 @@ import type { GatewayRequest, GatewayResponse } from '../server/gateway-request.
 import type { AccessLog, AccessLogLine } from '../server/request-log.ts';
 import type { RequestTracer } from '../server/otlp-tracer.ts';
 import type { BodyCount } from './body-limit.ts';
-import { clientResponseHeaders } from './upstream-response-headers.ts';
+import { clientResponseHeaders, clientTrailers } from './upstream-response-headers.ts';
 import { ExchangeAbortedError, ejectsEndpoint, errorCode, isBodyTooLarge, isConnectFailure, isUpstreamTimeout, upstreamErrorKind } from './upstream-errors.ts';
 
 /** What every exchange of one gateway shares. */
@@ -137,10 +137,12 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  onResponseEnd(): void {
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders | undefined): void {
     if (this.state !== STREAMING) return;
     this.state = DONE;
     this.clearTimer();
+    const forwarded = clientTrailers(trailers);
+    if (forwarded !== null) this.init.res.addTrailers(forwarded);
     this.init.res.end();
     this.finish(this.status, undefined);
   }

@@ -36,6 +36,8 @@ export interface GatewayResponse {
   readonly req: { readonly httpVersionMajor: number };
   writeHead(statusCode: number, headers?: OutgoingHttpHeaders): unknown;
   write(chunk: Buffer): boolean;
+  /** Sent after the body: HTTP/2 as a trailing HEADERS frame, HTTP/1.1 only on a chunked response. */
+  addTrailers(trailers: OutgoingHttpHeaders): void;
   end(): unknown;
   end(chunk: string): unknown;
   destroy(err?: Error): unknown;

@@ -46,6 +46,9 @@ export function createTlsGatewayServer(deps: GatewayServerDeps, tls: SecureServe
     },
   );
   server.on('session', sessions.add);
+  // A session ended for a protocol violation (a rapid-reset flood, too many refused streams): the client's doing, so
+  // debug, like the HTTP/1.1 parser errors.
+  server.on('sessionError', (err: Error & { code?: string }) => deps.settings.logger.debug({ code: err.code, err: err.message }, 'http2 session error'));
   serveGatewayEvents(server, deps);
   // node:http2's server keeps no list of its HTTP/1.1 connections to close at a deadline, so it is kept here.
   const sockets = new Set<TLSSocket>();

@@ -171,6 +171,35 @@ test('HTTP/2: a large download streams down, and an upload streams up before the
   assert.equal(answer, String(32 * 64 * 1024));
 });
 
+test('Response trailers pass through to HTTP/2 clients (trailing HEADERS) and HTTP/1.1 clients (chunked), minus fields a trailer must not carry', async (t) => {
+  const up = await startUpstream('trailers', (req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum, set-cookie' });
+    res.write('part one, ');
+    res.addTrailers({ 'x-checksum': 'sha256=abc', 'set-cookie': 'smuggled=1' });
+    res.end('part two');
+  });
+  closeAfter(t, up);
+  const gw = await gatewayWith(t, [route('r', '/', ['u'])], [backend('u', [up.port])]);
+  const session = await h2session(t, gw.tlsPort, pair.cert);
+  const got = await h2request(session, { ':path': '/t' });
+  assert.equal(got.body, 'part one, part two');
+  assert.equal(got.trailers['x-checksum'], 'sha256=abc');
+  assert.equal(got.trailers['set-cookie'], undefined, 'a Set-Cookie in trailers is dropped');
+
+  const viaH1 = await new Promise<Record<string, string | undefined>>((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', servername: 'localhost', port: gw.tlsPort, path: '/t', agent: new HttpsAgent(H1_OVER_TLS) }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.trailers));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(viaH1['x-checksum'], 'sha256=abc');
+  assert.equal(viaH1['set-cookie'], undefined);
+});
+
 test('HTTP/2: a client resetting its stream (RST_STREAM) mid-response aborts the upstream request; the session lives on', async (t) => {
   const slow = await startSlow('slow');
   closeAfter(t, slow);
