@@ -1,5 +1,6 @@
 // The gateway as its own process, so the bench can pin it to a core: loads a routing table
 // from a JSON file and serves it. Usage: node bench/gateway-process.ts --table FILE --port N --admin-port N [--log-level L]
+// [--https-port N --tls-cert FILE --tls-key FILE] (the TLS listener: HTTP/2 and HTTP/1.1 by ALPN)
 // [--redis-url redis://HOST:PORT …] [--otlp-endpoint URL …]: the Redis and span-export flags of `gatehouse proxy` and
 // `gatehouse standalone`, parsed by the same code (cli/commands/redis-flags.ts, otlp-flags.ts), so their defaults
 // (timeouts, local counter bound, batching) are the shipped ones.
@@ -19,6 +20,9 @@ const { values } = parseArgs({
     port: { type: 'string' },
     'admin-port': { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
+    'https-port': { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
     ...REDIS_PARSE_OPTIONS,
     ...OTLP_PARSE_OPTIONS,
   },
@@ -32,11 +36,18 @@ if (typeof redis === 'string') throw new Error(redis);
 const tracing = await otlpOptions(z.object(otlpFlagsShape).parse(values), { version: packageVersion(), instance: `bench-${process.pid}` });
 if (typeof tracing === 'string') throw new Error(tracing);
 
-const table = routingTableSchema.parse(JSON.parse(readFileSync(values.table, 'utf8')));
+const loaded = routingTableSchema.parse(JSON.parse(readFileSync(values.table, 'utf8')));
+const httpsPort = values['https-port'];
+// The certificate is served as the table's default ("*"), as `--default-tls-secret` would have the controller send it.
+const table =
+  httpsPort === undefined
+    ? loaded
+    : { ...loaded, certificates: [{ id: 'bench/tls', certPem: readFileSync(values['tls-cert'] ?? '', 'utf8'), keyPem: readFileSync(values['tls-key'] ?? '', 'utf8') }], tlsHosts: [{ id: '*', certificate: 'bench/tls' }] };
 // The level comes from the bench (info by default, as `gatehouse proxy` ships: one access-log line per request); the
 // bench sends stdout to a file, not a terminal.
 const logger = pino({ level: values['log-level'] });
-const gateway = await startGateway({ host: '127.0.0.1', port: Number(values.port), adminPort: Number(values['admin-port']), logger, ...redis, ...tracing });
+const https = httpsPort === undefined ? {} : { https: { port: Number(httpsPort) } };
+const gateway = await startGateway({ host: '127.0.0.1', port: Number(values.port), adminPort: Number(values['admin-port']), logger, ...redis, ...tracing, ...https });
 const applied = gateway.applyTable(table);
 if (!applied.ok) {
   console.error('table refused:', applied.error);

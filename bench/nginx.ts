@@ -1,5 +1,6 @@
 // Debian's nginx, run as our own child (daemon off) from a private prefix directory: once as the
-// shared upstream (`return 200`), once as the nginx proxy_pass baseline.
+// shared upstream (`return 200`), once as the nginx proxy_pass baseline, and (the tls group) terminating TLS with
+// HTTP/2 and HTTP/1.1 by ALPN in front of the same upstream.
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LOOPBACK } from './ports.ts';
@@ -50,7 +51,23 @@ http {${httpCommon(dir)}
 `;
 }
 
-export function proxyConf(dir: string, port: number, upstreamPort: number): string {
+/** The certificate and key files nginx terminates TLS with (tls-fixtures.ts). */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+}
+
+/**
+ * proxy_pass to the upstream with keep-alive. With `tls`: `ssl http2` on the listener (nginx 1.22's form of
+ * `http2 on`), TLS 1.2/1.3 with nginx's default ciphers, so ALPN offers h2 and http/1.1 on one port as the gateway does.
+ */
+export function proxyConf(dir: string, port: number, upstreamPort: number, tls?: TlsFiles): string {
+  const listen = tls === undefined ? `${LOOPBACK}:${port}` : `${LOOPBACK}:${port} ssl http2`;
+  const certificate = tls === undefined ? '' : `
+    ssl_certificate ${tls.certFile};
+    ssl_certificate_key ${tls.keyFile};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    http2_max_concurrent_streams 100;`;
   return `${commonConf(dir)}
 http {${httpCommon(dir)}
   upstream bench_upstream {
@@ -58,7 +75,7 @@ http {${httpCommon(dir)}
     keepalive 64;
   }
   server {
-    listen ${LOOPBACK}:${port};
+    listen ${listen};${certificate}
     location / {
       proxy_pass http://bench_upstream;
       proxy_http_version 1.1;

@@ -2,8 +2,9 @@
 // would otherwise "win" the benchmark. For a route behind an Authorizer, also one request without
 // the credential, which must be refused with 401: a route served open would win it too. For a route
 // naming a RatePolicy, the answer must carry its RateLimit fields (the limit is enforced); for the
-// exhausted limit of the pre-check case, the requests after that first one must be refused 429.
-import { request } from 'undici';
+// exhausted limit of the pre-check case, the requests after that first one must be refused 429. A TLS case is asked
+// over https, trusting the bench's certificate, over HTTP/2 when that is what it is measured with.
+import { Agent, request, type Dispatcher } from 'undici';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LOOPBACK } from './ports.ts';
 import { UPSTREAM_BODY } from './nginx.ts';
@@ -18,30 +19,38 @@ export interface PreflightOptions {
   /** The limit admits one request: after the 200, two more must be refused 429 with Retry-After. */
   exhausted?: boolean;
   timeoutMs?: number;
+  /** Over TLS: the certificate to trust, and whether to offer (only) HTTP/2 by ALPN. */
+  tls?: { ca: Buffer; h2: boolean };
 }
 
 export async function preflight(name: string, port: number, host: string, path: string, options: PreflightOptions = {}): Promise<void> {
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
-  const url = `http://${LOOPBACK}:${port}${path}`;
-  let last = '';
-  while (Date.now() < deadline) {
-    try {
-      const res = await request(url, { headers: { host, ...options.headers } });
-      const body = await res.body.text();
-      if (res.statusCode === 200 && body === UPSTREAM_BODY) {
-        if (options.rateLimited === true) expectRateLimitFields(name, res.headers);
-        if (options.refusedWithout === true) await expectRefusal(name, url, host);
-        // The first refusal comes from Redis, the second from the refusal the proxy remembered.
-        if (options.exhausted === true) for (let i = 0; i < 2; i++) await expectLimited(name, url, host, options.headers);
-        return;
+  const tls = options.tls;
+  const url = `${tls === undefined ? 'http' : 'https'}://${LOOPBACK}:${port}${path}`;
+  const dispatcher: Dispatcher | undefined = tls === undefined ? undefined : new Agent({ connect: { ca: tls.ca, servername: host }, allowH2: tls.h2 });
+  try {
+    let last = '';
+    while (Date.now() < deadline) {
+      try {
+        const res = await request(url, { headers: { host, ...options.headers }, ...(dispatcher === undefined ? {} : { dispatcher }) });
+        const body = await res.body.text();
+        if (res.statusCode === 200 && body === UPSTREAM_BODY) {
+          if (options.rateLimited === true) expectRateLimitFields(name, res.headers);
+          if (options.refusedWithout === true) await expectRefusal(name, url, host);
+          // The first refusal comes from Redis, the second from the refusal the proxy remembered.
+          if (options.exhausted === true) for (let i = 0; i < 2; i++) await expectLimited(name, url, host, options.headers);
+          return;
+        }
+        last = `status ${res.statusCode}, body ${JSON.stringify(body.slice(0, 200))}`;
+      } catch (err) {
+        last = String(err);
       }
-      last = `status ${res.statusCode}, body ${JSON.stringify(body.slice(0, 200))}`;
-    } catch (err) {
-      last = String(err);
+      await sleep(100);
     }
-    await sleep(100);
+    throw new Error(`${name} did not proxy ${host}${path} to the upstream: ${last}`);
+  } finally {
+    await dispatcher?.close();
   }
-  throw new Error(`${name} did not proxy ${host}${path} to the upstream: ${last}`);
 }
 
 async function expectRefusal(name: string, url: string, host: string): Promise<void> {

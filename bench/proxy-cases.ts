@@ -1,12 +1,12 @@
 // The proxies under test, each started as a pinned child on its own port in front of the shared upstream: the four
 // proxy cases, the gateway's one-route table behind each kind of Authorizer, the same route naming a RatePolicy, and
-// the same gateway exporting spans over OTLP.
+// the same gateway exporting spans over OTLP, and the gateway and nginx terminating TLS (HTTP/1.1 and HTTP/2).
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RoutingTable, TableRatePolicy } from '../proxy/table/table-schema.ts';
 import { startProcess, type Started } from './child-processes.ts';
 import { freePort, waitForPort, LOOPBACK } from './ports.ts';
-import { proxyConf, startNginx } from './nginx.ts';
+import { proxyConf, startNginx, type TlsFiles } from './nginx.ts';
 import { assertMeasuredRoute, BENCH_CORS, oneRouteTable, tenThousandRouteTable, MEASURED_ROUTE_ID, type RoutePolicyFixture } from './bench-tables.ts';
 import { EXTERNAL_CREDENTIAL, routeAuth, type ApiKeyFixture, type DecisionService, type JwtIssuer } from './auth-fixtures.ts';
 import { GLOBAL_POLICY, LOCAL_POLICY, PRECHECK_POLICY } from './limit-fixtures.ts';
@@ -27,7 +27,11 @@ export type CaseName =
   | 'limits-global-precheck'
   | 'tracing-otlp'
   | 'tracing-unsampled'
-  | 'cors-origin';
+  | 'cors-origin'
+  | 'gateway-tls-h1'
+  | 'gateway-tls-h2'
+  | 'nginx-tls-h1'
+  | 'nginx-tls-h2';
 export const PROXY_CASES: CaseName[] = ['gateway-1', 'gateway-1-quiet', 'gateway-10k', 'bare-undici', 'nginx'];
 /** gateway-1 as shipped (the bench's --gateway-log-level, info: one access-log line per request) over this: logging off. */
 export const LOGGING_OFF: CaseName = 'gateway-1-quiet';
@@ -39,7 +43,12 @@ export const GLOBAL_LIMIT_CASES: CaseName[] = ['limits-global', 'limits-global-p
 export const TRACING_CASES: CaseName[] = ['tracing-otlp', 'tracing-unsampled'];
 /** gateway-1's route with CORS, every request carrying an allowed Origin (the answer gets the CORS fields). */
 export const CORS_CASES: CaseName[] = ['cors-origin'];
-export const ALL_CASES: CaseName[] = [...PROXY_CASES, ...AUTH_CASES, ...LIMIT_CASES, ...TRACING_CASES, ...CORS_CASES];
+/**
+ * The TLS listener: the gateway's HTTPS port and nginx `listen … ssl http2`, each loaded over HTTP/1.1 (wrk) and over
+ * HTTP/2 (h2load), in front of the same upstream (plain HTTP/1.1). Compared with the plain gateway-1 and nginx.
+ */
+export const TLS_CASES: CaseName[] = ['gateway-tls-h1', 'gateway-tls-h2', 'nginx-tls-h1', 'nginx-tls-h2'];
+export const ALL_CASES: CaseName[] = [...PROXY_CASES, ...AUTH_CASES, ...LIMIT_CASES, ...TRACING_CASES, ...CORS_CASES, ...TLS_CASES];
 /** The authorizer cases are compared with the same one-route gateway without an Authorizer ("auth: none"). */
 export const AUTH_BASELINE: CaseName = 'gateway-1';
 /** The rate-limit cases are compared with the same one-route gateway without a RatePolicy ("limits: none"). */
@@ -55,6 +64,7 @@ export const CASE_GROUPS: Record<string, CaseName[]> = {
   limits: [LIMITS_BASELINE, ...LIMIT_CASES],
   tracing: [TRACING_BASELINE, ...TRACING_CASES],
   cors: [CORS_BASELINE, ...CORS_CASES],
+  tls: ['gateway-1', 'nginx', ...TLS_CASES],
 };
 
 export const CASE_LABELS: Record<CaseName, string> = {
@@ -73,6 +83,10 @@ export const CASE_LABELS: Record<CaseName, string> = {
   'tracing-otlp': 'tracing: OTLP, every request',
   'tracing-unsampled': 'tracing: OTLP, sample 0',
   'cors-origin': 'cors: allowed Origin',
+  'gateway-tls-h1': 'gateway, TLS, HTTP/1.1',
+  'gateway-tls-h2': 'gateway, TLS, HTTP/2',
+  'nginx-tls-h1': 'nginx, TLS, HTTP/1.1',
+  'nginx-tls-h2': 'nginx, TLS, HTTP/2',
 };
 
 /** The RatePolicy each rate-limit case's route names. */
@@ -123,6 +137,8 @@ export interface CaseLoad {
   headers: string[];
   /** A different credential per request (the uncached JWT case). */
   rotation?: TokenRotation;
+  /** Over TLS (https://): HTTP/1.1 with wrk, or HTTP/2 with h2load. Absent: plain HTTP/1.1 with wrk. */
+  tls?: 'h1' | 'h2';
 }
 
 export interface RunningCase {
@@ -172,6 +188,8 @@ export interface CaseContext {
   redisUrl: string | null;
   /** The OTLP sink the tracing cases' gateways export to (http://127.0.0.1:port/v1/traces); null when none runs. */
   otlpUrl: string | null;
+  /** The certificate of the TLS cases (tls-fixtures.ts); null when none runs. */
+  tls: TlsFiles | null;
 }
 
 function startGatewayCase(name: CaseName, table: RoutingTable, ctx: CaseContext, port: number, adminPort: number, extraArgs: string[] = []): Started {
@@ -206,6 +224,11 @@ function authSetup(name: CaseName, ctx: CaseContext): { policy: RoutePolicyFixtu
     default:
       throw new Error(`${name} is not an authorizer case`);
   }
+}
+
+function tlsFilesOf(name: CaseName, ctx: CaseContext): TlsFiles {
+  if (ctx.tls === null) throw new Error(`${name} needs the bench's certificate`);
+  return ctx.tls;
 }
 
 export async function startCase(name: CaseName, ctx: CaseContext): Promise<RunningCase> {
@@ -286,6 +309,25 @@ export async function startCase(name: CaseName, ctx: CaseContext): Promise<Runni
       if (ctx.otlpUrl === null) throw new Error(`${name} needs the bench's OTLP sink`);
       // The shipped batching (5 s, 2048 spans, 512 per export): only the endpoint and the ratio are given.
       started = startGatewayCase(name, table, ctx, port, adminPort, ['--otlp-endpoint', ctx.otlpUrl, '--otlp-sample', name === 'tracing-otlp' ? '1' : '0']);
+      break;
+    }
+    case 'gateway-tls-h1':
+    case 'gateway-tls-h2': {
+      // gateway-1's table and process; the measured port is its TLS listener (`port`), the plain one is unused.
+      const table = oneRouteTable(ctx.upstreamPort);
+      assertMeasuredRoute(table, table.routes[0]?.id ?? '');
+      routes = table.routes.length;
+      adminPort = await freePort();
+      const tls = tlsFilesOf(name, ctx);
+      started = startGatewayCase(name, table, ctx, await freePort(), adminPort, ['--https-port', String(port), '--tls-cert', tls.certFile, '--tls-key', tls.keyFile]);
+      load = { headers: [], tls: name === 'gateway-tls-h1' ? 'h1' : 'h2' };
+      break;
+    }
+    case 'nginx-tls-h1':
+    case 'nginx-tls-h2': {
+      const dir = join(ctx.tmpDir, name);
+      started = startNginx(name, dir, proxyConf(dir, port, ctx.upstreamPort, tlsFilesOf(name, ctx)), ctx.cpu);
+      load = { headers: [], tls: name === 'nginx-tls-h1' ? 'h1' : 'h2' };
       break;
     }
     case 'bare-undici': {

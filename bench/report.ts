@@ -7,6 +7,19 @@ import { addCounters, NO_COUNTERS, type GatewayCounters } from './gateway-counte
 import { addRedisCounts, NO_REDIS_COUNTS, type RedisCommandCounts } from './limit-fixtures.ts';
 
 export const TARGET_RATIO = 0.8;
+
+/**
+ * The tls group's ratios: what TLS costs the gateway (over plain HTTP/1.1), what HTTP/2 costs over HTTP/1.1 on the same
+ * TLS port (issue 12's measure), and each against nginx doing the same in the same run; nginx's own TLS cost alongside.
+ */
+const TLS_RATIOS: Array<[CaseName, CaseName]> = [
+  ['gateway-tls-h1', 'gateway-1'],
+  ['gateway-tls-h2', 'gateway-tls-h1'],
+  ['gateway-tls-h1', 'nginx-tls-h1'],
+  ['gateway-tls-h2', 'nginx-tls-h2'],
+  ['nginx-tls-h1', 'nginx'],
+  ['nginx-tls-h2', 'nginx-tls-h1'],
+];
 /** The access log as shipped may cost at most 10% throughput: gateway-1 over the same gateway with logging off. */
 export const ACCESS_LOG_TARGET = 0.9;
 
@@ -147,6 +160,7 @@ export function ratios(cases: BenchReport['cases'], metric: 'rps' | 'requestsPer
     ...LIMIT_CASES.map((c): [CaseName, CaseName] => [c, LIMITS_BASELINE]),
     ...TRACING_CASES.map((c): [CaseName, CaseName] => [c, TRACING_BASELINE]),
     ...CORS_CASES.map((c): [CaseName, CaseName] => [c, CORS_BASELINE]),
+    ...TLS_RATIOS,
   ];
   for (const [a, b] of pairs) {
     const x = cases[a];

@@ -1,8 +1,9 @@
 // `npm run bench`: requests/s and p50/p99 latency through the gateway (1 route, 10,000 routes),
 // a bare undici proxy and nginx proxy_pass, the one-route gateway behind each kind of Authorizer,
-// and the same route with Local and Global rate limits, in one run, against one shared upstream.
+// and the same route with Local and Global rate limits, and the gateway and nginx terminating TLS over HTTP/1.1 and
+// HTTP/2, in one run, against one shared upstream.
 // Proxies run on CPU 0; wrk, the upstream and Redis on CPU 1. See bench/README.md for the method.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +22,7 @@ import {
   TRACING_BASELINE,
   CORS_BASELINE,
   TRACING_CASES,
+  TLS_CASES,
   gatewayAvailable,
   isGatewayCase,
   startCase,
@@ -33,6 +35,8 @@ import { GLOBAL_POLICY, LOCAL_POLICY, PRECHECK_POLICY, redisBetween, startRedis,
 import { countersBetween, readCounters, waitForRedisUp } from './gateway-counters.ts';
 import { preflight } from './preflight.ts';
 import { runWrk, type WrkResult } from './wrk.ts';
+import { runH2load } from './h2load.ts';
+import { benchCertificate } from './tls-fixtures.ts';
 import { MEASURED_HOST, MEASURED_PATH } from './bench-tables.ts';
 import {
   authTargets,
@@ -97,6 +101,9 @@ groups:
            (${LIMITS_BASELINE} is "limits: none"; limits-local: a Local token bucket never reached; limits-global: the
            same, Global, in a redis-server the bench starts; limits-global-precheck: an exhausted Global limit, every
            request answered 429 from the remembered refusal without Redis; targets ${targets(LIMIT_TARGETS)})
+  tls      ${CASE_GROUPS.tls?.join(', ')}
+           (the gateway's TLS listener and nginx \`listen … ssl http2\`, each over HTTP/1.1 with wrk and over HTTP/2
+           with h2load, 1 stream per connection; against the plain gateway-1 and nginx)
   tracing  ${CASE_GROUPS.tracing?.join(', ')}
            (${TRACING_BASELINE} is "tracing: off"; tracing-otlp: --otlp-endpoint to a sink the bench starts on the load
            core, every request's span exported with the shipped batching; tracing-unsampled: the same with
@@ -104,7 +111,8 @@ groups:
   cors     ${CASE_GROUPS.cors?.join(', ')}
            (${CORS_BASELINE} is "cors: none"; cors-origin: the same route with CORS, every request with an allowed Origin)
 
-Needs wrk and nginx (and redis-server for the Global limit cases), two CPUs and taskset. Exits 1 when a measured
+Needs wrk and nginx (and redis-server for the Global limit cases, h2load and openssl for the tls group), two CPUs
+and taskset. Exits 1 when a measured
 request got another answer than expected (2xx; 429 for the pre-check case) or a case decided what it must not; 3 when
 nothing was wrong but deadlines were missed (Redis decisions timed out, spans not exported): the machine was too busy
 for the numbers to mean what they say. See bench/README.md.`);
@@ -140,6 +148,7 @@ if (requested.some((c) => TRACING_CASES.includes(c)) && !requested.includes(TRAC
   console.warn(`bench: ${TRACING_BASELINE} (tracing: off) is not among the cases, so the tracing cases get no ratios`);
 }
 const needsRedis = requested.some((c) => GLOBAL_LIMIT_CASES.includes(c));
+const needsTls = requested.some((c) => TLS_CASES.includes(c));
 
 function hasCommand(command: string, args: string[]): boolean {
   try {
@@ -153,6 +162,9 @@ function hasCommand(command: string, args: string[]): boolean {
 for (const tool of ['wrk', 'nginx']) {
   const found = tool === 'nginx' ? hasCommand('/usr/sbin/nginx', ['-v']) || hasCommand('nginx', ['-v']) : hasCommand('wrk', ['-v']);
   if (!found) throw new Error(`${tool} is not installed (apt-get install ${tool}; .ci/run does this)`);
+}
+if (needsTls && !hasCommand('h2load', ['--version'])) {
+  throw new Error(`h2load is not installed; the cases ${TLS_CASES.join(', ')} need it (apt-get install nghttp2-client; .ci/run does this)`);
 }
 if (needsRedis && !hasCommand('redis-server', ['--version'])) {
   throw new Error(`redis-server is not installed; the cases ${GLOBAL_LIMIT_CASES.join(', ')} need it (apt-get install redis-server)`);
@@ -245,6 +257,7 @@ async function main(): Promise<BenchReport> {
   const auth = await authFixtures();
   const limits = await limitFixtures();
   const otlpUrl = await otlpSink();
+  const tls = needsTls ? benchCertificate(tmpDir) : null;
 
   const running: RunningCase[] = [];
   for (const name of requested) {
@@ -261,6 +274,7 @@ async function main(): Promise<BenchReport> {
       cpuProfileDir,
       redisUrl: limits?.redis?.url ?? null,
       otlpUrl,
+      tls,
     });
     // A request before the gateway's Redis connection is ready would be decided by the local fallback.
     if (c.usesRedis && c.adminPort !== undefined) await waitForRedisUp(c.adminPort);
@@ -269,6 +283,7 @@ async function main(): Promise<BenchReport> {
       refusedWithout: c.authorizerId !== undefined,
       rateLimited: c.ratePolicyId !== undefined,
       exhausted: c.expectedStatus === 429,
+      ...(c.load.tls === undefined || tls === null ? {} : { tls: { ca: readFileSync(tls.certFile), h2: c.load.tls === 'h2' } }),
     });
     running.push(c);
     console.log(`started ${name} on ${LOOPBACK}:${c.port}${c.routes === undefined ? '' : ` (${c.routes} routes)`}${c.expectedStatus === 429 ? ' (expects 429 to every measured request)' : ''}`);
@@ -280,7 +295,7 @@ async function main(): Promise<BenchReport> {
     const order = running.map((_, i) => running[(i + round) % running.length] as RunningCase);
     for (const c of order) {
       const wrk = {
-        url: `http://${LOOPBACK}:${c.port}${MEASURED_PATH}`,
+        url: `${c.load.tls === undefined ? 'http' : 'https'}://${LOOPBACK}:${c.port}${MEASURED_PATH}`,
         host: MEASURED_HOST,
         threads: params.threads,
         connections: params.connections,
@@ -289,6 +304,8 @@ async function main(): Promise<BenchReport> {
       };
       const rotation = c.load.rotation;
       const load = async (durationSec: number): Promise<WrkResult> => {
+        // The same concurrency as wrk's: one request in flight on each of the connections.
+        if (c.load.tls === 'h2') return runH2load({ ...wrk, durationSec, streamsPerConnection: 1, logFile: join(tmpDir, 'h2load.log') });
         const r = await runWrk({ ...wrk, durationSec, ...(rotation === undefined ? {} : { script: rotation.script() }) });
         rotation?.advance(r.requests, params.connections);
         return r;

@@ -1,7 +1,7 @@
 // One request forwarded upstream with undici's dispatch API: the response streams straight into the client
 // socket with backpressure both ways, and every way it can end (upstream done, upstream error, timeout,
 // client gone) ends it exactly once and releases the upstream connection.
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
@@ -10,10 +10,11 @@ import type { EjectionPolicy } from '../runtime/endpoint-health.ts';
 import type { UpstreamEndpoint } from '../runtime/endpoint-pool.ts';
 import type { RuntimeRoute } from '../runtime/runtime-types.ts';
 import { sendError } from '../server/error-response.ts';
+import type { GatewayRequest, GatewayResponse } from '../server/gateway-request.ts';
 import type { AccessLog, AccessLogLine } from '../server/request-log.ts';
 import type { RequestTracer } from '../server/otlp-tracer.ts';
 import type { BodyCount } from './body-limit.ts';
-import { clientResponseHeaders } from './upstream-response-headers.ts';
+import { clientResponseHeaders, clientTrailers } from './upstream-response-headers.ts';
 import { ExchangeAbortedError, ejectsEndpoint, errorCode, isBodyTooLarge, isConnectFailure, isUpstreamTimeout, upstreamErrorKind } from './upstream-errors.ts';
 
 /** What every exchange of one gateway shares. */
@@ -29,8 +30,8 @@ export interface ExchangeSettings {
 export type UpstreamDispatchOptions = Dispatcher.DispatchOptions & { servername?: string | undefined };
 
 export interface ExchangeInit {
-  req: IncomingMessage;
-  res: ServerResponse;
+  req: GatewayRequest;
+  res: GatewayResponse;
   route: RuntimeRoute;
   backend: BackendTarget;
   endpoint: UpstreamEndpoint;
@@ -139,10 +140,12 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  onResponseEnd(): void {
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders | undefined): void {
     if (this.state !== STREAMING) return;
     this.state = DONE;
     this.clearTimer();
+    const forwarded = clientTrailers(trailers);
+    if (forwarded !== null) this.init.res.addTrailers(forwarded);
     this.init.res.end();
     this.finish(this.status, undefined);
   }

@@ -1,7 +1,7 @@
 // The headers sent upstream: the client's, minus hop-by-hop ones, plus forwarding headers, the request id,
 // the backend's Host, the trace context (W3C traceparent: this hop's, never the client's as sent), and finally the
 // route's own changes (so a route can override any of them).
-import type { IncomingMessage } from 'node:http';
+import type { GatewayRequest } from '../server/gateway-request.ts';
 import type { TableHeaderChanges } from '../table/table-schema.ts';
 import { connectionNamed, isHopByHop } from './hop-by-hop.ts';
 import { applyHeaderChanges, type HeaderBag } from './header-changes.ts';
@@ -21,7 +21,7 @@ const REPLACED = new Set(['host', 'expect', 'x-request-id', 'x-forwarded-for', '
  * entries describe that trace.
  */
 export function upstreamRequestHeaders(
-  req: IncomingMessage,
+  req: GatewayRequest,
   requestId: string,
   hostHeader: string | undefined,
   changes: TableHeaderChanges | null,
@@ -33,7 +33,8 @@ export function upstreamRequestHeaders(
   const named = connectionNamed(incoming.connection);
   const out: HeaderBag = {};
   for (const name in incoming) {
-    if (isHopByHop(name) || REPLACED.has(name) || (named !== null && named.has(name)) || (owned !== null && owned.has(name))) continue;
+    // HTTP/2's pseudo-headers (":path", ":authority", …) describe the request, not fields of it: never sent upstream.
+    if (name.charCodeAt(0) === 58 /* : */ || isHopByHop(name) || REPLACED.has(name) || (named !== null && named.has(name)) || (owned !== null && owned.has(name))) continue;
     out[name] = incoming[name];
   }
   setForwardedHeaders(out, req);

@@ -28,3 +28,22 @@ export function clientResponseHeaders(
   out['x-request-id'] = requestId;
   return out;
 }
+
+/**
+ * Fields that must not be sent, or believed, in a trailer section (RFC 9110 §6.5.1: framing, routing, request modifiers,
+ * authentication, response control and content handling), besides the hop-by-hop ones.
+ */
+const NOT_TRAILERS = new Set(['content-length', 'content-type', 'content-encoding', 'content-range', 'host', 'cache-control', 'expires', 'date', 'location', 'retry-after', 'vary', 'set-cookie', 'www-authenticate', 'authorization', 'age']);
+
+/**
+ * The upstream's trailer fields to pass on (HTTP/2 clients get them as a trailing HEADERS frame, HTTP/1.1 clients in
+ * the last chunk of a chunked response); null when there are none, the usual case, which allocates nothing.
+ */
+export function clientTrailers(upstream: IncomingHttpHeaders | undefined): HeaderBag | null {
+  let out: HeaderBag | null = null;
+  for (const name in upstream) {
+    if (isHopByHop(name) || NOT_TRAILERS.has(name)) continue;
+    (out ??= {})[name] = upstream[name];
+  }
+  return out;
+}

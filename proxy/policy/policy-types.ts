@@ -1,7 +1,7 @@
 // The request policy seam: what a route's compiled chain of steps (client IP rules → authorize → later: throttle,
 // cache) reads and writes for one request, and what each authorizer type implements. A route without policies
 // holds no chain at all (RuntimeRoute.policy is null) and pays nothing.
-import type { IncomingMessage } from 'node:http';
+import type { GatewayRequest } from '../server/gateway-request.ts';
 
 /** Who the authorizer says the caller is: the one object the rest of the chain reads (upstream header, logs, rate-limit keys). */
 export interface Consumer {
@@ -16,7 +16,7 @@ export interface Consumer {
 }
 
 export interface PolicyContext {
-  readonly req: IncomingMessage;
+  readonly req: GatewayRequest;
   readonly routeId: string;
   readonly requestId: string;
   readonly method: string;
@@ -36,7 +36,7 @@ export interface PolicyContext {
 }
 
 /** A request's context before its first step: what it is, no consumer yet, no headers set (HTTP and WebSocket handshakes). */
-export function newPolicyContext(req: IncomingMessage, routeId: string, requestId: string, method: string, target: { path: string; query: string }, host: string, clientIp: string): PolicyContext {
+export function newPolicyContext(req: GatewayRequest, routeId: string, requestId: string, method: string, target: { path: string; query: string }, host: string, clientIp: string): PolicyContext {
   return { req, routeId, requestId, method, path: target.path, query: target.query, host, clientIp, consumer: null, upstreamHeaders: null, responseHeaders: null };
 }
 

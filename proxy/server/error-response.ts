@@ -1,8 +1,8 @@
 // Every error the gateway itself answers with: a small JSON body naming the error and the request id.
-import type { ServerResponse } from 'node:http';
+import type { GatewayResponse } from './gateway-request.ts';
 
 /** Returns the body's length in bytes (0 when the response had already started and is cut instead). */
-export function sendError(res: ServerResponse, status: number, error: string, requestId: string, extra?: Record<string, string>): number {
+export function sendError(res: GatewayResponse, status: number, error: string, requestId: string, extra?: Record<string, string>): number {
   if (res.headersSent) {
     // Too late for a status: cutting the connection is the only way to tell the client the body is incomplete.
     res.destroy();
@@ -16,7 +16,12 @@ export function sendError(res: ServerResponse, status: number, error: string, re
     'x-request-id': requestId,
     'cache-control': 'no-store',
   };
-  if (extra !== undefined) Object.assign(headers, extra);
+  if (extra !== undefined) {
+    Object.assign(headers, extra);
+    // HTTP/2 has no Connection header (RFC 9113 §8.2.2; Node refuses it). Its "stop sending the body" is Node's own:
+    // a response ended before the request's body is answered by RST_STREAM(NO_ERROR), which closes only this stream.
+    if (res.req.httpVersionMajor === 2) delete headers.connection;
+  }
   res.writeHead(status, headers);
   res.end(body);
   return length;

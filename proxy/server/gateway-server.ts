@@ -2,7 +2,8 @@
 // The runtime is read once per request, so a table swap never changes a request in flight.
 import type { Duplex, Readable } from 'node:stream';
 import type { Span } from '@opentelemetry/api';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { GatewayRequest, GatewayResponse } from './gateway-request.ts';
 import type { RouteMetrics, RuntimeRoute } from '../runtime/runtime-types.ts';
 import type { RuntimeHolder } from '../runtime/runtime-holder.ts';
 import { wantsCanary } from '../runtime/canary-match.ts';
@@ -65,7 +66,7 @@ export function serveGatewayEvents(server: NodeJS.EventEmitter, deps: GatewaySer
 
 function ignore(): void {}
 
-export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: GatewayServerDeps): void {
+export function handleRequest(req: GatewayRequest, res: GatewayResponse, deps: GatewayServerDeps): void {
   const startedAt = performance.now();
   const runtime = deps.holder.current;
   // A client resetting mid-request makes these emit 'error'; the exchange learns of it through 'close'.
@@ -128,8 +129,8 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: G
 }
 
 function forward(
-  req: IncomingMessage,
-  res: ServerResponse,
+  req: GatewayRequest,
+  res: GatewayResponse,
   deps: GatewayServerDeps,
   rr: RuntimeRoute,
   params: Extract<MatchResult, { kind: 'route' }>['params'],
@@ -192,7 +193,7 @@ function forward(
 type Rejected = Pick<AccessLogLine, 'requestId' | 'method' | 'path' | 'route' | 'status' | 'traceparent' | 'consumer'>;
 
 function rejectRequest(
-  res: ServerResponse,
+  res: GatewayResponse,
   deps: GatewayServerDeps,
   r: Rejected,
   metrics: RouteMetrics,

@@ -301,6 +301,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     // Added only now, so requests before a shutdown pay nothing for it.
     server.prependListener('request', askToClose);
     secure?.server.prependListener('request', askToClose);
+    // HTTP/2 has no Connection: close: its sessions get GOAWAY instead (tls-gateway-server.ts).
+    secure?.goAway();
     // New WebSockets would be cut in a moment: refused (503) so their clients reconnect to another proxy.
     websockets.refuseNew();
   };

@@ -9,7 +9,7 @@
 // Node does not document: if it is ever missing, no certificate is asked for and routes that require one refuse every
 // request (fail closed).
 import type { TLSSocket } from 'node:tls';
-import type { IncomingMessage } from 'node:http';
+import type { GatewayRequest } from '../server/gateway-request.ts';
 import type { X509Certificate } from 'node:crypto';
 import type { TableClientCertificate } from '../table/table-schema.ts';
 import type { Consumer, Denial, PolicyContext, PolicyStep, StepOutcome } from '../policy/policy-types.ts';
@@ -50,14 +50,14 @@ export function askForClientCertificate(socket: TLSSocket, ca: string): void {
 }
 
 /** The TLS socket under a request (HTTP/1.1: the socket; HTTP/2: its session's). */
-function tlsSocketOf(req: IncomingMessage): TLSSocket | null {
+function tlsSocketOf(req: GatewayRequest): TLSSocket | null {
   const stream = (req as unknown as { stream?: { session?: { socket?: unknown } } }).stream;
   const socket = (stream?.session?.socket ?? req.socket) as TLSSocket | undefined;
   return socket !== undefined && socket.encrypted === true ? socket : null;
 }
 
 /** The client certificate's identity when `ca` verified it on this request's connection; null otherwise. */
-export function verifiedClient(req: IncomingMessage, ca: string): ClientIdentity | null {
+export function verifiedClient(req: GatewayRequest, ca: string): ClientIdentity | null {
   const socket = tlsSocketOf(req);
   if (socket === null) return null;
   const session = sessions.get(socket);

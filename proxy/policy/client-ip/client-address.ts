@@ -2,7 +2,7 @@
 // a proxy the operator trusts (--trusted-proxies), in which case X-Forwarded-For is read from the right, skipping
 // trusted hops, and the first address a trusted hop did not itself add is the client. A header from an untrusted
 // peer is never believed.
-import type { IncomingMessage } from 'node:http';
+import type { GatewayRequest } from '../../server/gateway-request.ts';
 import { BlockList, isIP } from 'node:net';
 
 export class ClientAddresses {
@@ -13,7 +13,7 @@ export class ClientAddresses {
     this.#trusted = trustedCidrs.length === 0 ? null : cidrList(trustedCidrs);
   }
 
-  of(req: IncomingMessage): string {
+  of(req: Pick<GatewayRequest, 'headers' | 'socket'>): string {
     const peer = plainAddress(req.socket.remoteAddress ?? '');
     const trusted = this.#trusted;
     if (trusted === null || !contains(trusted, peer)) return peer;

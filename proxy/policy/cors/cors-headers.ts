@@ -3,7 +3,7 @@
 // 429, 413, 502, 504), which a browser script can then read. The upstream's own Access-Control-* headers are
 // dropped (upstream-response-headers.ts): on a CORS route the gateway alone decides, so an upstream that reflects
 // any origin cannot widen the route's policy.
-import type { ServerResponse } from 'node:http';
+import type { GatewayResponse } from '../../server/gateway-request.ts';
 import type { RouteCors } from './route-cors.ts';
 
 /**
@@ -12,7 +12,7 @@ import type { RouteCors } from './route-cors.ts';
  * field, so the browser withholds the response from the script; the request itself is still served, as CORS is
  * a read permission for browsers, not access control.
  */
-export function setCorsHeaders(cors: RouteCors, origin: string | undefined, res: ServerResponse): void {
+export function setCorsHeaders(cors: RouteCors, origin: string | undefined, res: GatewayResponse): void {
   res.setHeader('vary', 'Origin');
   if (origin === undefined || !cors.origins.allows(origin)) return;
   res.setHeader('access-control-allow-origin', cors.allowOriginFor(origin));

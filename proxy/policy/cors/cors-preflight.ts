@@ -3,7 +3,7 @@
 // client IP rules (they need no credentials, and a refused network learns nothing) and before its authorizer and
 // rate limits (a preflight carries no credentials and is not counted); it never reaches the upstream. A preflight for
 // a route without CORS is not the gateway's to answer: it is routed as the OPTIONS request it is.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { GatewayRequest, GatewayResponse } from '../../server/gateway-request.ts';
 import type { Runtime, RuntimeRoute } from '../../runtime/runtime-types.ts';
 import type { ClientAddresses } from '../client-ip/client-address.ts';
 import { sendError } from '../../server/error-response.ts';
@@ -22,7 +22,7 @@ export interface PreflightAnswer {
 const PREFLIGHT_VARY = 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers';
 const VARY = { vary: PREFLIGHT_VARY };
 
-export function isPreflight(req: IncomingMessage): boolean {
+export function isPreflight(req: GatewayRequest): boolean {
   return req.headers['access-control-request-method'] !== undefined && req.headers.origin !== undefined;
 }
 
@@ -32,8 +32,8 @@ export function isPreflight(req: IncomingMessage): boolean {
  */
 export function answerPreflight(
   runtime: Runtime,
-  req: IncomingMessage,
-  res: ServerResponse,
+  req: GatewayRequest,
+  res: GatewayResponse,
   host: string,
   target: { path: string; query: string },
   requestId: string,

@@ -1,0 +1,48 @@
+// What the request path reads and writes of a client's request and response: no more than node:http's
+// IncomingMessage/ServerResponse and node:http2's compatibility Http2ServerRequest/Http2ServerResponse both have, so
+// one handleRequest serves HTTP/1.1 (plain and TLS) and HTTP/2 without casts. HTTP/2's differences are handled where
+// they matter: http2-requests.ts (Host from :authority), upstream-request-headers.ts (pseudo-headers never forwarded),
+// body-limit.ts (a body is announced by the stream, not by framing headers), error-response.ts (no Connection header).
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+/** The connection a request arrived on (for HTTP/2, node:http2's proxy of the session's socket). */
+export interface ClientSocket {
+  readonly remoteAddress?: string | undefined;
+  readonly destroyed: boolean;
+  /** True on TLS sockets. */
+  readonly encrypted?: boolean;
+}
+
+export interface GatewayRequest {
+  readonly headers: IncomingHttpHeaders;
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  /** 1 or 2. */
+  readonly httpVersionMajor: number;
+  readonly socket: ClientSocket;
+  /** The whole body has been received (or the request was aborted). */
+  readonly complete: boolean;
+  readonly destroyed: boolean;
+  /** HTTP/2 only: whether the HEADERS frame ended the stream, i.e. the request has no body. */
+  readonly stream?: { readonly endAfterHeaders: boolean };
+  iterator(options?: { destroyOnReturn?: boolean }): AsyncIterableIterator<unknown>;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+}
+
+export interface GatewayResponse {
+  readonly headersSent: boolean;
+  readonly destroyed: boolean;
+  /** The request it answers (the error answer reads its HTTP version). */
+  readonly req: { readonly httpVersionMajor: number };
+  /** A header every answer carries (CORS): merged into whatever writeHead is later given. */
+  setHeader(name: string, value: string): unknown;
+  writeHead(statusCode: number, headers?: OutgoingHttpHeaders): unknown;
+  write(chunk: Buffer): boolean;
+  /** Sent after the body: HTTP/2 as a trailing HEADERS frame, HTTP/1.1 only on a chunked response. */
+  addTrailers(trailers: OutgoingHttpHeaders): void;
+  end(): unknown;
+  end(chunk: string): unknown;
+  destroy(err?: Error): unknown;
+  on(event: 'close' | 'drain' | 'error', listener: () => void): unknown;
+  once(event: 'close' | 'drain', listener: () => void): unknown;
+}
