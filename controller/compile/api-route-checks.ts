@@ -7,6 +7,7 @@ import type { FieldProblem } from './field-path.ts';
 import { effectiveMatches, matchPath } from './effective-matches.ts';
 import { parseTemplate, referencedParams, type TemplateParam } from './path-template.ts';
 import { regexProblem } from './regex-safety.ts';
+import { checkRequestValidation } from './validation-compiler.ts';
 
 export function checkApiRoute(route: ApiRoute): FieldProblem[] {
   const { spec } = route;
@@ -52,6 +53,7 @@ function checkRule(rule: RouteRule, at: string): FieldProblem[] {
   problems.push(...checkHeaderChanges(rule.responseHeaders, `${at}.responseHeaders`));
   problems.push(...checkTimeouts(`${at}.timeouts`, rule.timeouts));
   problems.push(...checkWebSocket(`${at}.websocket`, rule.websocket));
+  problems.push(...checkRequestValidation(rule.requestValidation, at));
   rule.backends.forEach((b, k) => problems.push(...checkBackendUrl(b.url, `${at}.backends[${k}].url`)));
   rule.canary?.backends.forEach((b, k) => problems.push(...checkBackendUrl(b.url, `${at}.canary.backends[${k}].url`)));
   return problems;

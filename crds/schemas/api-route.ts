@@ -240,6 +240,35 @@ export const websocketSchema = z.object({
   closeOnExpiry: z.boolean().default(false),
 });
 
+// --- Request validation (docs/validation.md) ---
+
+/** A JSON Schema, kept as written (the API server stores it unpruned; the compiler checks it compiles). */
+const jsonSchemaObject = z.record(z.string(), z.unknown()).meta({ 'x-kubernetes-preserve-unknown-fields': true });
+
+/**
+ * AWS API Gateway's request validators: the body against a JSON Schema (draft-04, draft-07 or 2020-12), required
+ * headers and query parameters. A failing request is answered 400 (or 413/415) and never reaches a backend.
+ */
+export const requestValidationSchema = withRules(
+  z.object({
+    /** The JSON Schema the body must match; the body must then be JSON (Content-Type application/json or *+json). */
+    bodySchema: jsonSchemaObject.optional(),
+    /** Headers that must be present and not empty (case-insensitive). */
+    requiredHeaders: z.array(headerNameSchema).max(32).optional(),
+    /** Query parameters that must be present and not empty (case-sensitive). */
+    requiredQuery: z.array(z.string().min(1).max(256)).max(32).optional(),
+  }),
+  [
+    {
+      cel: 'has(self.bodySchema) || has(self.requiredHeaders) || has(self.requiredQuery)',
+      message: 'set at least one of bodySchema, requiredHeaders and requiredQuery',
+      check: (v) => v.bodySchema !== undefined || v.requiredHeaders !== undefined || v.requiredQuery !== undefined,
+    },
+  ],
+);
+
+// --- end of request validation ---
+
 /** "10.0.0.0/8", "2001:db8::/32": an address and a prefix length that fits it. */
 export function isCidr(text: string): boolean {
   const slash = text.indexOf('/');
@@ -286,6 +315,8 @@ export const routeRuleSchema = z.object({
   ratePolicies: z.array(localRefSchema).max(8).optional(),
   /** Replaces the ApiRoute's clientIp for this rule. */
   clientIp: clientIpSchema.optional(),
+  /** Validate requests before they reach the backends (after authorization and rate limits). */
+  requestValidation: requestValidationSchema.optional(),
 });
 
 /**

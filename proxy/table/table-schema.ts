@@ -11,6 +11,8 @@ import { z } from 'zod';
 // Backends' own TLS settings (CA bundle, server name, insecureSkipVerify), which a schema-3 proxy would drop (verifying
 // against the wrong CAs and name), and CORS per route (`cors`, which the WebSocket Origin check now reads in place of
 // `websocket.allowOrigins`, so a schema-3 proxy would admit any Origin).
+// Request validation per route (`requestValidation`: a body JSON Schema, required headers and query parameters): a
+// schema-3 proxy would forward every request unchecked to backends that rely on the gateway having refused bad ones.
 export const TABLE_SCHEMA_VERSION = 4;
 
 const lowerHeaderName = z.string().min(1).regex(/^[a-z0-9!#$%&'*+.^_`|~-]+$/, 'header names are lower-case in the table');
@@ -320,6 +322,23 @@ export const tableTlsHostSchema = z.object({
 });
 export type TableTlsHost = z.output<typeof tableTlsHostSchema>;
 
+// --- Request validation (proxy/validation) ---
+
+/**
+ * A route's request validation. `bodySchema` is the JSON Schema as written (the compiler checked it compiles; the
+ * proxy compiles it once per distinct schema, and refuses a table with one that does not).
+ */
+export const tableRequestValidationSchema = z.object({
+  bodySchema: z.record(z.string(), z.unknown()).optional(),
+  /** Lower-case; each must be present and not empty. */
+  requiredHeaders: z.array(lowerHeaderName),
+  /** Case-sensitive; each must be present and not empty. */
+  requiredQuery: z.array(z.string().min(1)),
+});
+export type TableRequestValidation = z.output<typeof tableRequestValidationSchema>;
+
+// --- end of request validation ---
+
 export const tableRouteSchema = z.object({
   /** Unique in the table: "<ns>/<name>/r<rule>/m<match>". */
   id: z.string().min(1),
@@ -361,6 +380,8 @@ export const tableRouteSchema = z.object({
   httpsRedirect: z.union([z.literal(301), z.literal(308)]).optional(),
   /** Present when the ApiRoute sets spec.tls.clientCertificate (on the plain port such a route is refused or redirected). */
   clientCertificate: tableClientCertificateSchema.optional(),
+  /** Present when the rule validates requests (after client IP rules, authorization and rate limits). */
+  requestValidation: tableRequestValidationSchema.optional(),
 });
 export type TableRoute = z.output<typeof tableRouteSchema>;
 
