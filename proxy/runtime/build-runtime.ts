@@ -24,6 +24,8 @@ import { buildRoutePolicy, type SharedPolicies } from '../policy/route-policy.ts
 import { buildRouteCors } from '../policy/cors/route-cors.ts';
 import { buildRatePolicies, NO_RATE_POLICIES } from '../policy/rate-limit/rate-policy-set.ts';
 import { CertificateStore } from '../tls/certificate-store.ts';
+import { buildBodySchemas, type BodySchemaSet } from '../validation/body-schema-set.ts';
+import { buildRouteValidation } from '../validation/request-validator.ts';
 
 export type BuildResult = { ok: true; runtime: Runtime; retired: UpstreamEndpoint[] } | { ok: false; error: string };
 
@@ -49,10 +51,12 @@ export function buildRuntime(input: unknown, previous?: Runtime, options: Runtim
   } catch (err) {
     return { ok: false, error: `invalid routing table: ${err instanceof Error ? err.message : String(err)}` };
   }
+  const bodySchemas = buildBodySchemas(table.routes, previous?.bodySchemas);
+  if (!bodySchemas.ok) return { ok: false, error: `invalid routing table: ${bodySchemas.error}` };
   // Nothing below can fail, so no pool is created for a table that is then refused.
   const endpoints = new EndpointCollector(previous, options);
   const backendsById = new Map(table.backends.map((b) => [b.id, b]));
-  const shared = sharedPolicies(table, previous, options);
+  const shared = { ...sharedPolicies(table, previous, options), bodySchemas: bodySchemas.schemas };
   const routes = new Map<string, RuntimeRoute>();
   for (const route of table.routes) routes.set(route.id, runtimeRoute(route, backendsById, endpoints, options, shared));
   return finish({ table, index, routes, endpoints, backendsById, refs: ReferenceCounts.of(table.routes), ...shared }, previous, options);
@@ -72,9 +76,11 @@ export async function buildRuntimeSliced(table: RoutingTable, slicer: Slicer, pr
   } catch (err) {
     return { ok: false, error: `invalid routing table: ${err instanceof Error ? err.message : String(err)}` };
   }
+  const bodySchemas = buildBodySchemas(table.routes, previous?.bodySchemas);
+  if (!bodySchemas.ok) return { ok: false, error: `invalid routing table: ${bodySchemas.error}` };
   const endpoints = new EndpointCollector(previous, options);
   const backendsById = new Map(table.backends.map((b) => [b.id, b]));
-  const shared = sharedPolicies(table, previous, options);
+  const shared = { ...sharedPolicies(table, previous, options), bodySchemas: bodySchemas.schemas };
   const routes = new Map<string, RuntimeRoute>();
   for (const route of table.routes) {
     routes.set(route.id, runtimeRoute(route, backendsById, endpoints, options, shared));
@@ -128,7 +134,7 @@ export function runtimeRoute(
   backendsById: ReadonlyMap<string, TableBackend>,
   endpoints: EndpointCollector,
   options: RuntimeOptions,
-  shared: SharedPolicies,
+  shared: SharedPolicies & { bodySchemas: BodySchemaSet },
 ): RuntimeRoute {
   const connectMs = route.timeouts.connectMs;
   const picker = (refs: WeightedBackend[]): WeightedPicker<BackendTarget> =>
@@ -143,6 +149,7 @@ export function runtimeRoute(
     responseHeaders: compactChanges(route.responseHeaders),
     policy: buildRoutePolicy(route, shared, options.policy.metrics, options.policy.limits),
     cors: buildRouteCors(route.cors, route.clientIp),
+    validation: buildRouteValidation(route.requestValidation, shared.bodySchemas),
     metrics: options.routeMetrics(route.id),
   };
 }
@@ -157,6 +164,7 @@ export interface BuiltParts {
   refs: ReferenceCounts;
   authorizers: AuthorizerSet;
   ratePolicies: RatePolicySet;
+  bodySchemas: BodySchemaSet;
 }
 
 /** The table's certificate store (only with an HTTPS listener), reusing the previous one's contexts. */
@@ -166,7 +174,7 @@ export function certificateStore(table: RoutingTable, previous: Runtime | undefi
 }
 
 export function finish(parts: BuiltParts, previous: Runtime | undefined, options: RuntimeOptions, certificates: CertificateStore | null = certificateStore(parts.table, previous, options)): BuildResult {
-  const { table, index, routes, endpoints, backendsById, refs, authorizers, ratePolicies } = parts;
+  const { table, index, routes, endpoints, backendsById, refs, authorizers, ratePolicies, bodySchemas } = parts;
   const runtime: Runtime = {
     version: table.version,
     table,
@@ -179,6 +187,7 @@ export function finish(parts: BuiltParts, previous: Runtime | undefined, options
     authorizers,
     ratePolicies,
     certificates,
+    bodySchemas,
     options,
   };
   const retired = previous === undefined ? [] : [...previous.endpoints.values()].filter((e) => !endpoints.all.has(e.key));

@@ -8,6 +8,7 @@ import type { Slicer } from '../router/host-buckets.ts';
 import { applyListDelta } from '../table/list-delta.ts';
 import type { DeltaMessage } from '../table/stream-protocol.ts';
 import type { RoutingTable, TableRoute } from '../table/table-schema.ts';
+import { buildBodySchemas } from '../validation/body-schema-set.ts';
 import { certificateStore, EndpointCollector, finish, runtimeRoute, type BuildResult } from './build-runtime.ts';
 import { buildAuthorizers } from '../policy/authorizer-set.ts';
 import { buildRatePolicies } from '../policy/rate-limit/rate-policy-set.ts';
@@ -105,7 +106,11 @@ export async function applyDelta(previous: Runtime, delta: DeltaMessage, slicer:
   }
   const authorizers = authorizersTouched ? buildAuthorizers(table.authorizers, previous.authorizers, previous.options.policy) : previous.authorizers;
   const ratePolicies = ratePoliciesTouched ? buildRatePolicies(table.ratePolicies, previous.ratePolicies, previous.options.policy.limits) : previous.ratePolicies;
-  const shared = { authorizers, ratePolicies };
+  // Routes came or went: their body schemas are looked up again (unchanged routes by object, nothing recompiled).
+  const routesTouched = touched(delta.routes);
+  const bodySchemas = routesTouched ? buildBodySchemas(table.routes, previous.bodySchemas) : { ok: true as const, schemas: previous.bodySchemas };
+  if (!bodySchemas.ok) return { ok: false, error: `invalid routing table: ${bodySchemas.error}` };
+  const shared = { authorizers, ratePolicies, bodySchemas: bodySchemas.schemas };
 
   // A backend that changed in any way gets a new target, an authorizer or rate policy that changed a new built form;
   // every route sending to or using one is rebuilt. Finding those routes walks the table, but only when a backend's

@@ -16,6 +16,8 @@ import type { RatePolicySet } from '../policy/rate-limit/rate-policy-set.ts';
 import type { CertificateStore } from '../tls/certificate-store.ts';
 import type { TlsSettings } from '../tls/tls-settings.ts';
 import type { Logger } from 'pino';
+import type { RouteValidation } from '../validation/request-validator.ts';
+import type { BodySchemaSet } from '../validation/body-schema-set.ts';
 
 /** Per-route instruments, resolved once per table so a request does no label lookups. */
 export interface RouteMetrics {
@@ -41,6 +43,8 @@ export interface RuntimeRoute {
   policy: RoutePolicy | null;
   /** CORS (preflights answered, response headers set); null for a route without it (it pays nothing). */
   cors: RouteCors | null;
+  /** Request validation (proxy/validation); null for a route without it (it pays nothing). */
+  validation: RouteValidation | null;
   metrics: RouteMetrics;
 }
 
@@ -64,6 +68,8 @@ export interface Runtime {
   ratePolicies: RatePolicySet;
   /** The HTTPS listener's certificates by SNI host; null without an HTTPS listener. */
   certificates: CertificateStore | null;
+  /** The routes' body schemas, compiled (carried to the next runtime while unchanged). */
+  bodySchemas: BodySchemaSet;
   options: RuntimeOptions;
 }
 

@@ -27,6 +27,12 @@ export interface GatewayRequest {
   readonly stream?: { readonly endAfterHeaders: boolean };
   iterator(options?: { destroyOnReturn?: boolean }): AsyncIterableIterator<unknown>;
   on(event: 'error', listener: (err: Error) => void): unknown;
+  /** Reading the whole body (request validation, proxy/validation/body-buffer.ts). */
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'end' | 'close', listener: () => void): unknown;
+  off(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  off(event: 'end' | 'close', listener: () => void): unknown;
+  pause(): unknown;
 }
 
 export interface GatewayResponse {

@@ -27,6 +27,7 @@ import type { MatchResult } from '../router/route-index-types.ts';
 import type { TableRoute } from '../table/table-schema.ts';
 import type { RequestTarget } from './request-target.ts';
 import { httpsLocation } from './https-redirect.ts';
+import { validateRequest } from '../validation/request-validator.ts';
 
 export interface GatewayServerDeps {
   holder: RuntimeHolder;
@@ -110,7 +111,7 @@ export function handleRequest(req: GatewayRequest, res: GatewayResponse, deps: G
     return reject(rr.metrics, route, target.path, 413, 'request body too large', CLOSE);
   }
   const policy = rr.policy;
-  if (policy === null) return forward(req, res, deps, rr, match.params, target, method, requestId, traceparent, span, startedAt, null);
+  if (policy === null) return proceed(req, res, deps, rr, match.params, target, method, requestId, traceparent, span, startedAt, null);
   const ctx = newPolicyContext(req, route.id, requestId, method, target, host, deps.addresses.of(req));
   runPolicy(policy, ctx, (denial) => {
     if (denial !== null) return reject(rr.metrics, route, target.path, denial.status, denial.error, denial.headers, ctx.consumer?.name ?? null);
@@ -124,7 +125,41 @@ export function handleRequest(req: GatewayRequest, res: GatewayResponse, deps: G
       }
       return;
     }
-    forward(req, res, deps, rr, match.params, target, method, requestId, traceparent, span, startedAt, ctx);
+    proceed(req, res, deps, rr, match.params, target, method, requestId, traceparent, span, startedAt, ctx);
+  });
+}
+
+type RouteParams = Extract<MatchResult, { kind: 'route' }>['params'];
+
+/** After the route's policies: its request validation (when it has one, proxy/validation), then the upstream. */
+function proceed(
+  req: GatewayRequest,
+  res: GatewayResponse,
+  deps: GatewayServerDeps,
+  rr: RuntimeRoute,
+  params: RouteParams,
+  target: RequestTarget,
+  method: string,
+  requestId: string,
+  traceparent: string,
+  span: Span | null,
+  startedAt: number,
+  ctx: PolicyContext | null,
+): void {
+  const validation = rr.validation;
+  if (validation === null) return forward(req, res, deps, rr, params, target, method, requestId, traceparent, span, startedAt, ctx, null);
+  const route = rr.route;
+  validateRequest(validation, req, target.query, route.maxBodyBytes, route.timeouts.requestMs, (refusal, body) => {
+    if (refusal === null) return forward(req, res, deps, rr, params, target, method, requestId, traceparent, span, startedAt, ctx, body);
+    const consumer = ctx?.consumer?.name ?? null;
+    if (refusal.status === 499) {
+      // Gone while its body was read: counted, nothing to answer (as when it leaves during an asynchronous policy).
+      rr.metrics.requestDone(method, 499, (performance.now() - startedAt) / 1000);
+      if (span !== null) deps.settings.tracer?.end(span, { requestId, method, path: target.path, route: route.id, status: 499, traceparent, consumer, upstream: null, upstreamMs: -1, bytesIn: 0, bytesOut: 0, error: 'GATEHOUSE_ABORTED' }, route);
+      return;
+    }
+    const rejected = { requestId, method, path: target.path, route: route.id, status: refusal.status, traceparent, consumer };
+    rejectRequest(res, deps, rejected, rr.metrics, startedAt, refusal.error, refusal.close === true ? CLOSE : undefined, span, route, refusal.errors);
   });
 }
 
@@ -133,7 +168,7 @@ function forward(
   res: GatewayResponse,
   deps: GatewayServerDeps,
   rr: RuntimeRoute,
-  params: Extract<MatchResult, { kind: 'route' }>['params'],
+  params: RouteParams,
   target: RequestTarget,
   method: string,
   requestId: string,
@@ -141,6 +176,8 @@ function forward(
   span: Span | null,
   startedAt: number,
   ctx: PolicyContext | null,
+  /** The whole body, already read (and validated); null: the body, if any, is streamed. */
+  buffered: Buffer | null,
 ): void {
   const route = rr.route;
   const picker = rr.canary !== null && wantsCanary(req.headers, rr.canary.trigger) ? rr.canary.picker : rr.primary;
@@ -154,7 +191,7 @@ function forward(
   let upstreamPath = rr.rewrite === null ? target.path : rr.rewrite(target.path, params);
   if (backend.pathPrefix !== '') upstreamPath = backend.pathPrefix + upstreamPath;
   if (target.query !== '') upstreamPath = `${upstreamPath}?${target.query}`;
-  const bodyRead = hasRequestBody(req) ? { bytes: 0 } : null;
+  const bodyRead = buffered !== null ? { bytes: buffered.length } : hasRequestBody(req) ? { bytes: 0 } : null;
   const idleMs = route.timeouts.idleMs;
   const exchange = new ProxyExchange(
     {
@@ -171,7 +208,7 @@ function forward(
         path: upstreamPath,
         headers: upstreamRequestHeaders(req, requestId, backend.hostHeader, rr.requestHeaders, rr.policy?.ownedHeaders ?? null, ctx?.upstreamHeaders ?? null, traceparent),
         // undici streams any async iterable; its option type lists only Readable among the streaming kinds.
-        body: bodyRead === null ? null : (limitedBody(req, route.maxBodyBytes, bodyRead) as unknown as Readable),
+        body: buffered ?? (bodyRead === null ? null : (limitedBody(req, route.maxBodyBytes, bodyRead) as unknown as Readable)),
         headersTimeout: idleMs,
         bodyTimeout: idleMs,
         // SNI is the backend's server name, not the Host header's (which undici would use); undefined for http.
@@ -202,8 +239,9 @@ function rejectRequest(
   extra: Record<string, string> | undefined,
   span: Span | null,
   route: TableRoute | null,
+  errors?: readonly unknown[],
 ): void {
-  const bytesOut = sendError(res, r.status, error, r.requestId, extra);
+  const bytesOut = sendError(res, r.status, error, r.requestId, extra, errors);
   recordAnswer(deps, r, metrics, startedAt, error, bytesOut, span, route);
 }
 
