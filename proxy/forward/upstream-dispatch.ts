@@ -14,7 +14,7 @@ import type { AccessLog, AccessLogLine } from '../server/request-log.ts';
 import type { RequestTracer } from '../server/otlp-tracer.ts';
 import type { BodyCount } from './body-limit.ts';
 import { clientResponseHeaders } from './upstream-response-headers.ts';
-import { ExchangeAbortedError, ejectsEndpoint, errorCode, isBodyTooLarge, isConnectFailure, isUpstreamTimeout, upstreamErrorKind } from './upstream-errors.ts';
+import { ClientBodyTimeoutError, ExchangeAbortedError, ejectsEndpoint, errorCode, isBodyTooLarge, isConnectFailure, isUpstreamTimeout, upstreamErrorKind } from './upstream-errors.ts';
 
 /** What every exchange of one gateway shares. */
 export interface ExchangeSettings {
@@ -56,6 +56,7 @@ const DONE = 2;
 
 const CLIENT_GONE = new ExchangeAbortedError('client closed the connection');
 const REQUEST_TIMEOUT = new ExchangeAbortedError('request timeout');
+const BODY_TIMEOUT = new ClientBodyTimeoutError('request body timeout');
 
 export class ProxyExchange implements Dispatcher.DispatchHandler {
   private readonly init: ExchangeInit;
@@ -211,6 +212,22 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.finish(this.status, REQUEST_TIMEOUT);
     }
     this.abortUpstream(REQUEST_TIMEOUT);
+  }
+
+  /** The client paused its body past the body timeout (client-timeouts.ts): 408 if nothing was answered yet. */
+  clientBodyTimedOut(): void {
+    if (this.state === WAITING) this.fail(408, 'request body timeout', BODY_TIMEOUT);
+    else if (this.state === STREAMING) {
+      this.state = DONE;
+      this.clearTimer();
+      this.init.res.destroy();
+      this.finish(this.status, BODY_TIMEOUT);
+    } else {
+      // Answered already, the rest of the body still trickling in: nothing left to wait for.
+      this.init.req.destroy();
+      return;
+    }
+    this.abortUpstream(BODY_TIMEOUT);
   }
 
   private fail(status: number, error: string, cause: Error): void {

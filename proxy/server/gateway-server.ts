@@ -13,7 +13,12 @@ import { ProxyExchange, type ExchangeSettings } from '../forward/upstream-dispat
 import { handleClientError } from './client-error.ts';
 import { isWebSocketUpgrade } from '../websocket/upgrade-handler.ts';
 import { sendError } from './error-response.ts';
-import { hostOf, parseRequestTarget } from './request-target.ts';
+import { parseRequestTarget } from './request-target.ts';
+import { requestHost } from './host-header.ts';
+import { supportedVersion } from './http-version.ts';
+import { ALLOW_EXCEPT_TRACE, refuseConnect, traceRefused } from './refused-methods.ts';
+import { serveExpectations } from './expect-continue.ts';
+import { listenerSettings, watchBodyTimeout, type ClientTimeouts } from './client-timeouts.ts';
 import { requestIdFor } from './request-id.ts';
 import { NO_ROUTE } from './gateway-metrics.ts';
 import type { AccessLogLine } from './request-log.ts';
@@ -33,34 +38,39 @@ export interface GatewayServerDeps {
   addresses: ClientAddresses;
   /** WebSocket upgrades (proxy/websocket/upgrade-handler.ts); other upgrade requests are served as plain requests. */
   upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** How long a client may take over its request's headers and between reads of its body (client-timeouts.ts). */
+  clientTimeouts: ClientTimeouts;
 }
 
 /** Safe to replay on another endpoint when the first never accepted the connection (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const CLOSE = { connection: 'close' };
 
-/** Connection settings of both traffic listeners (plain here, TLS in tls-gateway-server.ts). */
-export const LISTENER_SETTINGS = { keepAliveTimeout: 65_000, headersTimeout: 60_000, requestTimeout: 0 } as const;
-
 export function createGatewayServer(deps: GatewayServerDeps): Server {
   const upgrade = deps.upgrade;
   const server = createServer(
-    { ...LISTENER_SETTINGS, shouldUpgradeCallback: (req) => upgrade !== undefined && isWebSocketUpgrade(req) },
+    { ...listenerSettings(deps.clientTimeouts), shouldUpgradeCallback: (req) => upgrade !== undefined && isWebSocketUpgrade(req) },
     (req, res) => handleRequest(req, res, deps),
   );
   serveGatewayEvents(server, deps);
   return server;
 }
 
-/** The server-level events every traffic listener answers the same way: parser errors and WebSocket upgrades. */
+/**
+ * The server-level events every traffic listener answers the same way: parser errors, WebSocket upgrades, CONNECT
+ * (refused) and Expect (100-continue once the request is admitted).
+ */
 export function serveGatewayEvents(server: NodeJS.EventEmitter, deps: GatewayServerDeps): void {
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => handleClientError(err, socket, deps.settings.logger));
   if (deps.upgrade !== undefined) server.on('upgrade', deps.upgrade);
+  server.on('connect', refuseConnect(deps.settings.logger));
+  serveExpectations(server, (req, res, continueFirst) => handleRequest(req, res, deps, continueFirst));
 }
 
 function ignore(): void {}
 
-export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: GatewayServerDeps): void {
+/** `continueFirst`: the client sent Expect: 100-continue and sends its body only once told to (expect-continue.ts). */
+export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: GatewayServerDeps, continueFirst = false): void {
   const startedAt = performance.now();
   const runtime = deps.holder.current;
   // A client resetting mid-request makes these emit 'error'; the exchange learns of it through 'close'.
@@ -68,20 +78,23 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: G
   res.on('error', ignore);
   const requestId = requestIdFor(req.headers['x-request-id']);
   const method = req.method ?? 'GET';
-  const host = hostOf(req.headers.host);
+  const target = parseRequestTarget(req.url ?? '');
+  const host = target === null ? '' : requestHost(req, target.authority);
+  const hostName = typeof host === 'string' ? host : '';
   // This hop's trace context, made before routing so a refused request's log line carries the trace id too. With span
   // export on, it is the context of the request's span (otlp-tracer.ts); span is null when off or not sampled.
   const tracer = deps.settings.tracer;
   let traceparent: string;
   let span: Span | null = null;
   if (tracer === null) traceparent = nextTraceparent(req.headers.traceparent);
-  else ({ traceparent, span } = tracer.start(req.headers.traceparent, method, host, startedAt));
+  else ({ traceparent, span } = tracer.start(req.headers.traceparent, method, hostName, startedAt));
   const reject = (metrics: RouteMetrics, route: TableRoute | null, path: string, status: number, error: string, extra?: Record<string, string>, consumer: string | null = null): void =>
     rejectRequest(res, deps, { requestId, method, path, route: route?.id ?? NO_ROUTE, status, traceparent, consumer }, metrics, startedAt, error, extra, span, route);
 
   if (runtime === undefined) return reject(deps.noRoute, null, '', 503, 'no routing table loaded');
-  const target = parseRequestTarget(req.url ?? '');
+  if (!supportedVersion(req)) return reject(deps.noRoute, null, '', 505, 'http version not supported', CLOSE);
   if (target === null) return reject(deps.noRoute, null, '', 400, 'malformed request target');
+  if (typeof host !== 'string') return reject(deps.noRoute, null, target.path, 400, host.error);
   const match = runtime.index.match({ host, method, path: target.path, query: target.query, headers: req.headers });
   if (match.kind === 'not-found') return reject(deps.noRoute, null, target.path, 404, 'no route');
   if (match.kind === 'method-not-allowed') return reject(deps.noRoute, null, target.path, 405, 'method not allowed', { allow: match.allow.join(', ') });
@@ -89,14 +102,15 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: G
   const rr = runtime.routes.get(match.route.id);
   if (rr === undefined) return reject(deps.noRoute, null, target.path, 404, 'no route'); // index and routes come from one table
   const route = rr.route;
+  if (traceRefused(method, route)) return reject(rr.metrics, route, target.path, 405, 'method not allowed', ALLOW_EXCEPT_TRACE);
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > route.maxBodyBytes) {
     // Refuse before reading a byte of it, and close rather than drain a body we will not use.
     return reject(rr.metrics, route, target.path, 413, 'request body too large', CLOSE);
   }
   const policy = rr.policy;
-  if (policy === null) return forward(req, res, deps, rr, match.params, target, method, requestId, traceparent, span, startedAt, null);
-  const ctx = newPolicyContext(req, route.id, requestId, method, target, host, deps.addresses.of(req));
+  if (policy === null) return forward(req, res, deps, rr, match.params, target, method, requestId, traceparent, span, startedAt, null, continueFirst);
+  const ctx = newPolicyContext(req, route.id, requestId, method, target, hostName, deps.addresses.of(req));
   runPolicy(policy, ctx, (denial) => {
     if (denial !== null) return reject(rr.metrics, route, target.path, denial.status, denial.error, denial.headers, ctx.consumer?.name ?? null);
     // An asynchronous step (a JWKS fetch, an external decision) may outlast the client.
@@ -109,7 +123,7 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, deps: G
       }
       return;
     }
-    forward(req, res, deps, rr, match.params, target, method, requestId, traceparent, span, startedAt, ctx);
+    forward(req, res, deps, rr, match.params, target, method, requestId, traceparent, span, startedAt, ctx, continueFirst);
   });
 }
 
@@ -126,6 +140,7 @@ function forward(
   span: Span | null,
   startedAt: number,
   ctx: PolicyContext | null,
+  continueFirst: boolean,
 ): void {
   const route = rr.route;
   const picker = rr.canary !== null && wantsCanary(req.headers, rr.canary.trigger) ? rr.canary.picker : rr.primary;
@@ -154,7 +169,17 @@ function forward(
       dispatch: {
         method,
         path: upstreamPath,
-        headers: upstreamRequestHeaders(req, requestId, backend.hostHeader, rr.requestHeaders, rr.policy?.ownedHeaders ?? null, ctx?.upstreamHeaders ?? null, traceparent),
+        headers: upstreamRequestHeaders(
+          req,
+          requestId,
+          backend.hostHeader,
+          rr.requestHeaders,
+          rr.policy?.ownedHeaders ?? null,
+          ctx?.upstreamHeaders ?? null,
+          traceparent,
+          route.methods,
+          deps.addresses,
+        ),
         // undici streams any async iterable; its option type lists only Readable among the streaming kinds.
         body: bodyRead === null ? null : (limitedBody(req, route.maxBodyBytes, bodyRead) as unknown as Readable),
         headersTimeout: idleMs,
@@ -169,6 +194,8 @@ function forward(
     },
     deps.settings,
   );
+  if (continueFirst) res.writeContinue();
+  if (bodyRead !== null) watchBodyTimeout(req, deps.clientTimeouts.bodyMs, () => exchange.clientBodyTimedOut());
   exchange.start();
 }
 

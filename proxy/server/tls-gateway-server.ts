@@ -4,7 +4,8 @@
 import { createSecureServer, type Http2SecureServer, type SecureServerOptions } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { handleRequest, LISTENER_SETTINGS, serveGatewayEvents, type GatewayServerDeps } from './gateway-server.ts';
+import { handleRequest, serveGatewayEvents, type GatewayServerDeps } from './gateway-server.ts';
+import { listenerSettings } from './client-timeouts.ts';
 
 export interface TlsListenerOptions {
   port: number;
@@ -23,7 +24,7 @@ export interface TlsGatewayServer {
 export function createTlsGatewayServer(deps: GatewayServerDeps, tls: SecureServerOptions): TlsGatewayServer {
   const server = createSecureServer(
     {
-      ...LISTENER_SETTINGS,
+      ...listenerSettings(deps.clientTimeouts),
       ...tls,
       allowHTTP1: true,
       // HTTP/2 is offered once the request path handles its requests (issue 12 §2); until then ALPN picks HTTP/1.1.
