@@ -30,11 +30,11 @@ export function handleClientError(err: Error & { code?: string }, socket: Duplex
   logger.debug({ code: err.code, requestId }, 'client error');
   const http = socket as HttpSocket;
   const incoming = http.parser?.incoming;
-  if (incoming != null && !incoming.complete) {
+  if (incoming !== null && incoming !== undefined && !incoming.complete) {
     // The error is inside the body of a request being answered: that request is broken, and the response in progress
     // (if any) is its own, so an error status is still right only before that response has started.
     const current = http._httpMessage;
-    if (current == null || (!current.headersSent && current.req === (incoming as unknown))) socket.end(errorResponse(err.code, requestId));
+    if (current === null || current === undefined || (!current.headersSent && current.req === (incoming as unknown))) socket.end(errorResponse(err.code, requestId));
     else socket.destroy();
     return;
   }
@@ -47,7 +47,7 @@ export function handleClientError(err: Error & { code?: string }, socket: Duplex
 /** Runs `then` once no response is being written on the socket (at once when none is). */
 function afterResponsesInProgress(socket: HttpSocket, then: () => void): void {
   const current = socket._httpMessage;
-  if (current == null) return then();
+  if (current === null || current === undefined) return then();
   let settled = false;
   const next = (): void => {
     if (settled || socket.destroyed) return;
