@@ -8,6 +8,7 @@ import { OTLP_FLAGS } from './otlp-flags.ts';
 import { REDIS_FLAGS } from './redis-flags.ts';
 import { shutdownFlags } from './shutdown-flags.ts';
 import { TRUSTED_PROXIES_FLAGS } from './trusted-proxies-flag.ts';
+import { CLIENT_TIMEOUT_FLAGS } from './client-timeout-flags.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -48,6 +49,7 @@ export const STANDALONE = defineCommand({
     host: { value: 'HOST', schema: z.string(), default: '127.0.0.1', description: 'the address both ports listen on' },
     'demo-upstream': { boolean: true, description: 'also start the demo upstreams the examples route to' },
     ...TRUSTED_PROXIES_FLAGS,
+    ...CLIENT_TIMEOUT_FLAGS,
     // No delay by default: on a laptop nothing balances across standalone gateways, and Ctrl-C should be quick.
     ...shutdownFlags('0s'),
     ...LOG_LEVEL_FLAGS,
@@ -135,6 +137,7 @@ export const PROXY = defineCommand({
     'ca-file': { value: 'FILE', schema: z.string().min(1), description: 'CA certificates (PEM) to verify a wss:// controller with' },
     'max-routes': { value: 'N', schema: z.coerce.number().int().positive(), description: 'refuse tables with more routes' },
     ...TRUSTED_PROXIES_FLAGS,
+    ...CLIENT_TIMEOUT_FLAGS,
     ...shutdownFlags('5s'),
     ...LOG_LEVEL_FLAGS,
     ...ACCESS_LOG_FLAGS,
