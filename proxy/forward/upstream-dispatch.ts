@@ -101,6 +101,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    // An interim response (102 Processing, 103 Early Hints): undici reports it, then the final one. Not passed on.
+    if (statusCode < 200) return;
     if (this.state !== WAITING) {
       controller.abort(CLIENT_GONE);
       return;
@@ -176,8 +178,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.fail(504, 'upstream timeout', err);
     } else if (isBodyTooLarge(err)) {
       this.fail(413, 'request body too large', err);
-    } else if (this.init.req.destroyed) {
-      // The request body broke because the client went away mid-upload: nobody to answer.
+    } else if (this.init.req.socket?.destroyed !== false) {
+      // The request body broke because the client went away mid-upload: nobody to answer. (The request stream alone
+      // being destroyed says nothing: undici destroys the body it streams when the upstream fails under it.)
       this.state = DONE;
       this.clearTimer();
       this.finish(499, err);
