@@ -77,6 +77,7 @@ export function hostForMatching(value: string): string | null {
       else if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 /* - */ || c === 95 /* _ */)) return null;
       previous = c;
     }
+    if (end === 0) return null; // ":80"
   }
   if (end < length && !validPort(value, end + 1)) return null;
   const hostEnd = value.charCodeAt(end - 1) === 46 ? end - 1 : end;

@@ -30,7 +30,8 @@ export function parseRequestTarget(url: string): RequestTarget | null {
  * (dot segments, escapes), which would make the gateway route one path and forward another.
  */
 function parseAbsoluteForm(url: string): RequestTarget | null {
-  const scheme = url.startsWith('http://') ? 7 : url.startsWith('https://') ? 8 : -1;
+  const start = url.slice(0, 8).toLowerCase(); // schemes are case-insensitive (RFC 3986 §3.1)
+  const scheme = start.startsWith('http://') ? 7 : start === 'https://' ? 8 : -1;
   if (scheme === -1) return null;
   let end = scheme;
   while (end < url.length) {
