@@ -8,6 +8,10 @@ import { closeAfter, startTestGateway } from './helpers/gateway.ts';
 import { errorBody, send } from './helpers/http-client.ts';
 import { apiKeyAuthorizer, auth, newSalt } from './helpers/authorizers.ts';
 import { openRaw, rawExchange, splitResponses, type RawResponse } from './helpers/raw-http.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli, startStandalone } from '../support/gatehouse-process.ts';
 
 const CLOSE = 'Connection: close\r\n';
 
@@ -346,4 +350,21 @@ test('slow clients: the header and body timeouts answer 408 within a second of t
   const steadyReply = splitResponses((await steady.closed).text);
   assert.equal(steadyReply[0]?.status, 200);
   assert.equal(JSON.parse(steadyReply[0]?.body ?? '').bodyBytes, 8);
+});
+
+test('the timeout flags: `gatehouse standalone --client-header-timeout 1s` closes a silent connection with 408 within a second; 0s is refused', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'gatehouse-front-door-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const gw = await startStandalone(dir, ['--client-header-timeout', '1s', '--client-body-timeout', '1500ms']);
+  t.after(() => gw.stop());
+  const from = performance.now();
+  const silent = await openRaw(gw.port);
+  const end = await silent.closed;
+  const elapsed = end.at - from;
+  assert.ok(elapsed >= 950 && elapsed < 2_000, `fired after ${Math.round(elapsed)} ms, set to 1000 ms`);
+  assert.equal(splitResponses(end.text)[0]?.status, 408);
+
+  const refused = await runCli(['standalone', '--config', dir, '--client-body-timeout', '0s']);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /client-body-timeout/);
 });
