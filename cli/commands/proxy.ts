@@ -15,6 +15,7 @@ import { ControllerSubscription } from '../../proxy/subscribe/controller-subscri
 import { CredentialFiles } from '../../proxy/subscribe/stream-credentials.ts';
 import { readTableFile, TableFileWriter } from '../../proxy/subscribe/table-file.ts';
 import { logLevel } from './log-level.ts';
+import { clientTimeouts } from './client-timeout-flags.ts';
 
 export async function proxyCommand(args: string[]): Promise<number> {
   const parsed = parseCommandLine(PROXY, args);
@@ -50,6 +51,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
     ...(flags['admin-host'] && { adminHost: flags['admin-host'] }),
     ...(flags['max-routes'] && { maxRoutes: flags['max-routes'] }),
     trustedProxies: flags['trusted-proxies'] ?? [],
+    clientTimeouts: clientTimeouts(flags),
     accessLog: { sample: flags['access-log-sample'] },
     ...tracing,
     websocketDrainMs: flags['websocket-drain'],

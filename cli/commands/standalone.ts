@@ -15,6 +15,8 @@ export interface StandaloneOptions {
   adminPort: number;
   /** CIDRs whose X-Forwarded-For names the client. */
   trustedProxies?: readonly string[];
+  /** How long a client may take over a request's headers and between body reads (--client-*-timeout). */
+  clientTimeouts?: GatewayOptions['clientTimeouts'];
   /** The Redis of Global rate limits and the bound on local counters (see redis-flags.ts). */
   redis?: GatewayOptions['redis'];
   /** Access-log sampling (docs/access-log.md). */
@@ -57,6 +59,7 @@ export async function runStandalone(opts: StandaloneOptions): Promise<Standalone
     adminPort: opts.adminPort,
     logger: opts.logger,
     trustedProxies: opts.trustedProxies ?? [],
+    ...(opts.clientTimeouts && { clientTimeouts: opts.clientTimeouts }),
     ...(opts.redis && { redis: opts.redis }),
     ...(opts.accessLog && { accessLog: opts.accessLog }),
     ...(opts.tracing && { tracing: opts.tracing }),

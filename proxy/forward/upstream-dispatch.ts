@@ -15,7 +15,7 @@ import type { AccessLog, AccessLogLine } from '../server/request-log.ts';
 import type { RequestTracer } from '../server/otlp-tracer.ts';
 import type { BodyCount } from './body-limit.ts';
 import { clientResponseHeaders, clientTrailers } from './upstream-response-headers.ts';
-import { ExchangeAbortedError, ejectsEndpoint, errorCode, isBodyTooLarge, isConnectFailure, isUpstreamTimeout, upstreamErrorKind } from './upstream-errors.ts';
+import { ClientBodyTimeoutError, ExchangeAbortedError, ejectsEndpoint, errorCode, isBodyTooLarge, isConnectFailure, isUpstreamTimeout, upstreamErrorKind } from './upstream-errors.ts';
 
 /** What every exchange of one gateway shares. */
 export interface ExchangeSettings {
@@ -60,6 +60,7 @@ const DONE = 2;
 
 const CLIENT_GONE = new ExchangeAbortedError('client closed the connection');
 const REQUEST_TIMEOUT = new ExchangeAbortedError('request timeout');
+const BODY_TIMEOUT = new ClientBodyTimeoutError('request body timeout');
 
 export class ProxyExchange implements Dispatcher.DispatchHandler {
   private readonly init: ExchangeInit;
@@ -104,6 +105,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    // An interim response (102 Processing, 103 Early Hints): undici reports it, then the final one. Not passed on.
+    if (statusCode < 200) return;
     if (this.state !== WAITING) {
       controller.abort(CLIENT_GONE);
       return;
@@ -181,8 +184,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.fail(504, 'upstream timeout', err);
     } else if (isBodyTooLarge(err)) {
       this.fail(413, 'request body too large', err);
-    } else if (this.init.req.destroyed) {
-      // The request body broke because the client went away mid-upload: nobody to answer.
+    } else if (this.init.req.socket?.destroyed !== false) {
+      // The request body broke because the client went away mid-upload: nobody to answer. (The request stream alone
+      // being destroyed says nothing: undici destroys the body it streams when the upstream fails under it.)
       this.state = DONE;
       this.clearTimer();
       this.finish(499, err);
@@ -219,6 +223,22 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.finish(this.status, REQUEST_TIMEOUT);
     }
     this.abortUpstream(REQUEST_TIMEOUT);
+  }
+
+  /** The client paused its body past the body timeout (client-timeouts.ts): 408 if nothing was answered yet. */
+  clientBodyTimedOut(): void {
+    if (this.state === WAITING) this.fail(408, 'request body timeout', BODY_TIMEOUT);
+    else if (this.state === STREAMING) {
+      this.state = DONE;
+      this.clearTimer();
+      this.init.res.destroy();
+      this.finish(this.status, BODY_TIMEOUT);
+    } else {
+      // Answered already, the rest of the body still trickling in: nothing left to wait for.
+      this.init.req.destroy();
+      return;
+    }
+    this.abortUpstream(BODY_TIMEOUT);
   }
 
   private fail(status: number, error: string, cause: Error): void {

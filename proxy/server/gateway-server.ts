@@ -14,7 +14,12 @@ import { ProxyExchange, type ExchangeSettings } from '../forward/upstream-dispat
 import { handleClientError } from './client-error.ts';
 import { isWebSocketUpgrade } from '../websocket/upgrade-handler.ts';
 import { sendError } from './error-response.ts';
-import { hostOf, parseRequestTarget } from './request-target.ts';
+import { parseRequestTarget } from './request-target.ts';
+import { requestHost } from './host-header.ts';
+import { supportedVersion } from './http-version.ts';
+import { ALLOW_EXCEPT_TRACE, refuseConnect, traceRefused } from './refused-methods.ts';
+import { serveExpectations } from './expect-continue.ts';
+import { listenerSettings, watchBodyTimeout, type ClientTimeouts } from './client-timeouts.ts';
 import { requestIdFor } from './request-id.ts';
 import { NO_ROUTE } from './gateway-metrics.ts';
 import type { AccessLogLine } from './request-log.ts';
@@ -39,34 +44,39 @@ export interface GatewayServerDeps {
   upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** On the plain listener: routes with an https redirect answer with one to this port. Absent on the TLS listener. */
   httpsRedirectPort?: number;
+  /** How long a client may take over its request's headers and between reads of its body (client-timeouts.ts). */
+  clientTimeouts: ClientTimeouts;
 }
 
 /** Safe to replay on another endpoint when the first never accepted the connection (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const CLOSE = { connection: 'close' };
 
-/** Connection settings of both traffic listeners (plain here, TLS in tls-gateway-server.ts). */
-export const LISTENER_SETTINGS = { keepAliveTimeout: 65_000, headersTimeout: 60_000, requestTimeout: 0 } as const;
-
 export function createGatewayServer(deps: GatewayServerDeps): Server {
   const upgrade = deps.upgrade;
   const server = createServer(
-    { ...LISTENER_SETTINGS, shouldUpgradeCallback: (req) => upgrade !== undefined && isWebSocketUpgrade(req) },
+    { ...listenerSettings(deps.clientTimeouts), shouldUpgradeCallback: (req) => upgrade !== undefined && isWebSocketUpgrade(req) },
     (req, res) => handleRequest(req, res, deps),
   );
   serveGatewayEvents(server, deps);
   return server;
 }
 
-/** The server-level events every traffic listener answers the same way: parser errors and WebSocket upgrades. */
+/**
+ * The server-level events every traffic listener answers the same way: parser errors, WebSocket upgrades, CONNECT
+ * (refused) and Expect (100-continue once the request is admitted).
+ */
 export function serveGatewayEvents(server: NodeJS.EventEmitter, deps: GatewayServerDeps): void {
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => handleClientError(err, socket, deps.settings.logger));
   if (deps.upgrade !== undefined) server.on('upgrade', deps.upgrade);
+  server.on('connect', refuseConnect(deps.settings.logger));
+  serveExpectations(server, (req, res, continueFirst) => handleRequest(req, res, deps, continueFirst));
 }
 
 function ignore(): void {}
 
-export function handleRequest(req: GatewayRequest, res: GatewayResponse, deps: GatewayServerDeps): void {
+/** `continueFirst`: the client sent Expect: 100-continue and sends its body only once told to (expect-continue.ts). */
+export function handleRequest(req: GatewayRequest, res: GatewayResponse, deps: GatewayServerDeps, continueFirst = false): void {
   const startedAt = performance.now();
   const runtime = deps.holder.current;
   // A client resetting mid-request makes these emit 'error'; the exchange learns of it through 'close'.
@@ -74,20 +84,23 @@ export function handleRequest(req: GatewayRequest, res: GatewayResponse, deps: G
   res.on('error', ignore);
   const requestId = requestIdFor(req.headers['x-request-id']);
   const method = req.method ?? 'GET';
-  const host = hostOf(req.headers.host);
+  const target = parseRequestTarget(req.url ?? '');
+  const host = target === null ? '' : requestHost(req, target.authority);
+  const hostName = typeof host === 'string' ? host : '';
   // This hop's trace context, made before routing so a refused request's log line carries the trace id too. With span
   // export on, it is the context of the request's span (otlp-tracer.ts); span is null when off or not sampled.
   const tracer = deps.settings.tracer;
   let traceparent: string;
   let span: Span | null = null;
   if (tracer === null) traceparent = nextTraceparent(req.headers.traceparent);
-  else ({ traceparent, span } = tracer.start(req.headers.traceparent, method, host, startedAt));
+  else ({ traceparent, span } = tracer.start(req.headers.traceparent, method, hostName, startedAt));
   const reject = (metrics: RouteMetrics, route: TableRoute | null, path: string, status: number, error: string, extra?: Record<string, string>, consumer: string | null = null): void =>
     rejectRequest(res, deps, { requestId, method, path, route: route?.id ?? NO_ROUTE, status, traceparent, consumer }, metrics, startedAt, error, extra, span, route);
 
   if (runtime === undefined) return reject(deps.noRoute, null, '', 503, 'no routing table loaded');
-  const target = parseRequestTarget(req.url ?? '');
+  if (!supportedVersion(req)) return reject(deps.noRoute, null, '', 505, 'http version not supported', CLOSE);
   if (target === null) return reject(deps.noRoute, null, '', 400, 'malformed request target');
+  if (typeof host !== 'string') return reject(deps.noRoute, null, target.path, 400, host.error);
   if (method === 'OPTIONS' && isPreflight(req)) {
     const p = answerPreflight(runtime, req, res, host, target, requestId, deps.addresses);
     if (p !== null) return recordAnswer(deps, { requestId, method, path: target.path, route: p.route.route.id, status: p.status, traceparent, consumer: null }, p.route.metrics, startedAt, p.error, p.bytesOut, span, p.route.route);
@@ -103,6 +116,7 @@ export function handleRequest(req: GatewayRequest, res: GatewayResponse, deps: G
     const location = httpsLocation(host, deps.httpsRedirectPort, target.path, target.query);
     return reject(rr.metrics, route, target.path, route.httpsRedirect, 'use https', { location });
   }
+  if (traceRefused(method, route)) return reject(rr.metrics, route, target.path, 405, 'method not allowed', ALLOW_EXCEPT_TRACE);
   if (rr.cors !== null) setCorsHeaders(rr.cors, req.headers.origin, res);
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > route.maxBodyBytes) {
@@ -110,8 +124,8 @@ export function handleRequest(req: GatewayRequest, res: GatewayResponse, deps: G
     return reject(rr.metrics, route, target.path, 413, 'request body too large', CLOSE);
   }
   const policy = rr.policy;
-  if (policy === null) return forward(req, res, deps, rr, match.params, target, method, requestId, traceparent, span, startedAt, null);
-  const ctx = newPolicyContext(req, route.id, requestId, method, target, host, deps.addresses.of(req));
+  if (policy === null) return forward(req, res, deps, rr, match.params, target, method, requestId, traceparent, span, startedAt, null, continueFirst);
+  const ctx = newPolicyContext(req, route.id, requestId, method, target, hostName, deps.addresses.of(req));
   runPolicy(policy, ctx, (denial) => {
     if (denial !== null) return reject(rr.metrics, route, target.path, denial.status, denial.error, denial.headers, ctx.consumer?.name ?? null);
     // An asynchronous step (a JWKS fetch, an external decision) may outlast the client.
@@ -124,7 +138,7 @@ export function handleRequest(req: GatewayRequest, res: GatewayResponse, deps: G
       }
       return;
     }
-    forward(req, res, deps, rr, match.params, target, method, requestId, traceparent, span, startedAt, ctx);
+    forward(req, res, deps, rr, match.params, target, method, requestId, traceparent, span, startedAt, ctx, continueFirst);
   });
 }
 
@@ -141,6 +155,7 @@ function forward(
   span: Span | null,
   startedAt: number,
   ctx: PolicyContext | null,
+  continueFirst: boolean,
 ): void {
   const route = rr.route;
   const picker = rr.canary !== null && wantsCanary(req.headers, rr.canary.trigger) ? rr.canary.picker : rr.primary;
@@ -169,7 +184,17 @@ function forward(
       dispatch: {
         method,
         path: upstreamPath,
-        headers: upstreamRequestHeaders(req, requestId, backend.hostHeader, rr.requestHeaders, rr.policy?.ownedHeaders ?? null, ctx?.upstreamHeaders ?? null, traceparent),
+        headers: upstreamRequestHeaders(
+          req,
+          requestId,
+          backend.hostHeader,
+          rr.requestHeaders,
+          rr.policy?.ownedHeaders ?? null,
+          ctx?.upstreamHeaders ?? null,
+          traceparent,
+          route.methods,
+          deps.addresses,
+        ),
         // undici streams any async iterable; its option type lists only Readable among the streaming kinds.
         body: bodyRead === null ? null : (limitedBody(req, route.maxBodyBytes, bodyRead) as unknown as Readable),
         headersTimeout: idleMs,
@@ -186,6 +211,8 @@ function forward(
     },
     deps.settings,
   );
+  if (continueFirst) res.writeContinue();
+  if (bodyRead !== null) watchBodyTimeout(req, deps.clientTimeouts.bodyMs, () => exchange.clientBodyTimedOut());
   exchange.start();
 }
 

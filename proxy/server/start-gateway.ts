@@ -18,6 +18,7 @@ import { settlesWithin } from './graceful-shutdown.ts';
 import { GatewayMetrics, NO_ROUTE } from './gateway-metrics.ts';
 import { createGatewayServer } from './gateway-server.ts';
 import { createTlsGatewayServer, type TlsListenerOptions } from './tls-gateway-server.ts';
+import { DEFAULT_CLIENT_TIMEOUTS, type ClientTimeouts } from './client-timeouts.ts';
 import type { Http2SecureServer } from 'node:http2';
 import { sniCallback } from '../tls/sni-callback.ts';
 import { contextOptions, DEFAULT_TLS_SETTINGS } from '../tls/tls-settings.ts';
@@ -83,6 +84,11 @@ export interface GatewayOptions {
    * (`--websocket-drain`). Default 30 s.
    */
   websocketDrainMs?: number;
+  /**
+   * How long a client may take over its request's headers, and at most between two reads of its body
+   * (`--client-header-timeout`, `--client-body-timeout`; docs/http-front-door.md). Default 60 s each, as nginx.
+   */
+  clientTimeouts?: Partial<ClientTimeouts>;
 }
 
 export type ApplyResult = { ok: true; version: string } | { ok: false; error: string };
@@ -186,7 +192,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     clients: clientHandshakes,
     noRoute: metrics.forRoute(NO_ROUTE),
   });
-  const serverDeps = { holder, settings, noRoute: metrics.forRoute(NO_ROUTE), addresses: policy.addresses, upgrade };
+  const clientTimeouts = { ...DEFAULT_CLIENT_TIMEOUTS, ...opts.clientTimeouts };
+  const serverDeps = { holder, settings, noRoute: metrics.forRoute(NO_ROUTE), addresses: policy.addresses, upgrade, clientTimeouts };
   const server = createGatewayServer({ ...serverDeps, httpsRedirectPort: opts.httpsRedirectPort ?? 443 });
   const secure =
     tlsSettings === null

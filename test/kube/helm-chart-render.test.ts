@@ -316,7 +316,7 @@ describe('helm chart: lint and template', { skip: missingHelm && 'helm missing: 
   test('redis url + existingSecret: the flags, and the password as a mounted file', async () => {
     const objects = await helm.template({
       redis: { url: 'rediss://redis.cache:6380', existingSecret: 'redis-auth', existingSecretKey: 'redis-password', tls: true, caSecret: 'redis-ca', timeout: '50ms' },
-      proxy: { trustedProxies: ['10.0.0.0/8', 'fd00::/8'], maxRoutes: 5000, localLimitKeys: 200000, accessLogSample: 0.05 },
+      proxy: { trustedProxies: ['10.0.0.0/8', 'fd00::/8'], maxRoutes: 5000, localLimitKeys: 200000, accessLogSample: 0.05, clientHeaderTimeout: '20s', clientBodyTimeout: '1m30s' },
     });
     assertFlagsInUsage(objects);
     const proxy = find(objects, 'Deployment', PROXY);
@@ -333,6 +333,8 @@ describe('helm chart: lint and template', { skip: missingHelm && 'helm missing: 
     assert.equal(flags.get('max-routes'), '5000');
     assert.equal(flags.get('local-limit-keys'), '200000');
     assert.equal(flags.get('access-log-sample'), '0.05');
+    assert.equal(flags.get('client-header-timeout'), '20s');
+    assert.equal(flags.get('client-body-timeout'), '1m30s');
     assert.equal(flags.has('redis-cluster-nodes'), false);
     const mount = container(proxy).volumeMounts.find((m) => m.mountPath === '/etc/gatehouse/redis');
     assert.equal(mount?.readOnly, true);
