@@ -151,8 +151,8 @@ test('SNI picks the exact host, then a one-label wildcard, then the default; no 
   const caFile = join(h.dir, '..', `ca-${process.pid}.pem`);
   writeFileSync(caFile, exact.certPem);
   t.after(() => rmSync(caFile, { force: true }));
-  // --http1.1: the listener offers HTTP/1.1 only for now (HTTP/2 is issue 12 §2).
-  const curl = await run('curl', ['-sS', '--http1.1', '--cacert', caFile, '--resolve', `api.example.com:${port}:127.0.0.1`, `https://api.example.com:${port}/api/curl`]);
+  // curl negotiates HTTP/2 by ALPN: SNI picks the certificate the same way for either protocol.
+  const curl = await run('curl', ['-sS', '--cacert', caFile, '--resolve', `api.example.com:${port}:127.0.0.1`, `https://api.example.com:${port}/api/curl`]);
   assert.equal((JSON.parse(curl.stdout) as EchoReply).path, '/api/curl', curl.stdout);
   await assert.rejects(run('curl', ['-sS', '-k', '--resolve', `nothing.test:${port}:127.0.0.1`, `https://nothing.test:${port}/api/curl`]), 'no certificate for an unknown name');
 });
