@@ -6,6 +6,7 @@ import { defineCommand, defineFlags, type CommandDefinition } from './flag-defin
 import { LOG_LEVEL_FLAGS } from './log-level.ts';
 import { OTLP_FLAGS } from './otlp-flags.ts';
 import { REDIS_FLAGS } from './redis-flags.ts';
+import { CACHE_FLAGS } from './cache-flags.ts';
 import { shutdownFlags } from './shutdown-flags.ts';
 import { TRUSTED_PROXIES_FLAGS } from './trusted-proxies-flag.ts';
 import { DEFAULT_TLS_SECRET_FLAGS, TLS_FLAGS } from './tls-flags.ts';
@@ -59,6 +60,7 @@ export const STANDALONE = defineCommand({
     ...OTLP_FLAGS,
     ...WEBSOCKET_FLAGS,
     ...REDIS_FLAGS,
+    ...CACHE_FLAGS,
   },
 });
 
@@ -147,6 +149,7 @@ export const PROXY = defineCommand({
     ...OTLP_FLAGS,
     ...WEBSOCKET_FLAGS,
     ...REDIS_FLAGS,
+    ...CACHE_FLAGS,
   },
 });
 
