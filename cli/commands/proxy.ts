@@ -5,6 +5,7 @@ import { PROXY } from './command-flags.ts';
 import { parseCommandLine } from './flag-definitions.ts';
 import { otlpOptions } from './otlp-flags.ts';
 import { redisOptions } from './redis-flags.ts';
+import { cacheOptions } from './cache-flags.ts';
 import { tlsOptions } from './tls-flags.ts';
 import { packageVersion } from '../package-version.ts';
 import { pino } from 'pino';
@@ -56,6 +57,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
     ...tracing,
     websocketDrainMs: flags['websocket-drain'],
     ...redis,
+    ...cacheOptions(flags),
     ...tlsOptions(flags),
     logger,
   });

@@ -24,6 +24,9 @@ export interface StandaloneOptions {
   /** Span export over OTLP (docs/tracing.md); off when absent. */
   tracing?: GatewayOptions['tracing'];
   localLimitKeys?: number;
+  /** The response caches' memory bound (--cache-max-bytes), and the admin token file purges need (--admin-token-file). */
+  cache?: GatewayOptions['cache'];
+  adminTokenFile?: string;
   /** How long a WebSocket on a removed or changed route keeps working (--websocket-drain). */
   websocketDrainMs?: number;
   /** The HTTPS listener (--https-port, --tls-min-version) and the port https redirects name. */
@@ -65,6 +68,8 @@ export async function runStandalone(opts: StandaloneOptions): Promise<Standalone
     ...(opts.tracing && { tracing: opts.tracing }),
     ...(opts.localLimitKeys !== undefined && { localLimitKeys: opts.localLimitKeys }),
     ...(opts.websocketDrainMs !== undefined && { websocketDrainMs: opts.websocketDrainMs }),
+    ...(opts.cache && { cache: opts.cache }),
+    ...(opts.adminTokenFile !== undefined && { adminTokenFile: opts.adminTokenFile }),
     ...(opts.https && { https: opts.https }),
     ...(opts.httpsRedirectPort !== undefined && { httpsRedirectPort: opts.httpsRedirectPort }),
   });

@@ -23,6 +23,7 @@ import { cmp } from './resource-key.ts';
 import { authorizerId } from './authorizer-compiler.ts';
 import { ratePolicyId } from './rate-policy-compiler.ts';
 import { routeCors } from './cors-compiler.ts';
+import { routeCache } from './cache-compiler.ts';
 import { certificateId, readCaSecret, readTlsSecret, type PairCheck } from './tls-secrets.ts';
 
 export interface RouteCandidate {
@@ -121,6 +122,7 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
       ratePolicies: routeRatePolicies(metadata.namespace, spec.ratePolicies, rule.ratePolicies),
       websocket: routeWebSocket(rule.websocket),
       cors: routeCors(rule.cors ?? spec.cors),
+      cache: routeCache(rule.cache, `${metadata.namespace}/${metadata.name}/r${i}`),
     };
     effectiveMatches(rule).forEach((match, j) => {
       const path = matchPath(match);
@@ -148,6 +150,7 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
         ...(shared.cors && { cors: shared.cors }),
         ...(httpsRedirect !== undefined && { httpsRedirect }),
         ...(clientCertificate && { clientCertificate }),
+        ...(shared.cache && { cache: shared.cache }),
       };
       out.candidates.push({ route, field: matchField(i, j) });
     });

@@ -32,6 +32,8 @@ import type { MatchResult } from '../router/route-index-types.ts';
 import type { TableRoute } from '../table/table-schema.ts';
 import type { RequestTarget } from './request-target.ts';
 import { httpsLocation } from './https-redirect.ts';
+import { serveThroughCache } from '../cache/cache-step.ts';
+import type { CacheFill } from '../cache/cache-fill.ts';
 
 export interface GatewayServerDeps {
   holder: RuntimeHolder;
@@ -124,7 +126,7 @@ export function handleRequest(req: GatewayRequest, res: GatewayResponse, deps: G
     return reject(rr.metrics, route, target.path, 413, 'request body too large', CLOSE);
   }
   const policy = rr.policy;
-  if (policy === null) return forward(req, res, deps, rr, match.params, target, method, requestId, traceparent, span, startedAt, null, continueFirst);
+  if (policy === null) return proceed(req, res, deps, rr, match.params, target, method, hostName, requestId, traceparent, span, startedAt, null, continueFirst);
   const ctx = newPolicyContext(req, route.id, requestId, method, target, hostName, deps.addresses.of(req));
   runPolicy(policy, ctx, (denial) => {
     if (denial !== null) return reject(rr.metrics, route, target.path, denial.status, denial.error, denial.headers, ctx.consumer?.name ?? null);
@@ -138,8 +140,40 @@ export function handleRequest(req: GatewayRequest, res: GatewayResponse, deps: G
       }
       return;
     }
-    forward(req, res, deps, rr, match.params, target, method, requestId, traceparent, span, startedAt, ctx, continueFirst);
+    proceed(req, res, deps, rr, match.params, target, method, hostName, requestId, traceparent, span, startedAt, ctx, continueFirst);
   });
+}
+
+/** Past the policies: through the route's cache when it has one (a hit was authorized and counted), else upstream. */
+function proceed(
+  req: GatewayRequest,
+  res: GatewayResponse,
+  deps: GatewayServerDeps,
+  rr: RuntimeRoute,
+  params: Extract<MatchResult, { kind: 'route' }>['params'],
+  target: RequestTarget,
+  method: string,
+  host: string,
+  requestId: string,
+  traceparent: string,
+  span: Span | null,
+  startedAt: number,
+  ctx: PolicyContext | null,
+  continueFirst: boolean,
+): void {
+  const cache = rr.cache;
+  const policyHeaders = ctx?.responseHeaders ?? null;
+  if (cache === null) return forward(req, res, deps, rr, params, target, method, requestId, traceparent, span, startedAt, ctx, null, policyHeaders, continueFirst);
+  const consumer = ctx?.consumer ?? null;
+  serveThroughCache(
+    cache,
+    { req, res, rr, method, host, path: target.path, query: target.query, requestId, consumer, policyHeaders },
+    {
+      forward: (fill, headers) => forward(req, res, deps, rr, params, target, method, requestId, traceparent, span, startedAt, ctx, fill, headers, continueFirst),
+      answered: (status, bytesOut) =>
+        recordAnswer(deps, { requestId, method, path: target.path, route: rr.route.id, status, traceparent, consumer: consumer?.name ?? null }, rr.metrics, startedAt, null, bytesOut, span, rr.route),
+    },
+  );
 }
 
 function forward(
@@ -155,6 +189,8 @@ function forward(
   span: Span | null,
   startedAt: number,
   ctx: PolicyContext | null,
+  fill: CacheFill | null,
+  policyHeaders: Array<[string, string]> | null,
   continueFirst: boolean,
 ): void {
   const route = rr.route;
@@ -162,6 +198,7 @@ function forward(
   const backend = picker.pick();
   const endpoint = backend?.next(performance.now());
   if (backend === undefined || endpoint === undefined) {
+    fill?.abort();
     const rejected = { requestId, method, path: target.path, route: route.id, status: 503, traceparent, consumer: ctx?.consumer?.name ?? null };
     return rejectRequest(res, deps, rejected, rr.metrics, startedAt, 'no healthy endpoint', undefined, span, route);
   }
@@ -204,10 +241,11 @@ function forward(
       },
       startedAt,
       consumer: ctx?.consumer?.name ?? null,
-      policyHeaders: ctx?.responseHeaders ?? null,
+      policyHeaders,
       traceparent,
       span,
       bodyRead,
+      fill,
     },
     deps.settings,
   );
