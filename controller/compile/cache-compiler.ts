@@ -5,8 +5,8 @@ import { parseDurationMs, parseSizeBytes } from '../../crds/schemas/index.ts';
 import { ROUTE_DEFAULTS, type TableCache } from '../../proxy/table/table-schema.ts';
 import { cmp } from './resource-key.ts';
 
-/** `id` is the rule's ("<ns>/<name>/r<rule>"): every match of the rule shares its entries. */
-export function routeCache(cache: RouteRule['cache'], id: string): TableCache | undefined {
+/** `id` is the rule's ("<ns>/<name>/r<rule>"): every match of the rule shares its entries; `epoch` the ApiRoute's cacheEpoch. */
+export function routeCache(cache: RouteRule['cache'], id: string, epoch: string | undefined): TableCache | undefined {
   if (cache === undefined) return undefined;
   const ttlMs = cache.ttl === undefined ? ROUTE_DEFAULTS.cacheTtlMs : parseDurationMs(cache.ttl);
   if (ttlMs <= 0) return undefined;
@@ -19,6 +19,7 @@ export function routeCache(cache: RouteRule['cache'], id: string): TableCache | 
     maxEntryBytes: cache.maxEntrySize === undefined ? ROUTE_DEFAULTS.cacheMaxEntryBytes : Math.max(1, parseSizeBytes(cache.maxEntrySize)),
     storage: shared ? 'redis' : 'memory',
     ...(cache.allowClientInvalidation === true && { clientInvalidation: cache.invalidationScope === undefined ? {} : { scope: cache.invalidationScope } }),
+    ...(epoch !== undefined && { epoch }),
   };
 }
 

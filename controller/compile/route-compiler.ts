@@ -122,7 +122,7 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
       ratePolicies: routeRatePolicies(metadata.namespace, spec.ratePolicies, rule.ratePolicies),
       websocket: routeWebSocket(rule.websocket),
       cors: routeCors(rule.cors ?? spec.cors),
-      cache: routeCache(rule.cache, `${metadata.namespace}/${metadata.name}/r${i}`),
+      cache: routeCache(rule.cache, `${metadata.namespace}/${metadata.name}/r${i}`, spec.cacheEpoch),
     };
     effectiveMatches(rule).forEach((match, j) => {
       const path = matchPath(match);

@@ -380,6 +380,11 @@ export const apiRouteSpecSchema = z.object({
   clientIp: clientIpSchema.optional(),
   timeouts: timeoutsSchema.optional(),
   tls: apiRouteTlsSchema.optional(),
+  /**
+   * Any text; changing it drops every answer the route's rules have cached, in every proxy and in Redis (docs/caching.md
+   * "Purging"). A field, not an action: the change reaches every proxy the way any other change does.
+   */
+  cacheEpoch: z.string().min(1).max(64).optional(),
   rules: z.array(routeRuleSchema).min(1, 'at least one rule is required').max(64),
 });
 export type ApiRouteSpec = z.output<typeof apiRouteSpecSchema>;

@@ -1,5 +1,6 @@
-// The key of a cached answer: "<rule id> <METHOD> <host><path>[?<query>]", then " #<hash>" of the rule's varyHeaders
-// values and, on a rule with an authorizer, of the consumer. The readable front is what a purge by route or by key
+// The key of a cached answer: "<rule id> <METHOD> <host><path>[?<query>]", then " @<epoch>" when the ApiRoute sets a
+// cacheEpoch (a new one is a new key space: the fleet-wide purge), then " #<hash>" of the rule's varyHeaders values
+// and, on a rule with an authorizer, of the consumer. The readable front is what a purge by route or by key
 // prefix matches; header values and identities only ever appear hashed (keys are Redis keys too).
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -11,7 +12,8 @@ const ABSENT = '\u0001';
 
 export function cacheKey(cache: TableCache, method: string, host: string, path: string, query: string, headers: IncomingHttpHeaders, consumer: Consumer | null): string {
   const q = cache.queryParams === undefined ? query : selectedQuery(query, cache.queryParams);
-  const base = q === '' ? `${cache.id} ${method} ${host}${path}` : `${cache.id} ${method} ${host}${path}?${q}`;
+  const target = q === '' ? `${cache.id} ${method} ${host}${path}` : `${cache.id} ${method} ${host}${path}?${q}`;
+  const base = cache.epoch === undefined ? target : `${target} @${cache.epoch}`;
   if (cache.varyHeaders.length === 0 && consumer === null) return base;
   const hash = createHash('sha256');
   for (const name of cache.varyHeaders) hash.update(`${name}\0${headerText(headers[name])}\0`);

@@ -338,6 +338,8 @@ export const tableCacheSchema = z.object({
   storage: z.enum(['memory', 'redis']),
   /** Present when callers may skip and refresh the cache (Cache-Control: max-age=0), with the scope they need if any. */
   clientInvalidation: z.object({ scope: z.string().min(1).optional() }).optional(),
+  /** The ApiRoute's spec.cacheEpoch: part of every key, so a new one leaves the old entries unreachable (a purge). */
+  epoch: z.string().min(1).optional(),
 });
 export type TableCache = z.output<typeof tableCacheSchema>;
 

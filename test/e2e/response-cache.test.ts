@@ -13,6 +13,7 @@ import { send, type Reply } from './helpers/http-client.ts';
 import { backend, route, table } from './helpers/tables.ts';
 import { startUpstream, type Upstream } from './helpers/upstreams.ts';
 import { eventually } from '../support/wait-for.ts';
+import { startStandalone } from '../support/gatehouse-process.ts';
 import { jwtConfig, mint, testKey } from '../policy/jwt-fixtures.ts';
 
 /** Calls per path (query included), and a switch to hold /slow answers until released. */
@@ -348,4 +349,32 @@ test('purge on the admin port: refused without a token file (403), without or wi
   assert.equal(upstream.calls('/a'), 2);
   // The read-only endpoints stay open.
   assert.equal((await fetch(`http://127.0.0.1:${admin}/healthz`)).status, 200);
+});
+
+test('cacheEpoch: changing an ApiRoute field drops its cached answers, through the compiler (gatehouse standalone), without a token', async (t) => {
+  const upstream = await startCounting();
+  t.after(() => upstream.close());
+  const dir = await mkdtemp(join(tmpdir(), 'gatehouse-epoch-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const routeFile = (epoch: string | undefined): string =>
+    `${JSON.stringify({
+      apiVersion: 'gatehouse.dev/v1alpha1',
+      kind: 'ApiRoute',
+      metadata: { name: 'cached', namespace: 'default' },
+      spec: { ...(epoch !== undefined && { cacheEpoch: epoch }), rules: [{ backends: [{ url: `http://127.0.0.1:${upstream.port}` }], cache: { ttl: '1h' } }] },
+    })}\n`;
+  await writeFile(join(dir, 'route.yaml'), routeFile(undefined));
+  const gw = await startStandalone(dir);
+  t.after(() => gw.stop());
+  const get = (): Promise<Reply> => send(gw.port, '/page');
+  assert.equal((await get()).headers['x-cache'], 'MISS');
+  assert.equal((await get()).headers['x-cache'], 'HIT');
+
+  await writeFile(join(dir, 'route.yaml'), routeFile('2026-11-30'));
+  // The new table has arrived once an answer misses; the upstream was called again for it, once.
+  await eventually(async () => (await get()).headers['x-cache'] === 'MISS', 'an answer after the epoch change is fetched anew');
+  assert.equal(upstream.calls('/page'), 2);
+  const after = await get();
+  assert.equal(after.headers['x-cache'], 'HIT');
+  assert.match(after.body, /^\/page #2 /);
 });
