@@ -8,6 +8,7 @@ import {
   type RoutingTable,
   type TableAuthorizer,
   type TableBackend,
+  type TableCache,
   type TableCors,
   type TableRatePolicy,
   type TableRoute,
@@ -59,7 +60,8 @@ export function seal(routes: TableRoute[], backends: TableBackend[], authorizers
   const sortedPolicies = [...ratePolicies].sort((a, b) => a.id.localeCompare(b.id));
   const content = { routes, backends: sorted, authorizers: sortedAuthorizers, ratePolicies: sortedPolicies };
   const version = createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 16);
-  return routingTableSchema.parse({ schema: TABLE_SCHEMA_VERSION, version, ...content });
+  // No certificates: the TLS cases add theirs in bench/gateway-process.ts.
+  return routingTableSchema.parse({ schema: TABLE_SCHEMA_VERSION, version, ...content, certificates: [], tlsHosts: [] });
 }
 
 /** The Authorizer a route enforces: the route's `auth` and the table entry it names. */
@@ -82,9 +84,10 @@ export const BENCH_CORS: TableCors = {
   maxAgeSeconds: 600,
 };
 
-export function oneRouteTable(upstreamPort: number, policy?: RoutePolicyFixture, ratePolicy?: TableRatePolicy, cors?: TableCors): RoutingTable {
+export function oneRouteTable(upstreamPort: number, policy?: RoutePolicyFixture, ratePolicy?: TableRatePolicy, cors?: TableCors, cache?: TableCache): RoutingTable {
   const b = backend(upstreamPort, '');
   const extra: Partial<TableRoute> = {
+    ...(cache === undefined ? {} : { cache }),
     ...(policy === undefined ? {} : { auth: policy.auth }),
     ...(ratePolicy === undefined ? {} : { ratePolicies: [ratePolicy.id] }),
     ...(cors === undefined ? {} : { cors }),
@@ -92,6 +95,9 @@ export function oneRouteTable(upstreamPort: number, policy?: RoutePolicyFixture,
   const r = route('bench/catch-all/r0/m0', { namespace: 'bench', name: 'catch-all', rule: 0, match: 0 }, [], { type: 'prefix', value: '/' }, b.id, extra);
   return seal([r], [b], policy === undefined ? [] : [policy.authorizer], ratePolicy === undefined ? [] : [ratePolicy]);
 }
+
+/** The cache-hit cases' cache: the rule's defaults (5 minutes, 1 MiB entries, this proxy's memory). */
+export const BENCH_CACHE: TableCache = { id: 'bench/catch-all/r0', ttlMs: 300_000, varyHeaders: [], maxEntryBytes: 1024 * 1024, storage: 'memory' };
 
 /** Hosts of ApiRoute i: mostly two exact hosts, every 10th a wildcard, every 25th any host under a base path. */
 function hostsOf(i: number): { hosts: string[]; basePath: string } {

@@ -21,6 +21,10 @@ export interface PreflightOptions {
   timeoutMs?: number;
   /** Over TLS: the certificate to trust, and whether to offer (only) HTTP/2 by ALPN. */
   tls?: { ca: Buffer; h2: boolean };
+  /** The body the answer must carry (default: the upstream's usual one). */
+  body?: string;
+  /** true: the route caches; the next request must be an X-Cache: HIT. false: it must not carry X-Cache. */
+  cacheHits?: boolean;
 }
 
 export async function preflight(name: string, port: number, host: string, path: string, options: PreflightOptions = {}): Promise<void> {
@@ -34,7 +38,8 @@ export async function preflight(name: string, port: number, host: string, path: 
       try {
         const res = await request(url, { headers: { host, ...options.headers }, ...(dispatcher === undefined ? {} : { dispatcher }) });
         const body = await res.body.text();
-        if (res.statusCode === 200 && body === UPSTREAM_BODY) {
+        if (res.statusCode === 200 && body === (options.body ?? UPSTREAM_BODY)) {
+          if (options.cacheHits !== undefined) await expectCache(name, url, host, options.cacheHits);
           if (options.rateLimited === true) expectRateLimitFields(name, res.headers);
           if (options.refusedWithout === true) await expectRefusal(name, url, host);
           // The first refusal comes from Redis, the second from the refusal the proxy remembered.
@@ -74,4 +79,12 @@ async function expectLimited(name: string, url: string, host: string, headers: R
     throw new Error(`${name} answered ${res.statusCode} after its one token was spent, expected 429 with Retry-After: ${JSON.stringify(body.slice(0, 200))}`);
   }
   expectRateLimitFields(name, res.headers);
+}
+
+async function expectCache(name: string, url: string, host: string, hits: boolean): Promise<void> {
+  const res = await request(url, { headers: { host } });
+  await res.body.dump();
+  const xCache = res.headers['x-cache'];
+  if (hits && xCache !== 'HIT') throw new Error(`${name}: the request after the first was not a cache hit (X-Cache ${String(xCache)})`);
+  if (!hits && xCache !== undefined) throw new Error(`${name}: a route without a cache answered X-Cache ${String(xCache)}`);
 }

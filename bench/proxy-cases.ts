@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import type { RoutingTable, TableRatePolicy } from '../proxy/table/table-schema.ts';
 import { startProcess, type Started } from './child-processes.ts';
 import { freePort, waitForPort, LOOPBACK } from './ports.ts';
-import { proxyConf, startNginx, type TlsFiles } from './nginx.ts';
-import { assertMeasuredRoute, BENCH_CORS, oneRouteTable, tenThousandRouteTable, MEASURED_ROUTE_ID, type RoutePolicyFixture } from './bench-tables.ts';
+import { CACHE_BODIES, proxyConf, startNginx, type TlsFiles } from './nginx.ts';
+import { assertMeasuredRoute, BENCH_CACHE, BENCH_CORS, oneRouteTable, tenThousandRouteTable, MEASURED_ROUTE_ID, type RoutePolicyFixture } from './bench-tables.ts';
 import { EXTERNAL_CREDENTIAL, routeAuth, type ApiKeyFixture, type DecisionService, type JwtIssuer } from './auth-fixtures.ts';
 import { GLOBAL_POLICY, LOCAL_POLICY, PRECHECK_POLICY } from './limit-fixtures.ts';
 import { rotatingScript, type ExpectedStatus } from './wrk.ts';
@@ -31,7 +31,11 @@ export type CaseName =
   | 'gateway-tls-h1'
   | 'gateway-tls-h2'
   | 'nginx-tls-h1'
-  | 'nginx-tls-h2';
+  | 'nginx-tls-h2'
+  | 'cache-off-1k'
+  | 'cache-hit-1k'
+  | 'cache-off-100k'
+  | 'cache-hit-100k';
 export const PROXY_CASES: CaseName[] = ['gateway-1', 'gateway-1-quiet', 'gateway-10k', 'bare-undici', 'nginx'];
 /** gateway-1 as shipped (the bench's --gateway-log-level, info: one access-log line per request) over this: logging off. */
 export const LOGGING_OFF: CaseName = 'gateway-1-quiet';
@@ -48,7 +52,16 @@ export const CORS_CASES: CaseName[] = ['cors-origin'];
  * HTTP/2 (h2load), in front of the same upstream (plain HTTP/1.1). Compared with the plain gateway-1 and nginx.
  */
 export const TLS_CASES: CaseName[] = ['gateway-tls-h1', 'gateway-tls-h2', 'nginx-tls-h1', 'nginx-tls-h2'];
-export const ALL_CASES: CaseName[] = [...PROXY_CASES, ...AUTH_CASES, ...LIMIT_CASES, ...TRACING_CASES, ...CORS_CASES, ...TLS_CASES];
+/**
+ * The response cache: gateway-1's route answering a 1 KB and a 100 KB body from the upstream (off: no cache block),
+ * and the same route with a cache, every measured request a hit (docs/caching.md). Each hit case against its off case.
+ */
+export const CACHE_CASES: CaseName[] = ['cache-off-1k', 'cache-hit-1k', 'cache-off-100k', 'cache-hit-100k'];
+export const CACHE_RATIOS: Array<[CaseName, CaseName]> = [
+  ['cache-hit-1k', 'cache-off-1k'],
+  ['cache-hit-100k', 'cache-off-100k'],
+];
+export const ALL_CASES: CaseName[] = [...PROXY_CASES, ...AUTH_CASES, ...LIMIT_CASES, ...TRACING_CASES, ...CORS_CASES, ...TLS_CASES, ...CACHE_CASES];
 /** The authorizer cases are compared with the same one-route gateway without an Authorizer ("auth: none"). */
 export const AUTH_BASELINE: CaseName = 'gateway-1';
 /** The rate-limit cases are compared with the same one-route gateway without a RatePolicy ("limits: none"). */
@@ -65,6 +78,7 @@ export const CASE_GROUPS: Record<string, CaseName[]> = {
   tracing: [TRACING_BASELINE, ...TRACING_CASES],
   cors: [CORS_BASELINE, ...CORS_CASES],
   tls: ['gateway-1', 'nginx', ...TLS_CASES],
+  cache: CACHE_CASES,
 };
 
 export const CASE_LABELS: Record<CaseName, string> = {
@@ -87,6 +101,10 @@ export const CASE_LABELS: Record<CaseName, string> = {
   'gateway-tls-h2': 'gateway, TLS, HTTP/2',
   'nginx-tls-h1': 'nginx, TLS, HTTP/1.1',
   'nginx-tls-h2': 'nginx, TLS, HTTP/2',
+  'cache-off-1k': 'cache: none, 1 KB body',
+  'cache-hit-1k': 'cache: hit, 1 KB body',
+  'cache-off-100k': 'cache: none, 100 KB body',
+  'cache-hit-100k': 'cache: hit, 100 KB body',
 };
 
 /** The RatePolicy each rate-limit case's route names. */
@@ -97,7 +115,7 @@ const LIMIT_POLICIES: Partial<Record<CaseName, TableRatePolicy>> = {
 };
 
 export function isGatewayCase(name: CaseName): boolean {
-  return name.startsWith('gateway') || CORS_CASES.includes(name) || AUTH_CASES.includes(name) || LIMIT_CASES.includes(name) || TRACING_CASES.includes(name);
+  return name.startsWith('gateway') || CACHE_CASES.includes(name) || CORS_CASES.includes(name) || AUTH_CASES.includes(name) || LIMIT_CASES.includes(name) || TRACING_CASES.includes(name);
 }
 
 /**
@@ -159,6 +177,11 @@ export interface RunningCase {
   load: CaseLoad;
   /** Headers of the one request sent before measuring (its credential). */
   preflightHeaders: Record<string, string>;
+  /** The path measured, and the body it must answer, when not the usual (the cache cases). */
+  path?: string;
+  expectedBody?: string;
+  /** Every measured request must be a cache hit (checked before measuring: the second request is one). */
+  cacheHits?: boolean;
 }
 
 const GATEWAY_ENTRY = join(import.meta.dirname, '../proxy/server/start-gateway.ts');
@@ -242,7 +265,22 @@ export async function startCase(name: CaseName, ctx: CaseContext): Promise<Runni
   let expectedStatus: ExpectedStatus = 200;
   let load: CaseLoad = { headers: [] };
   let preflightHeaders: Record<string, string> = {};
+  let measured: Pick<RunningCase, 'path' | 'expectedBody' | 'cacheHits'> = {};
   switch (name) {
+    case 'cache-off-1k':
+    case 'cache-hit-1k':
+    case 'cache-off-100k':
+    case 'cache-hit-100k': {
+      const hit = name.startsWith('cache-hit');
+      const table = oneRouteTable(ctx.upstreamPort, undefined, undefined, undefined, hit ? BENCH_CACHE : undefined);
+      assertMeasuredRoute(table, table.routes[0]?.id ?? '');
+      routes = table.routes.length;
+      adminPort = await freePort();
+      const body = CACHE_BODIES[name.endsWith('100k') ? '100k' : '1k'];
+      measured = { path: body.path, expectedBody: body.body, cacheHits: hit };
+      started = startGatewayCase(name, table, ctx, port, adminPort);
+      break;
+    }
     case 'gateway-1':
     case 'gateway-10k': {
       const table = name === 'gateway-1' ? oneRouteTable(ctx.upstreamPort) : tenThousandRouteTable(ctx.upstreamPort);
@@ -348,6 +386,7 @@ export async function startCase(name: CaseName, ctx: CaseContext): Promise<Runni
     preflightHeaders,
     usesRedis,
     expectedStatus,
+    ...measured,
     ...(routes === undefined ? {} : { routes }),
     ...(adminPort === undefined ? {} : { adminPort }),
     ...(authorizerId === undefined ? {} : { authorizerId }),

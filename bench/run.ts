@@ -110,6 +110,9 @@ groups:
            --otlp-sample 0, the tracer on and no span recorded)
   cors     ${CASE_GROUPS.cors?.join(', ')}
            (${CORS_BASELINE} is "cors: none"; cors-origin: the same route with CORS, every request with an allowed Origin)
+  cache    ${CASE_GROUPS.cache?.join(', ')}
+           (gateway-1's route answering a 1 KB / 100 KB upstream body, without a cache and with one where every
+           measured request is a hit; target: hit ≥ 1.5× its "cache: none")
 
 Needs wrk and nginx (and redis-server for the Global limit cases, h2load and openssl for the tls group), two CPUs
 and taskset. Exits 1 when a measured
@@ -278,8 +281,10 @@ async function main(): Promise<BenchReport> {
     });
     // A request before the gateway's Redis connection is ready would be decided by the local fallback.
     if (c.usesRedis && c.adminPort !== undefined) await waitForRedisUp(c.adminPort);
-    await preflight(name, c.port, MEASURED_HOST, MEASURED_PATH, {
+    await preflight(name, c.port, MEASURED_HOST, c.path ?? MEASURED_PATH, {
       headers: c.preflightHeaders,
+      ...(c.expectedBody === undefined ? {} : { body: c.expectedBody }),
+      ...(c.cacheHits === undefined ? {} : { cacheHits: c.cacheHits }),
       refusedWithout: c.authorizerId !== undefined,
       rateLimited: c.ratePolicyId !== undefined,
       exhausted: c.expectedStatus === 429,
@@ -295,7 +300,7 @@ async function main(): Promise<BenchReport> {
     const order = running.map((_, i) => running[(i + round) % running.length] as RunningCase);
     for (const c of order) {
       const wrk = {
-        url: `${c.load.tls === undefined ? 'http' : 'https'}://${LOOPBACK}:${c.port}${MEASURED_PATH}`,
+        url: `${c.load.tls === undefined ? 'http' : 'https'}://${LOOPBACK}:${c.port}${c.path ?? MEASURED_PATH}`,
         host: MEASURED_HOST,
         threads: params.threads,
         connections: params.connections,

@@ -6,8 +6,10 @@ import { COMMANDS, STANDALONE, VERSION } from './commands/command-flags.ts';
 import { commandUsage, parseCommandLine, topLevelUsage } from './commands/flag-definitions.ts';
 import { otlpOptions } from './commands/otlp-flags.ts';
 import { redisOptions } from './commands/redis-flags.ts';
+import { cacheOptions } from './commands/cache-flags.ts';
 import { tlsOptions } from './commands/tls-flags.ts';
 import { logLevel } from './commands/log-level.ts';
+import { clientTimeouts } from './commands/client-timeout-flags.ts';
 import { exitOnShutdownSignals } from './commands/shutdown-signals.ts';
 import { gracefulShutdown } from '../proxy/server/graceful-shutdown.ts';
 import { packageVersion } from './package-version.ts';
@@ -48,10 +50,12 @@ async function standalone(args: string[]): Promise<number> {
     port: flags.port,
     adminPort: flags['admin-port'],
     trustedProxies: flags['trusted-proxies'] ?? [],
+    clientTimeouts: clientTimeouts(flags),
     accessLog: { sample: flags['access-log-sample'] },
     ...tracing,
     websocketDrainMs: flags['websocket-drain'],
     ...redis,
+    ...cacheOptions(flags),
     ...tls,
     ...(flags['default-tls-secret'] && { defaultTlsSecret: flags['default-tls-secret'] }),
     ...(selfSigned && { selfSigned }),

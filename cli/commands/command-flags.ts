@@ -6,9 +6,11 @@ import { defineCommand, defineFlags, type CommandDefinition } from './flag-defin
 import { LOG_LEVEL_FLAGS } from './log-level.ts';
 import { OTLP_FLAGS } from './otlp-flags.ts';
 import { REDIS_FLAGS } from './redis-flags.ts';
+import { CACHE_FLAGS } from './cache-flags.ts';
 import { shutdownFlags } from './shutdown-flags.ts';
 import { TRUSTED_PROXIES_FLAGS } from './trusted-proxies-flag.ts';
 import { DEFAULT_TLS_SECRET_FLAGS, TLS_FLAGS } from './tls-flags.ts';
+import { CLIENT_TIMEOUT_FLAGS } from './client-timeout-flags.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -52,6 +54,7 @@ export const STANDALONE = defineCommand({
     ...DEFAULT_TLS_SECRET_FLAGS,
     'self-signed-tls': { boolean: true, description: 'with --https-port: a certificate for localhost and 127.0.0.1 made at start, as the default' },
     ...TRUSTED_PROXIES_FLAGS,
+    ...CLIENT_TIMEOUT_FLAGS,
     // No delay by default: on a laptop nothing balances across standalone gateways, and Ctrl-C should be quick.
     ...shutdownFlags('0s'),
     ...LOG_LEVEL_FLAGS,
@@ -59,6 +62,7 @@ export const STANDALONE = defineCommand({
     ...OTLP_FLAGS,
     ...WEBSOCKET_FLAGS,
     ...REDIS_FLAGS,
+    ...CACHE_FLAGS,
   },
 });
 
@@ -141,12 +145,14 @@ export const PROXY = defineCommand({
     'max-routes': { value: 'N', schema: z.coerce.number().int().positive(), description: 'refuse tables with more routes' },
     ...TLS_FLAGS,
     ...TRUSTED_PROXIES_FLAGS,
+    ...CLIENT_TIMEOUT_FLAGS,
     ...shutdownFlags('5s'),
     ...LOG_LEVEL_FLAGS,
     ...ACCESS_LOG_FLAGS,
     ...OTLP_FLAGS,
     ...WEBSOCKET_FLAGS,
     ...REDIS_FLAGS,
+    ...CACHE_FLAGS,
   },
 });
 

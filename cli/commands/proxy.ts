@@ -5,6 +5,7 @@ import { PROXY } from './command-flags.ts';
 import { parseCommandLine } from './flag-definitions.ts';
 import { otlpOptions } from './otlp-flags.ts';
 import { redisOptions } from './redis-flags.ts';
+import { cacheOptions } from './cache-flags.ts';
 import { tlsOptions } from './tls-flags.ts';
 import { packageVersion } from '../package-version.ts';
 import { pino } from 'pino';
@@ -15,6 +16,7 @@ import { ControllerSubscription } from '../../proxy/subscribe/controller-subscri
 import { CredentialFiles } from '../../proxy/subscribe/stream-credentials.ts';
 import { readTableFile, TableFileWriter } from '../../proxy/subscribe/table-file.ts';
 import { logLevel } from './log-level.ts';
+import { clientTimeouts } from './client-timeout-flags.ts';
 
 export async function proxyCommand(args: string[]): Promise<number> {
   const parsed = parseCommandLine(PROXY, args);
@@ -50,10 +52,12 @@ export async function proxyCommand(args: string[]): Promise<number> {
     ...(flags['admin-host'] && { adminHost: flags['admin-host'] }),
     ...(flags['max-routes'] && { maxRoutes: flags['max-routes'] }),
     trustedProxies: flags['trusted-proxies'] ?? [],
+    clientTimeouts: clientTimeouts(flags),
     accessLog: { sample: flags['access-log-sample'] },
     ...tracing,
     websocketDrainMs: flags['websocket-drain'],
     ...redis,
+    ...cacheOptions(flags),
     ...tlsOptions(flags),
     logger,
   });

@@ -15,6 +15,8 @@ export interface StandaloneOptions {
   adminPort: number;
   /** CIDRs whose X-Forwarded-For names the client. */
   trustedProxies?: readonly string[];
+  /** How long a client may take over a request's headers and between body reads (--client-*-timeout). */
+  clientTimeouts?: GatewayOptions['clientTimeouts'];
   /** The Redis of Global rate limits and the bound on local counters (see redis-flags.ts). */
   redis?: GatewayOptions['redis'];
   /** Access-log sampling (docs/access-log.md). */
@@ -22,6 +24,9 @@ export interface StandaloneOptions {
   /** Span export over OTLP (docs/tracing.md); off when absent. */
   tracing?: GatewayOptions['tracing'];
   localLimitKeys?: number;
+  /** The response caches' memory bound (--cache-max-bytes), and the admin token file purges need (--admin-token-file). */
+  cache?: GatewayOptions['cache'];
+  adminTokenFile?: string;
   /** How long a WebSocket on a removed or changed route keeps working (--websocket-drain). */
   websocketDrainMs?: number;
   /** The HTTPS listener (--https-port, --tls-min-version) and the port https redirects name. */
@@ -57,11 +62,14 @@ export async function runStandalone(opts: StandaloneOptions): Promise<Standalone
     adminPort: opts.adminPort,
     logger: opts.logger,
     trustedProxies: opts.trustedProxies ?? [],
+    ...(opts.clientTimeouts && { clientTimeouts: opts.clientTimeouts }),
     ...(opts.redis && { redis: opts.redis }),
     ...(opts.accessLog && { accessLog: opts.accessLog }),
     ...(opts.tracing && { tracing: opts.tracing }),
     ...(opts.localLimitKeys !== undefined && { localLimitKeys: opts.localLimitKeys }),
     ...(opts.websocketDrainMs !== undefined && { websocketDrainMs: opts.websocketDrainMs }),
+    ...(opts.cache && { cache: opts.cache }),
+    ...(opts.adminTokenFile !== undefined && { adminTokenFile: opts.adminTokenFile }),
     ...(opts.https && { https: opts.https }),
     ...(opts.httpsRedirectPort !== undefined && { httpsRedirectPort: opts.httpsRedirectPort }),
   });

@@ -23,6 +23,7 @@ import { cmp } from './resource-key.ts';
 import { authorizerId } from './authorizer-compiler.ts';
 import { ratePolicyId } from './rate-policy-compiler.ts';
 import { routeCors } from './cors-compiler.ts';
+import { routeCache } from './cache-compiler.ts';
 import { routeRequestValidation } from './validation-compiler.ts';
 import { certificateId, readCaSecret, readTlsSecret, type PairCheck } from './tls-secrets.ts';
 
@@ -122,6 +123,7 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
       ratePolicies: routeRatePolicies(metadata.namespace, spec.ratePolicies, rule.ratePolicies),
       websocket: routeWebSocket(rule.websocket),
       cors: routeCors(rule.cors ?? spec.cors),
+      cache: routeCache(rule.cache, `${metadata.namespace}/${metadata.name}/r${i}`, spec.cacheEpoch),
       requestValidation: routeRequestValidation(rule.requestValidation),
     };
     effectiveMatches(rule).forEach((match, j) => {
@@ -150,6 +152,7 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
         ...(shared.cors && { cors: shared.cors }),
         ...(httpsRedirect !== undefined && { httpsRedirect }),
         ...(clientCertificate && { clientCertificate }),
+        ...(shared.cache && { cache: shared.cache }),
         ...(shared.requestValidation && { requestValidation: shared.requestValidation }),
       };
       out.candidates.push({ route, field: matchField(i, j) });

@@ -2,7 +2,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { withRules } from './rule.ts';
-import { durationSchema, sizeSchema } from './quantities.ts';
+import { durationSchema, parseDurationMs, sizeSchema } from './quantities.ts';
 import { API_VERSION, localRefSchema, metadataSchema, objectNameSchema, statusSchema } from './metadata.ts';
 
 const HOST_RE = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -215,11 +215,56 @@ export const corsSchema = withRules(
   ],
 );
 
-export const cacheSchema = z.object({
-  ttl: durationSchema,
-  varyHeaders: z.array(headerNameSchema).max(16).optional(),
-  maxEntrySize: sizeSchema.optional(),
-});
+// ---- response cache (docs/caching.md) ----
+
+/** Longest cache TTL, as AWS API Gateway's (3600 s). */
+export const CACHE_MAX_TTL_MS = 3_600_000;
+
+/**
+ * A rule's response cache: GET and HEAD answers stored for `ttl` (an upstream's shorter max-age/s-maxage wins; its
+ * no-store, private, no-cache, Set-Cookie and Vary: * are never stored), keyed by method, host, path, the query (all
+ * of it, or `queryParams`), the `varyHeaders` values and, on a rule with an authorizer, the consumer.
+ */
+export const cacheSchema = withRules(
+  z.object({
+    /** How long an answer is served from the cache, 0s (off) to 1h; default 5m. */
+    ttl: durationSchema.optional(),
+    /** Request headers whose values are part of the key (e.g. Accept-Language). */
+    varyHeaders: z.array(headerNameSchema).max(16).optional(),
+    /** The query parameters that are part of the key (others are ignored); default: the whole query string. */
+    queryParams: z.array(z.string().min(1).max(256)).max(32).optional(),
+    /** Largest answer stored (default 1Mi); a larger one streams through to the client and is not stored. */
+    maxEntrySize: sizeSchema.optional(),
+    /** Memory (default): each proxy its own LRU. Redis: the fleet shares entries (the proxies' --redis-url). */
+    storage: z.enum(['Memory', 'Redis']).optional(),
+    /** true: the same as storage: Redis. */
+    shared: z.boolean().optional(),
+    /** A caller's `Cache-Control: max-age=0` (or no-cache) skips the cache and refreshes the entry; else it is ignored. */
+    allowClientInvalidation: z.boolean().optional(),
+    /** With allowClientInvalidation: only callers granted this scope (JWT scope/scp) may invalidate. */
+    invalidationScope: z.string().min(1).max(256).optional(),
+  }),
+  [
+    {
+      cel: "!has(self.ttl) || duration(self.ttl) <= duration('1h')",
+      message: 'ttl must be at most 1h (3600s)',
+      path: ['ttl'],
+      check: (c) => c.ttl === undefined || parseDurationMs(c.ttl) <= CACHE_MAX_TTL_MS,
+    },
+    {
+      cel: "!(has(self.shared) && self.shared && has(self.storage) && self.storage == 'Memory')",
+      message: 'shared: true and storage: Memory contradict each other: set at most one',
+      path: ['shared'],
+      check: (c) => !(c.shared === true && c.storage === 'Memory'),
+    },
+    {
+      cel: '!has(self.invalidationScope) || (has(self.allowClientInvalidation) && self.allowClientInvalidation)',
+      message: 'invalidationScope needs allowClientInvalidation: true',
+      path: ['invalidationScope'],
+      check: (c) => c.invalidationScope === undefined || c.allowClientInvalidation === true,
+    },
+  ],
+);
 
 /**
  * WebSocket upgrades on a rule (docs/websockets.md). A rule without this block answers an upgrade with 404. Limits on
@@ -366,6 +411,11 @@ export const apiRouteSpecSchema = z.object({
   clientIp: clientIpSchema.optional(),
   timeouts: timeoutsSchema.optional(),
   tls: apiRouteTlsSchema.optional(),
+  /**
+   * Any text; changing it drops every answer the route's rules have cached, in every proxy and in Redis (docs/caching.md
+   * "Purging"). A field, not an action: the change reaches every proxy the way any other change does.
+   */
+  cacheEpoch: z.string().min(1).max(64).optional(),
   rules: z.array(routeRuleSchema).min(1, 'at least one rule is required').max(64),
 });
 export type ApiRouteSpec = z.output<typeof apiRouteSpecSchema>;

@@ -14,8 +14,9 @@ import type { GatewayRequest, GatewayResponse } from '../server/gateway-request.
 import type { AccessLog, AccessLogLine } from '../server/request-log.ts';
 import type { RequestTracer } from '../server/otlp-tracer.ts';
 import type { BodyCount } from './body-limit.ts';
+import type { CacheFill } from '../cache/cache-fill.ts';
 import { clientResponseHeaders, clientTrailers } from './upstream-response-headers.ts';
-import { ExchangeAbortedError, ejectsEndpoint, errorCode, isBodyTooLarge, isConnectFailure, isUpstreamTimeout, upstreamErrorKind } from './upstream-errors.ts';
+import { ClientBodyTimeoutError, ExchangeAbortedError, ejectsEndpoint, errorCode, isBodyTooLarge, isConnectFailure, isUpstreamTimeout, upstreamErrorKind } from './upstream-errors.ts';
 
 /** What every exchange of one gateway shares. */
 export interface ExchangeSettings {
@@ -52,6 +53,8 @@ export interface ExchangeInit {
   span: Span | null;
   /** The request body's bytes read so far (the body iterable counts them); null without a body. */
   bodyRead: BodyCount | null;
+  /** A cache miss: records the answer as it streams (proxy/cache/cache-fill.ts); null otherwise. */
+  fill: CacheFill | null;
 }
 
 const WAITING = 0; // dispatched, no response headers yet: an error can still become a status
@@ -60,6 +63,7 @@ const DONE = 2;
 
 const CLIENT_GONE = new ExchangeAbortedError('client closed the connection');
 const REQUEST_TIMEOUT = new ExchangeAbortedError('request timeout');
+const BODY_TIMEOUT = new ClientBodyTimeoutError('request body timeout');
 
 export class ProxyExchange implements Dispatcher.DispatchHandler {
   private readonly init: ExchangeInit;
@@ -104,6 +108,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    // An interim response (102 Processing, 103 Early Hints): undici reports it, then the final one. Not passed on.
+    if (statusCode < 200) return;
     if (this.state !== WAITING) {
       controller.abort(CLIENT_GONE);
       return;
@@ -125,11 +131,13 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     }
     this.state = STREAMING;
     this.status = statusCode;
+    this.init.fill?.start(statusCode, headers);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.state !== STREAMING) return;
     this.bytesOut += chunk.length;
+    this.init.fill?.data(chunk);
     // Backpressure: stop reading the upstream while the client's socket is full.
     if (!this.init.res.write(chunk)) {
       controller.pause();
@@ -144,6 +152,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.state !== STREAMING) return;
     this.state = DONE;
     this.clearTimer();
+    this.init.fill?.end(trailers);
     const forwarded = clientTrailers(trailers);
     if (forwarded !== null) this.init.res.addTrailers(forwarded);
     this.init.res.end();
@@ -181,8 +190,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.fail(504, 'upstream timeout', err);
     } else if (isBodyTooLarge(err)) {
       this.fail(413, 'request body too large', err);
-    } else if (this.init.req.destroyed) {
-      // The request body broke because the client went away mid-upload: nobody to answer.
+    } else if (this.init.req.socket?.destroyed !== false) {
+      // The request body broke because the client went away mid-upload: nobody to answer. (The request stream alone
+      // being destroyed says nothing: undici destroys the body it streams when the upstream fails under it.)
       this.state = DONE;
       this.clearTimer();
       this.finish(499, err);
@@ -221,6 +231,22 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.abortUpstream(REQUEST_TIMEOUT);
   }
 
+  /** The client paused its body past the body timeout (client-timeouts.ts): 408 if nothing was answered yet. */
+  clientBodyTimedOut(): void {
+    if (this.state === WAITING) this.fail(408, 'request body timeout', BODY_TIMEOUT);
+    else if (this.state === STREAMING) {
+      this.state = DONE;
+      this.clearTimer();
+      this.init.res.destroy();
+      this.finish(this.status, BODY_TIMEOUT);
+    } else {
+      // Answered already, the rest of the body still trickling in: nothing left to wait for.
+      this.init.req.destroy();
+      return;
+    }
+    this.abortUpstream(BODY_TIMEOUT);
+  }
+
   private fail(status: number, error: string, cause: Error): void {
     this.state = DONE;
     this.clearTimer();
@@ -243,6 +269,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
 
   private finish(status: number, err: Error | undefined): void {
     const init = this.init;
+    // Every ending passes here; after a clean end() this does nothing.
+    init.fill?.abort();
     // The gateway's own time ends at the last dispatch; from there on it is the upstream's (and the client's).
     init.route.metrics.requestDone(init.dispatch.method, status, (this.dispatchedAt - init.startedAt - this.retriedMs) / 1000);
     const log = this.settings.accessLog;

@@ -13,6 +13,11 @@ export class ExchangeAbortedError extends Error {
   readonly code = 'GATEHOUSE_ABORTED';
 }
 
+/** The client paused sending its request body longer than its body timeout (client-timeouts.ts). */
+export class ClientBodyTimeoutError extends Error {
+  readonly code = 'GATEHOUSE_CLIENT_BODY_TIMEOUT';
+}
+
 function codeOf(err: Error): string {
   const code = (err as { code?: unknown }).code;
   return typeof code === 'string' ? code : '';

@@ -6,19 +6,15 @@ import type { TableHeaderChanges } from '../table/table-schema.ts';
 import { connectionNamed, isHopByHop } from './hop-by-hop.ts';
 import { applyHeaderChanges, type HeaderBag } from './header-changes.ts';
 import { setForwardedHeaders } from './forwarded-headers.ts';
-
-/**
- * Set by the gateway itself below; `expect` because Node answers 100-continue and undici refuses to send it;
- * `x-forwarded-client-cert` is only ever the gateway's (a verified client certificate, tls/client-certificate.ts).
- */
-const REPLACED = new Set(['host', 'expect', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'traceparent', 'tracestate', 'x-forwarded-client-cert']);
+import { CLIENT_HEADER_RULES, keepsClaim, REPLACED, type PeerTrust } from './client-claimed-headers.ts';
 
 /**
  * `owned`: headers the route's policies set (consumer, claims, authorizer context), never taken from the client so none
  * can be forged; `policyHeaders`: what the policies set them to for this request, applied last so a route's own header
  * changes cannot overwrite the authenticated identity. `traceparent`: this hop's (trace-context.ts nextTraceparent);
  * the client's `tracestate` goes with it only when the trace is the client's (its traceparent was valid), since its
- * entries describe that trace.
+ * entries describe that trace. `routeMethods` and `peers` decide the client's method overrides and address claims
+ * (client-claimed-headers.ts).
  */
 export function upstreamRequestHeaders(
   req: GatewayRequest,
@@ -28,13 +24,17 @@ export function upstreamRequestHeaders(
   owned: ReadonlySet<string> | null,
   policyHeaders: ReadonlyArray<readonly [string, string]> | null,
   traceparent: string,
+  routeMethods: readonly string[],
+  peers: PeerTrust,
 ): HeaderBag {
   const incoming = req.headers;
   const named = connectionNamed(incoming.connection);
   const out: HeaderBag = {};
   for (const name in incoming) {
     // HTTP/2's pseudo-headers (":path", ":authority", …) describe the request, not fields of it: never sent upstream.
-    if (name.charCodeAt(0) === 58 /* : */ || isHopByHop(name) || REPLACED.has(name) || (named !== null && named.has(name)) || (owned !== null && owned.has(name))) continue;
+    if (name.charCodeAt(0) === 58 /* : */ || isHopByHop(name) || (named !== null && named.has(name)) || (owned !== null && owned.has(name))) continue;
+    const rule = CLIENT_HEADER_RULES.get(name);
+    if (rule !== undefined && (rule === REPLACED || !keepsClaim(rule, incoming[name], req, routeMethods, peers))) continue;
     out[name] = incoming[name];
   }
   setForwardedHeaders(out, req);

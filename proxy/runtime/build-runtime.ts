@@ -22,6 +22,7 @@ import { ClientAddresses } from '../policy/client-ip/client-address.ts';
 import { NO_AUTH_METRICS } from '../policy/policy-types.ts';
 import { buildRoutePolicy, type SharedPolicies } from '../policy/route-policy.ts';
 import { buildRouteCors } from '../policy/cors/route-cors.ts';
+import { buildRouteCache } from '../cache/route-cache.ts';
 import { buildRatePolicies, NO_RATE_POLICIES } from '../policy/rate-limit/rate-policy-set.ts';
 import { CertificateStore } from '../tls/certificate-store.ts';
 import { buildBodySchemas, type BodySchemaSet } from '../validation/body-schema-set.ts';
@@ -149,6 +150,7 @@ export function runtimeRoute(
     responseHeaders: compactChanges(route.responseHeaders),
     policy: buildRoutePolicy(route, shared, options.policy.metrics, options.policy.limits),
     cors: buildRouteCors(route.cors, route.clientIp),
+    cache: buildRouteCache(route, options.cache),
     validation: buildRouteValidation(route.requestValidation, shared.bodySchemas),
     metrics: options.routeMetrics(route.id),
   };

@@ -12,6 +12,7 @@ import type { WeightedPicker } from './weighted-picker.ts';
 import type { AuthorizerSet, PolicyEnv } from '../policy/authorizer-set.ts';
 import type { RoutePolicy } from '../policy/route-policy.ts';
 import type { RouteCors } from '../policy/cors/route-cors.ts';
+import type { CacheEnv, RouteCache } from '../cache/route-cache.ts';
 import type { RatePolicySet } from '../policy/rate-limit/rate-policy-set.ts';
 import type { CertificateStore } from '../tls/certificate-store.ts';
 import type { TlsSettings } from '../tls/tls-settings.ts';
@@ -43,6 +44,8 @@ export interface RuntimeRoute {
   policy: RoutePolicy | null;
   /** CORS (preflights answered, response headers set); null for a route without it (it pays nothing). */
   cors: RouteCors | null;
+  /** The response cache, after the policies; null for a route without one (it pays nothing). */
+  cache: RouteCache | null;
   /** Request validation (proxy/validation); null for a route without it (it pays nothing). */
   validation: RouteValidation | null;
   metrics: RouteMetrics;
@@ -78,6 +81,8 @@ export interface RuntimeOptions {
   pools: PoolSettings;
   routeMetrics: (routeId: string) => RouteMetrics;
   policy: PolicyEnv;
+  /** The response caches' stores and flights (carried across swaps); absent: routes' cache blocks are not served from a cache. */
+  cache?: CacheEnv;
   /** Settings of the HTTPS listener's contexts; absent without one (no certificate store is built). */
   tls?: { settings: TlsSettings; logger: Logger };
 }

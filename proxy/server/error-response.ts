@@ -29,10 +29,12 @@ export function sendError(res: GatewayResponse, status: number, error: string, r
 }
 
 /** The raw HTTP/1.1 bytes of an error response, for sockets the HTTP server has given up on (parse errors). */
-export function rawErrorResponse(status: number, reason: string, error: string, requestId: string): string {
+export function rawErrorResponse(status: number, reason: string, error: string, requestId: string, extra?: Record<string, string>): string {
   const body = JSON.stringify({ error, requestId });
+  let lines = '';
+  if (extra !== undefined) for (const name in extra) lines += `${name}: ${extra[name]}\r\n`;
   return (
     `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-    `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`
+    `x-request-id: ${requestId}\r\ncache-control: no-store\r\n${lines}connection: close\r\n\r\n${body}`
   );
 }

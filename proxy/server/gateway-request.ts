@@ -11,14 +11,19 @@ export interface ClientSocket {
   readonly destroyed: boolean;
   /** True on TLS sockets. */
   readonly encrypted?: boolean;
+  /** The idle timeout set on it (ms), which a body timeout (client-timeouts.ts) may have set. */
+  readonly timeout?: number | undefined;
 }
 
 export interface GatewayRequest {
   readonly headers: IncomingHttpHeaders;
+  /** Header lines as received, names in their own case (the Host count is checked on them). */
+  readonly rawHeaders: string[];
   readonly method?: string | undefined;
   readonly url?: string | undefined;
   /** 1 or 2. */
   readonly httpVersionMajor: number;
+  readonly httpVersionMinor: number;
   readonly socket: ClientSocket;
   /** The whole body has been received (or the request was aborted). */
   readonly complete: boolean;
@@ -27,6 +32,10 @@ export interface GatewayRequest {
   readonly stream?: { readonly endAfterHeaders: boolean };
   iterator(options?: { destroyOnReturn?: boolean }): AsyncIterableIterator<unknown>;
   on(event: 'error', listener: (err: Error) => void): unknown;
+  once(event: 'end', listener: () => void): unknown;
+  /** Idle timeout while the body arrives (client-timeouts.ts): HTTP/1.1 on the socket, HTTP/2 on the stream. */
+  setTimeout(ms: number, callback?: () => void): unknown;
+  destroy(err?: Error): unknown;
   /** Reading the whole body (request validation, proxy/validation/body-buffer.ts). */
   on(event: 'data', listener: (chunk: Buffer) => void): unknown;
   on(event: 'end' | 'close', listener: () => void): unknown;
@@ -43,6 +52,8 @@ export interface GatewayResponse {
   /** A header every answer carries (CORS): merged into whatever writeHead is later given. */
   setHeader(name: string, value: string): unknown;
   writeHead(statusCode: number, headers?: OutgoingHttpHeaders): unknown;
+  /** "100 Continue", once the request is admitted (expect-continue.ts). */
+  writeContinue(): void;
   write(chunk: Buffer): boolean;
   /** Sent after the body: HTTP/2 as a trailing HEADERS frame, HTTP/1.1 only on a chunked response. */
   addTrailers(trailers: OutgoingHttpHeaders): void;

@@ -14,7 +14,12 @@ import { ProxyExchange, type ExchangeSettings } from '../forward/upstream-dispat
 import { handleClientError } from './client-error.ts';
 import { isWebSocketUpgrade } from '../websocket/upgrade-handler.ts';
 import { sendError } from './error-response.ts';
-import { hostOf, parseRequestTarget } from './request-target.ts';
+import { parseRequestTarget } from './request-target.ts';
+import { requestHost } from './host-header.ts';
+import { supportedVersion } from './http-version.ts';
+import { ALLOW_EXCEPT_TRACE, refuseConnect, traceRefused } from './refused-methods.ts';
+import { serveExpectations } from './expect-continue.ts';
+import { listenerSettings, watchBodyTimeout, type ClientTimeouts } from './client-timeouts.ts';
 import { requestIdFor } from './request-id.ts';
 import { NO_ROUTE } from './gateway-metrics.ts';
 import type { AccessLogLine } from './request-log.ts';
@@ -27,6 +32,8 @@ import type { MatchResult } from '../router/route-index-types.ts';
 import type { TableRoute } from '../table/table-schema.ts';
 import type { RequestTarget } from './request-target.ts';
 import { httpsLocation } from './https-redirect.ts';
+import { serveThroughCache } from '../cache/cache-step.ts';
+import type { CacheFill } from '../cache/cache-fill.ts';
 import { validateRequest } from '../validation/request-validator.ts';
 
 export interface GatewayServerDeps {
@@ -40,34 +47,39 @@ export interface GatewayServerDeps {
   upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** On the plain listener: routes with an https redirect answer with one to this port. Absent on the TLS listener. */
   httpsRedirectPort?: number;
+  /** How long a client may take over its request's headers and between reads of its body (client-timeouts.ts). */
+  clientTimeouts: ClientTimeouts;
 }
 
 /** Safe to replay on another endpoint when the first never accepted the connection (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const CLOSE = { connection: 'close' };
 
-/** Connection settings of both traffic listeners (plain here, TLS in tls-gateway-server.ts). */
-export const LISTENER_SETTINGS = { keepAliveTimeout: 65_000, headersTimeout: 60_000, requestTimeout: 0 } as const;
-
 export function createGatewayServer(deps: GatewayServerDeps): Server {
   const upgrade = deps.upgrade;
   const server = createServer(
-    { ...LISTENER_SETTINGS, shouldUpgradeCallback: (req) => upgrade !== undefined && isWebSocketUpgrade(req) },
+    { ...listenerSettings(deps.clientTimeouts), shouldUpgradeCallback: (req) => upgrade !== undefined && isWebSocketUpgrade(req) },
     (req, res) => handleRequest(req, res, deps),
   );
   serveGatewayEvents(server, deps);
   return server;
 }
 
-/** The server-level events every traffic listener answers the same way: parser errors and WebSocket upgrades. */
+/**
+ * The server-level events every traffic listener answers the same way: parser errors, WebSocket upgrades, CONNECT
+ * (refused) and Expect (100-continue once the request is admitted).
+ */
 export function serveGatewayEvents(server: NodeJS.EventEmitter, deps: GatewayServerDeps): void {
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => handleClientError(err, socket, deps.settings.logger));
   if (deps.upgrade !== undefined) server.on('upgrade', deps.upgrade);
+  server.on('connect', refuseConnect(deps.settings.logger));
+  serveExpectations(server, (req, res, continueFirst) => handleRequest(req, res, deps, continueFirst));
 }
 
 function ignore(): void {}
 
-export function handleRequest(req: GatewayRequest, res: GatewayResponse, deps: GatewayServerDeps): void {
+/** `continueFirst`: the client sent Expect: 100-continue and sends its body only once told to (expect-continue.ts). */
+export function handleRequest(req: GatewayRequest, res: GatewayResponse, deps: GatewayServerDeps, continueFirst = false): void {
   const startedAt = performance.now();
   const runtime = deps.holder.current;
   // A client resetting mid-request makes these emit 'error'; the exchange learns of it through 'close'.
@@ -75,20 +87,23 @@ export function handleRequest(req: GatewayRequest, res: GatewayResponse, deps: G
   res.on('error', ignore);
   const requestId = requestIdFor(req.headers['x-request-id']);
   const method = req.method ?? 'GET';
-  const host = hostOf(req.headers.host);
+  const target = parseRequestTarget(req.url ?? '');
+  const host = target === null ? '' : requestHost(req, target.authority);
+  const hostName = typeof host === 'string' ? host : '';
   // This hop's trace context, made before routing so a refused request's log line carries the trace id too. With span
   // export on, it is the context of the request's span (otlp-tracer.ts); span is null when off or not sampled.
   const tracer = deps.settings.tracer;
   let traceparent: string;
   let span: Span | null = null;
   if (tracer === null) traceparent = nextTraceparent(req.headers.traceparent);
-  else ({ traceparent, span } = tracer.start(req.headers.traceparent, method, host, startedAt));
+  else ({ traceparent, span } = tracer.start(req.headers.traceparent, method, hostName, startedAt));
   const reject = (metrics: RouteMetrics, route: TableRoute | null, path: string, status: number, error: string, extra?: Record<string, string>, consumer: string | null = null): void =>
     rejectRequest(res, deps, { requestId, method, path, route: route?.id ?? NO_ROUTE, status, traceparent, consumer }, metrics, startedAt, error, extra, span, route);
 
   if (runtime === undefined) return reject(deps.noRoute, null, '', 503, 'no routing table loaded');
-  const target = parseRequestTarget(req.url ?? '');
+  if (!supportedVersion(req)) return reject(deps.noRoute, null, '', 505, 'http version not supported', CLOSE);
   if (target === null) return reject(deps.noRoute, null, '', 400, 'malformed request target');
+  if (typeof host !== 'string') return reject(deps.noRoute, null, target.path, 400, host.error);
   if (method === 'OPTIONS' && isPreflight(req)) {
     const p = answerPreflight(runtime, req, res, host, target, requestId, deps.addresses);
     if (p !== null) return recordAnswer(deps, { requestId, method, path: target.path, route: p.route.route.id, status: p.status, traceparent, consumer: null }, p.route.metrics, startedAt, p.error, p.bytesOut, span, p.route.route);
@@ -104,6 +119,7 @@ export function handleRequest(req: GatewayRequest, res: GatewayResponse, deps: G
     const location = httpsLocation(host, deps.httpsRedirectPort, target.path, target.query);
     return reject(rr.metrics, route, target.path, route.httpsRedirect, 'use https', { location });
   }
+  if (traceRefused(method, route)) return reject(rr.metrics, route, target.path, 405, 'method not allowed', ALLOW_EXCEPT_TRACE);
   if (rr.cors !== null) setCorsHeaders(rr.cors, req.headers.origin, res);
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > route.maxBodyBytes) {
@@ -111,8 +127,8 @@ export function handleRequest(req: GatewayRequest, res: GatewayResponse, deps: G
     return reject(rr.metrics, route, target.path, 413, 'request body too large', CLOSE);
   }
   const policy = rr.policy;
-  if (policy === null) return proceed(req, res, deps, rr, match.params, target, method, requestId, traceparent, span, startedAt, null);
-  const ctx = newPolicyContext(req, route.id, requestId, method, target, host, deps.addresses.of(req));
+  if (policy === null) return proceed(req, res, deps, rr, match.params, target, method, hostName, requestId, traceparent, span, startedAt, null, continueFirst);
+  const ctx = newPolicyContext(req, route.id, requestId, method, target, hostName, deps.addresses.of(req));
   runPolicy(policy, ctx, (denial) => {
     if (denial !== null) return reject(rr.metrics, route, target.path, denial.status, denial.error, denial.headers, ctx.consumer?.name ?? null);
     // An asynchronous step (a JWKS fetch, an external decision) may outlast the client.
@@ -125,13 +141,13 @@ export function handleRequest(req: GatewayRequest, res: GatewayResponse, deps: G
       }
       return;
     }
-    proceed(req, res, deps, rr, match.params, target, method, requestId, traceparent, span, startedAt, ctx);
+    proceed(req, res, deps, rr, match.params, target, method, hostName, requestId, traceparent, span, startedAt, ctx, continueFirst);
   });
 }
 
 type RouteParams = Extract<MatchResult, { kind: 'route' }>['params'];
 
-/** After the route's policies: its request validation (when it has one, proxy/validation), then the upstream. */
+/** Past the policies: the route's request validation when it has one (proxy/validation), then its cache or upstream. */
 function proceed(
   req: GatewayRequest,
   res: GatewayResponse,
@@ -140,17 +156,21 @@ function proceed(
   params: RouteParams,
   target: RequestTarget,
   method: string,
+  host: string,
   requestId: string,
   traceparent: string,
   span: Span | null,
   startedAt: number,
   ctx: PolicyContext | null,
+  continueFirst: boolean,
 ): void {
   const validation = rr.validation;
-  if (validation === null) return forward(req, res, deps, rr, params, target, method, requestId, traceparent, span, startedAt, ctx, null);
+  if (validation === null) return serve(req, res, deps, rr, params, target, method, host, requestId, traceparent, span, startedAt, ctx, continueFirst, null);
   const route = rr.route;
-  validateRequest(validation, req, target.query, route.maxBodyBytes, route.timeouts.requestMs, (refusal, body) => {
-    if (refusal === null) return forward(req, res, deps, rr, params, target, method, requestId, traceparent, span, startedAt, ctx, body);
+  // A client waiting for 100 Continue is told to send its body only when it is about to be read.
+  const sendContinue = continueFirst ? () => res.writeContinue() : null;
+  validateRequest(validation, req, target.query, route.maxBodyBytes, deps.clientTimeouts.bodyMs, sendContinue, (refusal, body) => {
+    if (refusal === null) return serve(req, res, deps, rr, params, target, method, host, requestId, traceparent, span, startedAt, ctx, body === null && continueFirst, body);
     const consumer = ctx?.consumer?.name ?? null;
     if (refusal.status === 499) {
       // Gone while its body was read: counted, nothing to answer (as when it leaves during an asynchronous policy).
@@ -163,7 +183,8 @@ function proceed(
   });
 }
 
-function forward(
+/** Through the route's cache when it has one (a hit was authorized and counted), else upstream. `buffered`: the body, read and validated. */
+function serve(
   req: GatewayRequest,
   res: GatewayResponse,
   deps: GatewayServerDeps,
@@ -171,11 +192,46 @@ function forward(
   params: RouteParams,
   target: RequestTarget,
   method: string,
+  host: string,
   requestId: string,
   traceparent: string,
   span: Span | null,
   startedAt: number,
   ctx: PolicyContext | null,
+  continueFirst: boolean,
+  buffered: Buffer | null,
+): void {
+  const cache = rr.cache;
+  const policyHeaders = ctx?.responseHeaders ?? null;
+  if (cache === null) return forward(req, res, deps, rr, params, target, method, requestId, traceparent, span, startedAt, ctx, null, policyHeaders, continueFirst, buffered);
+  const consumer = ctx?.consumer ?? null;
+  serveThroughCache(
+    cache,
+    { req, res, rr, method, host, path: target.path, query: target.query, requestId, consumer, policyHeaders },
+    {
+      forward: (fill, headers) => forward(req, res, deps, rr, params, target, method, requestId, traceparent, span, startedAt, ctx, fill, headers, continueFirst, buffered),
+      answered: (status, bytesOut) =>
+        recordAnswer(deps, { requestId, method, path: target.path, route: rr.route.id, status, traceparent, consumer: consumer?.name ?? null }, rr.metrics, startedAt, null, bytesOut, span, rr.route),
+    },
+  );
+}
+
+function forward(
+  req: GatewayRequest,
+  res: GatewayResponse,
+  deps: GatewayServerDeps,
+  rr: RuntimeRoute,
+  params: Extract<MatchResult, { kind: 'route' }>['params'],
+  target: RequestTarget,
+  method: string,
+  requestId: string,
+  traceparent: string,
+  span: Span | null,
+  startedAt: number,
+  ctx: PolicyContext | null,
+  fill: CacheFill | null,
+  policyHeaders: Array<[string, string]> | null,
+  continueFirst: boolean,
   /** The whole body, already read (and validated); null: the body, if any, is streamed. */
   buffered: Buffer | null,
 ): void {
@@ -184,6 +240,7 @@ function forward(
   const backend = picker.pick();
   const endpoint = backend?.next(performance.now());
   if (backend === undefined || endpoint === undefined) {
+    fill?.abort();
     const rejected = { requestId, method, path: target.path, route: route.id, status: 503, traceparent, consumer: ctx?.consumer?.name ?? null };
     return rejectRequest(res, deps, rejected, rr.metrics, startedAt, 'no healthy endpoint', undefined, span, route);
   }
@@ -206,7 +263,17 @@ function forward(
       dispatch: {
         method,
         path: upstreamPath,
-        headers: upstreamRequestHeaders(req, requestId, backend.hostHeader, rr.requestHeaders, rr.policy?.ownedHeaders ?? null, ctx?.upstreamHeaders ?? null, traceparent),
+        headers: upstreamRequestHeaders(
+          req,
+          requestId,
+          backend.hostHeader,
+          rr.requestHeaders,
+          rr.policy?.ownedHeaders ?? null,
+          ctx?.upstreamHeaders ?? null,
+          traceparent,
+          route.methods,
+          deps.addresses,
+        ),
         // undici streams any async iterable; its option type lists only Readable among the streaming kinds.
         body: buffered ?? (bodyRead === null ? null : (limitedBody(req, route.maxBodyBytes, bodyRead) as unknown as Readable)),
         headersTimeout: idleMs,
@@ -216,13 +283,16 @@ function forward(
       },
       startedAt,
       consumer: ctx?.consumer?.name ?? null,
-      policyHeaders: ctx?.responseHeaders ?? null,
+      policyHeaders,
       traceparent,
       span,
       bodyRead,
+      fill,
     },
     deps.settings,
   );
+  if (continueFirst) res.writeContinue();
+  if (bodyRead !== null && buffered === null) watchBodyTimeout(req, deps.clientTimeouts.bodyMs, () => exchange.clientBodyTimedOut());
   exchange.start();
 }
 

@@ -5,7 +5,8 @@
 // (gateway-request.ts), once their Host is set from :authority. Upstreams stay HTTP/1.1 (undici).
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type SecureServerOptions } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import { handleRequest, LISTENER_SETTINGS, serveGatewayEvents, type GatewayServerDeps } from './gateway-server.ts';
+import { handleRequest, serveGatewayEvents, type GatewayServerDeps } from './gateway-server.ts';
+import { listenerSettings } from './client-timeouts.ts';
 import type { TlsSettings } from '../tls/tls-settings.ts';
 import { HTTP2_SESSION_OPTIONS, Http2Sessions, hostFromAuthority } from './http2-sessions.ts';
 
@@ -31,7 +32,7 @@ export function createTlsGatewayServer(deps: GatewayServerDeps, tls: SecureServe
   const sessions = new Http2Sessions();
   const server = createSecureServer(
     {
-      ...LISTENER_SETTINGS,
+      ...listenerSettings(deps.clientTimeouts),
       ...HTTP2_SESSION_OPTIONS,
       ...tls,
       allowHTTP1: true,

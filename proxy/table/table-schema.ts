@@ -10,6 +10,8 @@ import { z } from 'zod';
 // a schema-3 proxy would ignore a route's client-certificate requirement and serve it open, to anyone, on any port.
 // Backends' own TLS settings (CA bundle, server name, insecureSkipVerify), which a schema-3 proxy would drop (verifying
 // against the wrong CAs and name), and CORS per route (`cors`, which the WebSocket Origin check now reads in place of
+// `websocket.allowOrigins`, so a schema-3 proxy would admit any Origin). Response caches per route (`cache`): a
+// schema-3 proxy would forward every request, and one that cached by an older key could share entries between consumers.
 // `websocket.allowOrigins`, so a schema-3 proxy would admit any Origin).
 // Request validation per route (`requestValidation`: a body JSON Schema, required headers and query parameters): a
 // schema-3 proxy would forward every request unchecked to backends that rely on the gateway having refused bad ones.
@@ -322,6 +324,27 @@ export const tableTlsHostSchema = z.object({
 });
 export type TableTlsHost = z.output<typeof tableTlsHostSchema>;
 
+/**
+ * A rule's response cache (proxy/cache). Present only with a TTL above zero. The compiler fills every default in and
+ * sorts the lists, so equal settings compile the same.
+ */
+export const tableCacheSchema = z.object({
+  /** "<ns>/<name>/r<rule>": every match of the rule shares its entries; the first part of every key (purge by route). */
+  id: z.string().min(1),
+  ttlMs: z.number().int().min(1).max(3_600_000),
+  /** Lower-case request headers whose values are part of the key, sorted. */
+  varyHeaders: z.array(lowerHeaderName),
+  /** Query parameters in the key, sorted; absent: the whole query string is. */
+  queryParams: z.array(z.string().min(1)).optional(),
+  maxEntryBytes: z.number().int().positive(),
+  /** memory: this proxy's LRU; redis: the fleet's shared tier. */
+  storage: z.enum(['memory', 'redis']),
+  /** Present when callers may skip and refresh the cache (Cache-Control: max-age=0), with the scope they need if any. */
+  clientInvalidation: z.object({ scope: z.string().min(1).optional() }).optional(),
+  /** The ApiRoute's spec.cacheEpoch: part of every key, so a new one leaves the old entries unreachable (a purge). */
+  epoch: z.string().min(1).optional(),
+});
+export type TableCache = z.output<typeof tableCacheSchema>;
 // --- Request validation (proxy/validation) ---
 
 /**
@@ -380,6 +403,8 @@ export const tableRouteSchema = z.object({
   httpsRedirect: z.union([z.literal(301), z.literal(308)]).optional(),
   /** Present when the ApiRoute sets spec.tls.clientCertificate (on the plain port such a route is refused or redirected). */
   clientCertificate: tableClientCertificateSchema.optional(),
+  /** Present when the rule caches answers (after its authorizer and rate limits: a hit is still authorized and counted). */
+  cache: tableCacheSchema.optional(),
   /** Present when the rule validates requests (after client IP rules, authorization and rate limits). */
   requestValidation: tableRequestValidationSchema.optional(),
 });
@@ -414,4 +439,7 @@ export const ROUTE_DEFAULTS = {
   /** AWS API Gateway's WebSocket idle timeout and maximum connection duration. */
   websocketIdleMs: 10 * 60_000,
   websocketMaxDurationMs: 2 * 3_600_000,
+  /** A cache block without ttl (5 minutes, as AWS) or maxEntrySize (1 MiB). */
+  cacheTtlMs: 300_000,
+  cacheMaxEntryBytes: 1024 * 1024,
 } as const;

@@ -4,7 +4,8 @@
 //   required headers and query parameters (400) → no body where one is required (400) → Content-Type not JSON or a
 //   Content-Encoding (415) → more than maxBodySize (413, also refused earlier by Content-Length) → not UTF-8 JSON (400)
 //   → does not match the schema (400).
-// The body is read whole (bounded) to validate it; the upstream gets the very bytes the client sent.
+// The body is read whole (bounded by maxBodySize, with the client body timeout between reads) to validate it; the
+// upstream gets the very bytes the client sent.
 import type { GatewayRequest } from '../server/gateway-request.ts';
 import type { TableRequestValidation } from '../table/table-schema.ts';
 import { hasRequestBody } from '../forward/body-limit.ts';
@@ -55,7 +56,9 @@ export function validateRequest(
   req: GatewayRequest,
   query: string,
   maxBodyBytes: number,
-  timeoutMs: number,
+  bodyIdleMs: number,
+  /** The client sent Expect: 100-continue: called just before its body is read (never for a request refused first). */
+  sendContinue: (() => void) | null,
   done: (refusal: ValidationRefusal | null, body: Buffer | null) => void,
 ): void {
   const missing = missingParameters(v, req, query);
@@ -70,7 +73,8 @@ export function validateRequest(
   if (!isJsonContentType(req.headers['content-type'])) return done({ status: 415, error: 'request body must be JSON (Content-Type application/json or */*+json)', close: true }, null);
   const encoding = req.headers['content-encoding'];
   if (encoding !== undefined && encoding !== 'identity') return done({ status: 415, error: 'a validated request body must not be content-encoded', close: true }, null);
-  readBody(req, maxBodyBytes, timeoutMs, (read) => {
+  if (sendContinue !== null) sendContinue();
+  readBody(req, maxBodyBytes, bodyIdleMs, (read) => {
     switch (read.kind) {
       case 'too-large':
         return done({ status: 413, error: 'request body too large', close: true }, null);

@@ -19,7 +19,8 @@ import type { MatchResult } from '../router/route-index-types.ts';
 import { NO_ROUTE } from '../server/gateway-metrics.ts';
 import { requestIdFor } from '../server/request-id.ts';
 import type { AccessLogLine } from '../server/request-log.ts';
-import { hostOf, parseRequestTarget, type RequestTarget } from '../server/request-target.ts';
+import { parseRequestTarget, type RequestTarget } from '../server/request-target.ts';
+import { requestHost } from '../server/host-header.ts';
 import type { TableWebSocket } from '../table/table-schema.ts';
 import type { RouteCors } from '../policy/cors/route-cors.ts';
 import type { ClientHandshakes } from './client-handshake.ts';
@@ -95,7 +96,8 @@ export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, 
     if (req.method !== 'GET') return refuse(deps, h, 400, 'a websocket handshake must be a GET');
     if (req.headers['sec-websocket-version'] !== '13') return refuse(deps, h, 426, 'unsupported websocket version', { 'sec-websocket-version': '13' });
     if (!KEY_RE.test(req.headers['sec-websocket-key'] ?? '')) return refuse(deps, h, 400, 'invalid websocket handshake');
-    const host = hostOf(req.headers.host);
+    const host = requestHost(req, target.authority);
+    if (typeof host !== 'string') return refuse(deps, h, 400, host.error);
     const match = runtime.index.match({ host, method: 'GET', path: target.path, query: target.query, headers: req.headers });
     if (match.kind === 'not-found') return refuse(deps, h, 404, 'no route');
     if (match.kind === 'method-not-allowed') return refuse(deps, h, 405, 'method not allowed', { allow: match.allow.join(', ') });
@@ -147,7 +149,17 @@ function connect(
   let path = rr.rewrite === null ? target.path : rr.rewrite(target.path, params);
   if (backend.pathPrefix !== '') path = backend.pathPrefix + path;
   if (target.query !== '') path = `${path}?${target.query}`;
-  const headers = upstreamRequestHeaders(req, h.requestId, backend.hostHeader, rr.requestHeaders, rr.policy?.ownedHeaders ?? null, ctx?.upstreamHeaders ?? null, h.traceparent);
+  const headers = upstreamRequestHeaders(
+    req,
+    h.requestId,
+    backend.hostHeader,
+    rr.requestHeaders,
+    rr.policy?.ownedHeaders ?? null,
+    ctx?.upstreamHeaders ?? null,
+    h.traceparent,
+    rr.route.methods,
+    deps.addresses,
+  );
   const parsed = settings.maxMessageBytes !== undefined || settings.maxMessagesPerSecond !== undefined;
   if (parsed) for (const name of WS_OWN) delete headers[name];
   const deadlines: DeadlineSettings = { idleMs: settings.idleTimeoutMs, maxDurationMs: settings.maxDurationMs, expiresAt: settings.closeOnExpiry ? expiryOf(ctx) : null };

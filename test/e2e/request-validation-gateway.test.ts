@@ -230,3 +230,27 @@ test('schemas compile once per table apply and are carried across swaps while un
   assert.ok(none.ok);
   assert.equal(none.runtime.routes.get('ok')?.validation, null, 'a route without validation carries none');
 });
+
+test('Expect: 100-continue: the client is told to send its body only once the parameters passed; a refused request gets its answer without 100', async (t) => {
+  const up = await startRecorder();
+  closeAfter(t, up);
+  const gw = await startTestGateway(t, table([route('pets', '/pets', ['be'], { requestValidation: validation({ requiredHeaders: ['x-tenant'] }) })], [backend('be', [up.port])]));
+  const expectContinue = (headers: Record<string, string>): Promise<{ status: number; continued: boolean }> =>
+    new Promise((resolve, reject) => {
+      let continued = false;
+      const req = request({ host: '127.0.0.1', port: gw.port, path: '/pets', method: 'POST', headers: { ...JSON_HEADERS, expect: '100-continue', 'content-length': '12', ...headers }, agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, continued }));
+      });
+      req.on('continue', () => {
+        continued = true;
+        req.end('{"name":"a"}');
+      });
+      req.on('error', reject);
+    });
+  assert.deepEqual(await expectContinue({ 'x-tenant': 'acme' }), { status: 201, continued: true });
+  assert.equal(up.seen[0]?.body.toString(), '{"name":"a"}');
+  assert.equal(up.seen[0]?.headers.expect, undefined);
+  assert.deepEqual(await expectContinue({}), { status: 400, continued: false });
+  assert.equal(up.seen.length, 1);
+});

@@ -8,13 +8,15 @@ export interface ProxyProcess {
   name: string;
   pid: number;
   port: number;
+  /** The HTTPS port (null without --https-port). */
+  httpsPort: number | null;
   adminPort: number;
   logs: () => string;
   /** SIGTERM then SIGKILL; `kill9` skips the grace. */
   stop: (kill9?: boolean) => Promise<void>;
 }
 
-const startedLine = z.object({ msg: z.literal('gatehouse proxy started'), port: z.number().int(), adminPort: z.number().int() });
+const startedLine = z.object({ msg: z.literal('gatehouse proxy started'), port: z.number().int(), httpsPort: z.number().int().nullable(), adminPort: z.number().int() });
 
 /**
  * `--shutdown-delay 0s` unless `args` give one (the last wins): no balancer is in front of these, and stop()'s SIGTERM
@@ -28,7 +30,7 @@ export async function startProxyProcess(name: string, args: string[], timeoutMs 
     what: `proxy ${name}`,
     timeoutMs,
   });
-  return { name, pid: p.pid, port: p.started.port, adminPort: p.started.adminPort, logs: p.logs, stop: p.stop };
+  return { name, pid: p.pid, port: p.started.port, httpsPort: p.started.httpsPort, adminPort: p.started.adminPort, logs: p.logs, stop: p.stop };
 }
 
 /** GET through a proxy's traffic port with a Host header (status 0 when it does not answer). */

@@ -316,7 +316,7 @@ describe('helm chart: lint and template', { skip: missingHelm && 'helm missing: 
   test('redis url + existingSecret: the flags, and the password as a mounted file', async () => {
     const objects = await helm.template({
       redis: { url: 'rediss://redis.cache:6380', existingSecret: 'redis-auth', existingSecretKey: 'redis-password', tls: true, caSecret: 'redis-ca', timeout: '50ms' },
-      proxy: { trustedProxies: ['10.0.0.0/8', 'fd00::/8'], maxRoutes: 5000, localLimitKeys: 200000, accessLogSample: 0.05 },
+      proxy: { trustedProxies: ['10.0.0.0/8', 'fd00::/8'], maxRoutes: 5000, localLimitKeys: 200000, accessLogSample: 0.05, clientHeaderTimeout: '20s', clientBodyTimeout: '1m30s' },
     });
     assertFlagsInUsage(objects);
     const proxy = find(objects, 'Deployment', PROXY);
@@ -333,6 +333,8 @@ describe('helm chart: lint and template', { skip: missingHelm && 'helm missing: 
     assert.equal(flags.get('max-routes'), '5000');
     assert.equal(flags.get('local-limit-keys'), '200000');
     assert.equal(flags.get('access-log-sample'), '0.05');
+    assert.equal(flags.get('client-header-timeout'), '20s');
+    assert.equal(flags.get('client-body-timeout'), '1m30s');
     assert.equal(flags.has('redis-cluster-nodes'), false);
     const mount = container(proxy).volumeMounts.find((m) => m.mountPath === '/etc/gatehouse/redis');
     assert.equal(mount?.readOnly, true);
@@ -408,6 +410,32 @@ describe('helm chart: lint and template', { skip: missingHelm && 'helm missing: 
     const fractional = await helm.run(['template', 'gh', CHART_DIR, '-f', await helm.valuesFile({ proxy: { shutdown: { delaySeconds: 1.5 } } })]);
     assert.notEqual(fractional.code, 0);
     assert.match(fractional.stderr, /\/proxy\/shutdown\/delaySeconds/);
+  });
+
+  test('cache: --cache-max-bytes, and the admin token Secret mounted for --admin-token-file; neither by default', async () => {
+    const objects = await helm.template({ proxy: { cache: { maxBytes: '512Mi', adminTokenSecret: 'gatehouse-admin', adminTokenSecretKey: 'bearer' } } });
+    assertFlagsInUsage(objects);
+    const proxy = find(objects, 'Deployment', PROXY);
+    const flags = flagMap(container(proxy).args);
+    assert.equal(flags.get('cache-max-bytes'), '512Mi');
+    assert.equal(flags.get('admin-token-file'), '/etc/gatehouse/admin-token/token');
+    const mount = container(proxy).volumeMounts.find((m) => m.mountPath === '/etc/gatehouse/admin-token');
+    assert.equal(mount?.readOnly, true);
+    assert.deepEqual(podSpec(proxy).volumes.find((v) => v.name === mount?.name)?.secret, {
+      secretName: 'gatehouse-admin',
+      defaultMode: 0o440,
+      items: [{ key: 'bearer', path: 'token' }],
+    });
+
+    const defaults = find(await helm.template({}), 'Deployment', PROXY);
+    const defaultFlags = flagMap(container(defaults).args);
+    assert.equal(defaultFlags.has('cache-max-bytes'), false);
+    assert.equal(defaultFlags.has('admin-token-file'), false);
+    assert.equal(container(defaults).volumeMounts.some((m) => m.mountPath === '/etc/gatehouse/admin-token'), false);
+
+    const badSize = await helm.run(['template', 'gh', CHART_DIR, '--set', 'proxy.cache.maxBytes=lots']);
+    assert.notEqual(badSize.code, 0);
+    assert.match(badSize.stderr, /\/proxy\/cache\/maxBytes/);
   });
 
   test('tracing: --otlp-endpoint and --otlp-sample, the headers Secret mounted for --otlp-headers-file; off by default', async () => {

@@ -13,6 +13,12 @@ export class ClientAddresses {
     this.#trusted = trustedCidrs.length === 0 ? null : cidrList(trustedCidrs);
   }
 
+  /** Whether the socket's peer is one of the trusted proxies (whose Forwarded and X-Real-IP are passed on). */
+  trustsPeer(req: Pick<GatewayRequest, 'socket'>): boolean {
+    const trusted = this.#trusted;
+    return trusted !== null && contains(trusted, plainAddress(req.socket.remoteAddress ?? ''));
+  }
+
   of(req: Pick<GatewayRequest, 'headers' | 'socket'>): string {
     const peer = plainAddress(req.socket.remoteAddress ?? '');
     const trusted = this.#trusted;
