@@ -7,7 +7,7 @@ import type { RoutingTable, TableRatePolicy } from '../proxy/table/table-schema.
 import { startProcess, type Started } from './child-processes.ts';
 import { freePort, waitForPort, LOOPBACK } from './ports.ts';
 import { CACHE_BODIES, proxyConf, startNginx, type TlsFiles } from './nginx.ts';
-import { assertMeasuredRoute, BENCH_CACHE, BENCH_CORS, oneRouteTable, tenThousandRouteTable, MEASURED_ROUTE_ID, type RoutePolicyFixture } from './bench-tables.ts';
+import { assertMeasuredRoute, BENCH_CACHE, BENCH_CORS, BENCH_JSON_BODY, BENCH_VALIDATION, oneRouteTable, tenThousandRouteTable, MEASURED_ROUTE_ID, type RoutePolicyFixture } from './bench-tables.ts';
 import { EXTERNAL_CREDENTIAL, routeAuth, type ApiKeyFixture, type DecisionService, type JwtIssuer } from './auth-fixtures.ts';
 import { GLOBAL_POLICY, LOCAL_POLICY, PRECHECK_POLICY } from './limit-fixtures.ts';
 import { rotatingScript, type ExpectedStatus } from './wrk.ts';
@@ -28,6 +28,8 @@ export type CaseName =
   | 'tracing-otlp'
   | 'tracing-unsampled'
   | 'cors-origin'
+  | 'post-1k'
+  | 'validation-1k'
   | 'gateway-tls-h1'
   | 'gateway-tls-h2'
   | 'nginx-tls-h1'
@@ -48,6 +50,12 @@ export const TRACING_CASES: CaseName[] = ['tracing-otlp', 'tracing-unsampled'];
 /** gateway-1's route with CORS, every request carrying an allowed Origin (the answer gets the CORS fields). */
 export const CORS_CASES: CaseName[] = ['cors-origin'];
 /**
+ * Request validation: a 1 KB JSON POST to gateway-1's route with a body schema (read whole, parsed, validated, sent on
+ * as the same bytes), against the same POST to the route without one ("validation: none", streamed as usual).
+ */
+export const VALIDATION_BASELINE: CaseName = 'post-1k';
+export const VALIDATION_CASES: CaseName[] = ['validation-1k'];
+/**
  * The TLS listener: the gateway's HTTPS port and nginx `listen … ssl http2`, each loaded over HTTP/1.1 (wrk) and over
  * HTTP/2 (h2load), in front of the same upstream (plain HTTP/1.1). Compared with the plain gateway-1 and nginx.
  */
@@ -61,7 +69,7 @@ export const CACHE_RATIOS: Array<[CaseName, CaseName]> = [
   ['cache-hit-1k', 'cache-off-1k'],
   ['cache-hit-100k', 'cache-off-100k'],
 ];
-export const ALL_CASES: CaseName[] = [...PROXY_CASES, ...AUTH_CASES, ...LIMIT_CASES, ...TRACING_CASES, ...CORS_CASES, ...TLS_CASES, ...CACHE_CASES];
+export const ALL_CASES: CaseName[] = [...PROXY_CASES, ...AUTH_CASES, ...LIMIT_CASES, ...TRACING_CASES, ...CORS_CASES, VALIDATION_BASELINE, ...VALIDATION_CASES, ...TLS_CASES, ...CACHE_CASES];
 /** The authorizer cases are compared with the same one-route gateway without an Authorizer ("auth: none"). */
 export const AUTH_BASELINE: CaseName = 'gateway-1';
 /** The rate-limit cases are compared with the same one-route gateway without a RatePolicy ("limits: none"). */
@@ -77,6 +85,7 @@ export const CASE_GROUPS: Record<string, CaseName[]> = {
   limits: [LIMITS_BASELINE, ...LIMIT_CASES],
   tracing: [TRACING_BASELINE, ...TRACING_CASES],
   cors: [CORS_BASELINE, ...CORS_CASES],
+  validation: [VALIDATION_BASELINE, ...VALIDATION_CASES],
   tls: ['gateway-1', 'nginx', ...TLS_CASES],
   cache: CACHE_CASES,
 };
@@ -97,6 +106,8 @@ export const CASE_LABELS: Record<CaseName, string> = {
   'tracing-otlp': 'tracing: OTLP, every request',
   'tracing-unsampled': 'tracing: OTLP, sample 0',
   'cors-origin': 'cors: allowed Origin',
+  'post-1k': 'POST 1 KB JSON, no validation',
+  'validation-1k': 'POST 1 KB JSON, validated',
   'gateway-tls-h1': 'gateway, TLS, HTTP/1.1',
   'gateway-tls-h2': 'gateway, TLS, HTTP/2',
   'nginx-tls-h1': 'nginx, TLS, HTTP/1.1',
@@ -115,7 +126,7 @@ const LIMIT_POLICIES: Partial<Record<CaseName, TableRatePolicy>> = {
 };
 
 export function isGatewayCase(name: CaseName): boolean {
-  return name.startsWith('gateway') || CACHE_CASES.includes(name) || CORS_CASES.includes(name) || AUTH_CASES.includes(name) || LIMIT_CASES.includes(name) || TRACING_CASES.includes(name);
+  return name.startsWith('gateway') || name === VALIDATION_BASELINE || VALIDATION_CASES.includes(name) || CACHE_CASES.includes(name) || CORS_CASES.includes(name) || AUTH_CASES.includes(name) || LIMIT_CASES.includes(name) || TRACING_CASES.includes(name);
 }
 
 /**
@@ -157,6 +168,8 @@ export interface CaseLoad {
   rotation?: TokenRotation;
   /** Over TLS (https://): HTTP/1.1 with wrk, or HTTP/2 with h2load. Absent: plain HTTP/1.1 with wrk. */
   tls?: 'h1' | 'h2';
+  /** Every request a POST with this JSON body (the validation cases). */
+  jsonBody?: string;
 }
 
 export interface RunningCase {
@@ -296,6 +309,16 @@ export async function startCase(name: CaseName, ctx: CaseContext): Promise<Runni
       routes = table.routes.length;
       adminPort = await freePort();
       load = { headers: [`Origin: ${BENCH_CORS.allowOrigins[0] ?? ''}`] };
+      started = startGatewayCase(name, table, ctx, port, adminPort);
+      break;
+    }
+    case 'post-1k':
+    case 'validation-1k': {
+      const table = oneRouteTable(ctx.upstreamPort, undefined, undefined, undefined, undefined, name === 'validation-1k' ? BENCH_VALIDATION : undefined);
+      assertMeasuredRoute(table, table.routes[0]?.id ?? '');
+      routes = table.routes.length;
+      adminPort = await freePort();
+      load = { headers: ['Content-Type: application/json'], jsonBody: BENCH_JSON_BODY };
       started = startGatewayCase(name, table, ctx, port, adminPort);
       break;
     }

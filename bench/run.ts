@@ -21,6 +21,7 @@ import {
   LIMITS_BASELINE,
   TRACING_BASELINE,
   CORS_BASELINE,
+  VALIDATION_CASES,
   TRACING_CASES,
   TLS_CASES,
   gatewayAvailable,
@@ -34,7 +35,7 @@ import { createApiKeys, createJwtIssuer, startDecisionService, GATEWAY_TOKEN_CAC
 import { GLOBAL_POLICY, LOCAL_POLICY, PRECHECK_POLICY, redisBetween, startRedis, type RedisFixture } from './limit-fixtures.ts';
 import { countersBetween, readCounters, waitForRedisUp } from './gateway-counters.ts';
 import { preflight } from './preflight.ts';
-import { runWrk, type WrkResult } from './wrk.ts';
+import { postScript, runWrk, type WrkResult } from './wrk.ts';
 import { runH2load } from './h2load.ts';
 import { benchCertificate } from './tls-fixtures.ts';
 import { MEASURED_HOST, MEASURED_PATH } from './bench-tables.ts';
@@ -113,6 +114,9 @@ groups:
   cache    ${CASE_GROUPS.cache?.join(', ')}
            (gateway-1's route answering a 1 KB / 100 KB upstream body, without a cache and with one where every
            measured request is a hit; target: hit ≥ 1.5× its "cache: none")
+  validation ${CASE_GROUPS.validation?.join(', ')}
+           (post-1k is "validation: none": a 1 KB JSON POST to gateway-1's route; validation-1k: the same POST to the
+           route with a body schema (read whole, parsed, validated, sent on unchanged); target ≤ 20% cost)
 
 Needs wrk and nginx (and redis-server for the Global limit cases, h2load and openssl for the tls group), two CPUs
 and taskset. Exits 1 when a measured
@@ -288,6 +292,7 @@ async function main(): Promise<BenchReport> {
       refusedWithout: c.authorizerId !== undefined,
       rateLimited: c.ratePolicyId !== undefined,
       exhausted: c.expectedStatus === 429,
+      ...(c.load.jsonBody === undefined ? {} : { jsonBody: c.load.jsonBody, validated: VALIDATION_CASES.includes(c.name) }),
       ...(c.load.tls === undefined || tls === null ? {} : { tls: { ca: readFileSync(tls.certFile), h2: c.load.tls === 'h2' } }),
     });
     running.push(c);
@@ -311,7 +316,8 @@ async function main(): Promise<BenchReport> {
       const load = async (durationSec: number): Promise<WrkResult> => {
         // The same concurrency as wrk's: one request in flight on each of the connections.
         if (c.load.tls === 'h2') return runH2load({ ...wrk, durationSec, streamsPerConnection: 1, logFile: join(tmpDir, 'h2load.log') });
-        const r = await runWrk({ ...wrk, durationSec, ...(rotation === undefined ? {} : { script: rotation.script() }) });
+        const script = rotation !== undefined ? rotation.script() : c.load.jsonBody !== undefined ? postScript(c.load.jsonBody, join(tmpDir, `${c.name}.lua`)) : undefined;
+        const r = await runWrk({ ...wrk, durationSec, ...(script === undefined ? {} : { script }) });
         rotation?.advance(r.requests, params.connections);
         return r;
       };
