@@ -32,12 +32,6 @@ export class BodySchemaSet {
     return compiled;
   }
 
-  /** Whether this set holds the very compiled function (tests: a schema was carried over, not compiled again). */
-  holds(compiled: CompiledBodySchema): boolean {
-    for (const c of this.#byHash.values()) if (c === compiled) return true;
-    return false;
-  }
-
   lookup(hash: string): CompiledBodySchema | undefined {
     return this.#byHash.get(hash);
   }

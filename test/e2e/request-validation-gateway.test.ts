@@ -1,19 +1,25 @@
 // Request validation end to end, with a real client, gateway and upstream: a valid body reaches the upstream byte for
 // byte (Content-Length or chunked), an invalid one is answered 400 with the error paths and never reaches it; 413 for
 // a body over the route's limit (announced or not), 415 for a body that is not JSON, 400 for missing required headers
-// and query parameters and for a missing body; validation runs after authorization; schemas are compiled once per
-// table apply and carried across swaps; a table with a schema that does not compile is refused whole.
+// and query parameters and for a missing body; validation runs after authorization; Expect: 100-continue; HTTP/2 on the
+// TLS listener; schemas are compiled once per table apply and carried across swaps and deltas; a table (or delta) with
+// a schema that does not compile is refused whole.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { buildRuntime } from '../../proxy/runtime/build-runtime.ts';
+import { applyDelta } from '../../proxy/runtime/delta-apply.ts';
+import { TimeSlicer } from '../../proxy/runtime/time-slicer.ts';
+import { tableDelta } from '../../controller/distribute/table-delta.ts';
 import type { TableRequestValidation } from '../../proxy/table/table-schema.ts';
 import { closeAfter, startTestGateway } from './helpers/gateway.ts';
 import { errorBody, send, type Reply } from './helpers/http-client.ts';
 import { apiKeyAuthorizer, auth, newSalt } from './helpers/authorizers.ts';
 import { backend, route, table } from './helpers/tables.ts';
 import { startUpstream, type Upstream } from './helpers/upstreams.ts';
+import { selfSignedLocalhost } from './helpers/self-signed.ts';
+import { h2request, h2session } from './helpers/http2-client.ts';
 
 const PET_SCHEMA = {
   type: 'object',
@@ -253,4 +259,57 @@ test('Expect: 100-continue: the client is told to send its body only once the pa
   assert.equal(up.seen[0]?.headers.expect, undefined);
   assert.deepEqual(await expectContinue({}), { status: 400, continued: false });
   assert.equal(up.seen.length, 1);
+});
+
+test('a table delta keeps the compiled schemas of routes it does not touch, compiles a changed one, and is refused for one that does not compile', async () => {
+  const be = backend('be', [1]);
+  const base = table([route('a', '/a', ['be'], { requestValidation: validation() }), route('b', '/b', ['be'], { requestValidation: validation({ bodySchema: { type: 'array' } }) })], [be]);
+  const built = buildRuntime(base);
+  assert.ok(built.ok);
+  const a1 = built.runtime.routes.get('a')?.validation?.body;
+  const next = table([base.routes[0] as (typeof base.routes)[number], route('b', '/b', ['be'], { requestValidation: validation({ bodySchema: { type: 'string' } }) })], [be]);
+  const delta = tableDelta(base, next);
+  assert.ok(delta !== null);
+  const applied = await applyDelta(built.runtime, delta, new TimeSlicer(), () => null);
+  assert.ok(applied.ok);
+  assert.equal(applied.runtime.routes.get('a')?.validation?.body, a1, 'untouched route: same compiled schema');
+  assert.equal(applied.runtime.routes.get('b')?.validation?.body?.validate('x'), true, 'changed route: its new schema');
+  assert.equal(applied.runtime.bodySchemas.size, 2);
+
+  const broken = table([base.routes[0] as (typeof base.routes)[number], route('b', '/b', ['be'], { requestValidation: validation({ bodySchema: { type: 'strin' } }) })], [be]);
+  const refused = await applyDelta(applied.runtime, tableDelta(next, broken) as NonNullable<ReturnType<typeof tableDelta>>, new TimeSlicer(), () => null);
+  assert.equal(refused.ok, false);
+  assert.match(refused.ok ? '' : refused.error, /route "b": requestValidation\.bodySchema does not compile/);
+});
+
+test('HTTP/2: the same checks on the TLS listener; a body in several DATA frames reaches the upstream as the same bytes', async (t) => {
+  const up = await startRecorder();
+  closeAfter(t, up);
+  const pair = selfSignedLocalhost();
+  const served = {
+    ...table([route('pets', '/pets', ['be'], { requestValidation: validation({ requiredHeaders: ['x-tenant'] }), maxBodyBytes: 256 })], [backend('be', [up.port])]),
+    certificates: [{ id: 'default/h2', certPem: pair.cert.toString(), keyPem: pair.key.toString() }],
+    tlsHosts: [{ id: '*', certificate: 'default/h2' }],
+  };
+  const gw = await startTestGateway(t, served, { https: { port: 0 } });
+  const session = await h2session(t, gw.httpsPort as number, pair.cert);
+  const post = (headers: Record<string, string>, body: string[]) => h2request(session, { ':method': 'POST', ':path': '/pets', 'content-type': 'application/json', ...headers }, body);
+
+  const ok = await post({ 'x-tenant': 'acme' }, ['{"name":', ' "Rex" ', '}']);
+  assert.equal(ok.status, 201);
+  assert.equal(up.seen[0]?.body.toString(), '{"name": "Rex" }');
+  const invalid = await post({ 'x-tenant': 'acme' }, ['{"age":1}']);
+  assert.equal(invalid.status, 400);
+  assert.deepEqual((JSON.parse(invalid.body) as { errors: unknown }).errors, [{ in: 'body', path: '/name', message: "must have required property 'name'" }]);
+  const missing = await post({}, ['{"name":"a"}']);
+  assert.equal(missing.status, 400);
+  const noBody = await h2request(session, { ':method': 'POST', ':path': '/pets', 'x-tenant': 'acme' });
+  assert.equal(noBody.status, 400);
+  const big = await post({ 'x-tenant': 'acme' }, [JSON.stringify({ name: 'x'.repeat(200) }), JSON.stringify({ pad: 'y'.repeat(200) })]);
+  assert.equal(big.status, 413);
+  const text = await post({ 'x-tenant': 'acme', 'content-type': 'text/plain' }, ['hi']);
+  assert.equal(text.status, 415);
+  assert.equal(up.seen.length, 1);
+  // The session survives the refusals (each ended only its stream).
+  assert.equal((await post({ 'x-tenant': 'acme' }, ['{"name":"again"}'])).status, 201);
 });
