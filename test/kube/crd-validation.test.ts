@@ -189,6 +189,21 @@ describe('apply-time validation against a real API server', { skip: missingBinar
         /ratepolicy\.gatehouse\.dev\/plans-only created/,
       );
     });
+
+    test('ApiRoute with a request validation body schema: stored as written, nothing pruned', async () => {
+      const schema = {
+        $schema: 'http://json-schema.org/draft-04/schema#',
+        title: 'Order',
+        type: 'object',
+        required: ['items'],
+        properties: { items: { type: 'array', items: { type: 'object', properties: { sku: { type: 'string', pattern: '^[A-Z]{3}$' } } } }, 'x-any': { example: [1, 'two', null] } },
+      };
+      await applyOk(oneRule('validated', `requestValidation: { requiredHeaders: [X-Tenant], bodySchema: ${JSON.stringify(schema)} }\nbackends: [{ url: http://orders.internal }]`), /apiroute\.gatehouse\.dev\/validated created/);
+      const got = JSON.parse((await cp.kubectl(['get', 'apiroute', 'validated', '-o', 'json'])).stdout).spec;
+      assert.deepEqual(got.rules[0].requestValidation.bodySchema, schema);
+      // The suites below list what exists: this one was only about storage.
+      assert.equal((await cp.kubectl(['delete', 'apiroute', 'validated'])).code, 0);
+    });
   });
 
   describe('common mistakes are rejected by kubectl apply, naming the field', () => {
@@ -216,6 +231,13 @@ describe('apply-time validation against a real API server', { skip: missingBinar
         'should have at least 1 items',
       ]);
       await applyRejected(oneRule('missing-backends', 'name: nothing'), ['spec.rules[0].backends', 'Required value']);
+    });
+
+    test('an empty requestValidation block (CEL)', async () => {
+      await applyRejected(oneRule('empty-validation', 'requestValidation: {}\nbackends: [{ url: http://orders.internal }]'), [
+        'spec.rules[0].requestValidation',
+        'set at least one of bodySchema, requiredHeaders and requiredQuery',
+      ]);
     });
 
     test('a backend with both service and url', async () => {
