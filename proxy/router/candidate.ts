@@ -7,7 +7,7 @@ import { compileValueMatchers, headersMatch, queryMatches, type ValueMatcher } f
 
 export interface Candidate {
   readonly route: TableRoute;
-  /** Position in the table: the last tie-breaker. */
+  /** Order key: the route's position in the table, with gaps (route-order.ts); the last tie-breaker. */
   readonly order: number;
   readonly path: CompiledPath;
   readonly anyMethod: boolean;

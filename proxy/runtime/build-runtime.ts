@@ -4,6 +4,7 @@
 import type { Slicer } from '../router/host-buckets.ts';
 import { buildRouteIndex, buildRouteIndexSliced } from '../router/route-index.ts';
 import type { RouteIndex } from '../router/route-index-types.ts';
+import { VersionedMap } from '../router/versioned-map.ts';
 import { routingTableSchema, type RoutingTable, type TableBackend, type TableEndpoint, type TableRoute, type WeightedBackend } from '../table/table-schema.ts';
 import { compileRewrite } from '../forward/rewrite-path.ts';
 import { compactChanges } from '../forward/header-changes.ts';
@@ -55,7 +56,7 @@ export function buildRuntime(input: unknown, previous?: Runtime, options: Runtim
   const shared = sharedPolicies(table, previous, options);
   const routes = new Map<string, RuntimeRoute>();
   for (const route of table.routes) routes.set(route.id, runtimeRoute(route, backendsById, endpoints, options, shared));
-  return finish({ table, index, routes, endpoints, backendsById, refs: ReferenceCounts.of(table.routes), ...shared }, previous, options);
+  return finish({ table, index, routes: VersionedMap.of(routes), endpoints, backendsById, refs: ReferenceCounts.of(table.routes), ...shared }, previous, options);
 }
 
 /**
@@ -80,7 +81,7 @@ export async function buildRuntimeSliced(table: RoutingTable, slicer: Slicer, pr
     routes.set(route.id, runtimeRoute(route, backendsById, endpoints, options, shared));
     if (slicer.due()) await slicer.pause();
   }
-  return finish({ table, index, routes, endpoints, backendsById, refs: ReferenceCounts.of(table.routes), ...shared }, previous, options);
+  return finish({ table, index, routes: VersionedMap.of(routes), endpoints, backendsById, refs: ReferenceCounts.of(table.routes), ...shared }, previous, options);
 }
 
 /** The table's authorizers and rate policies, keeping the previous runtime's built ones that did not change. */
@@ -151,7 +152,7 @@ export function runtimeRoute(
 export interface BuiltParts {
   table: RoutingTable;
   index: RouteIndex;
-  routes: Map<string, RuntimeRoute>;
+  routes: VersionedMap<string, RuntimeRoute>;
   endpoints: EndpointCollector;
   backendsById: ReadonlyMap<string, TableBackend>;
   refs: ReferenceCounts;
