@@ -13,7 +13,7 @@ import { DEFAULT_EJECTION, EndpointHealth } from './endpoint-health.ts';
 import { DEFAULT_POOL_SETTINGS, UpstreamEndpoint, originOf } from './endpoint-pool.ts';
 import { upstreamTls, upstreamTlsKey, upstreamTlsSettings, type UpstreamTls } from './upstream-tls.ts';
 import { ReferenceCounts, targetKey } from './reference-counts.ts';
-import { tableReferenceProblem } from './table-references.ts';
+import { tableReferenceProblem, tableReferenceProblemSliced } from './table-references.ts';
 import { WeightedPicker } from './weighted-picker.ts';
 import type { Runtime, RuntimeOptions, RuntimeRoute } from './runtime-types.ts';
 import { pino } from 'pino';
@@ -64,7 +64,7 @@ export function buildRuntime(input: unknown, previous?: Runtime, options: Runtim
  * time slices so applying 10k routes never holds the event loop for long. Swap the result in once, as usual.
  */
 export async function buildRuntimeSliced(table: RoutingTable, slicer: Slicer, previous?: Runtime, options: RuntimeOptions = previous?.options ?? DEFAULT_RUNTIME_OPTIONS): Promise<BuildResult> {
-  const problem = tableReferenceProblem(table);
+  const problem = await tableReferenceProblemSliced(table, slicer);
   if (problem !== null) return { ok: false, error: `invalid routing table: ${problem}` };
   if (slicer.due()) await slicer.pause();
   let index;
@@ -81,7 +81,8 @@ export async function buildRuntimeSliced(table: RoutingTable, slicer: Slicer, pr
     routes.set(route.id, runtimeRoute(route, backendsById, endpoints, options, shared));
     if (slicer.due()) await slicer.pause();
   }
-  return finish({ table, index, routes: VersionedMap.of(routes), endpoints, backendsById, refs: ReferenceCounts.of(table.routes), ...shared }, previous, options);
+  const refs = await ReferenceCounts.ofSliced(table.routes, slicer);
+  return finish({ table, index, routes: VersionedMap.of(routes), endpoints, backendsById, refs, ...shared }, previous, options);
 }
 
 /** The table's authorizers and rate policies, keeping the previous runtime's built ones that did not change. */
