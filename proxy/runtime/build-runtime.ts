@@ -133,8 +133,7 @@ export function runtimeRoute(
   shared: SharedPolicies,
 ): RuntimeRoute {
   const connectMs = route.timeouts.connectMs;
-  const picker = (refs: WeightedBackend[]): WeightedPicker<BackendTarget> =>
-    new WeightedPicker(refs.map((ref) => ({ item: endpoints.target(backendsById.get(ref.backend) as TableBackend, connectMs), weight: ref.weight })));
+  const picker = (refs: WeightedBackend[]): WeightedPicker<BackendTarget> => endpoints.picker(refs, connectMs, backendsById);
   const canary = route.canary;
   return {
     route,
@@ -193,6 +192,7 @@ export class EndpointCollector {
   private readonly targets = new Map<string, BackendTarget>();
   private readonly byBackend = new Map<string, Array<{ target: BackendTarget; connectMs: number }>>();
   private readonly health = new Map<string, EndpointHealth>();
+  private readonly pickers = new Map<string, WeightedPicker<BackendTarget>>();
   private readonly previous: Runtime | undefined;
   private readonly options: RuntimeOptions;
 
@@ -223,6 +223,21 @@ export class EndpointCollector {
     let tls: UpstreamTls | null = null;
     const tlsOf = (): UpstreamTls | null => (settings === null ? null : (tls ??= upstreamTls(settings, tlsKey)));
     return backend.endpoints.map((e) => this.endpoint(originOf(backend.protocol, e), tlsKey, tlsOf, connectMs));
+  }
+
+  /**
+   * The picker over `refs`' targets, one per distinct list and connect timeout: pickers hold no state, and most routes
+   * of a big table send to one backend, so this saves an object and two arrays per route.
+   */
+  picker(refs: readonly WeightedBackend[], connectMs: number, backendsById: ReadonlyMap<string, TableBackend>): WeightedPicker<BackendTarget> {
+    let key = String(connectMs);
+    for (const ref of refs) key += `|${ref.backend}|${ref.weight}`;
+    let picker = this.pickers.get(key);
+    if (picker === undefined) {
+      picker = new WeightedPicker(refs.map((ref) => ({ item: this.target(backendsById.get(ref.backend) as TableBackend, connectMs), weight: ref.weight })));
+      this.pickers.set(key, picker);
+    }
+    return picker;
   }
 
   /** Carries a target of an unchanged backend over, with its endpoints (table deltas: routes that did not change keep it). */
