@@ -1,5 +1,6 @@
 // What one routing table becomes once built for serving: everything a request needs, precomputed.
 import type { RouteIndex } from '../router/route-index-types.ts';
+import type { VersionedMap } from '../router/versioned-map.ts';
 import type { RoutingTable, TableBackend, TableHeaderChanges, TableRoute } from '../table/table-schema.ts';
 import type { PathRewriter } from '../forward/rewrite-path.ts';
 import type { UpstreamErrorKind } from '../forward/upstream-errors.ts';
@@ -51,8 +52,8 @@ export interface Runtime {
   version: string;
   table: RoutingTable;
   index: RouteIndex;
-  /** By route id. */
-  routes: ReadonlyMap<string, RuntimeRoute>;
+  /** By route id; versioned, so a delta makes the next runtime's without copying every entry. */
+  routes: VersionedMap<string, RuntimeRoute>;
   /** Every pool this runtime may dispatch to, by endpoint key; handed on to the next runtime. */
   endpoints: ReadonlyMap<string, UpstreamEndpoint>;
   /** Targets by backend id (one per connect timeout): what an endpoint update changes in place. */
