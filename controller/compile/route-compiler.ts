@@ -24,6 +24,7 @@ import { authorizerId } from './authorizer-compiler.ts';
 import { ratePolicyId } from './rate-policy-compiler.ts';
 import { routeCors } from './cors-compiler.ts';
 import { certificateId, readCaSecret, readTlsSecret, type PairCheck } from './tls-secrets.ts';
+import { compileDirectResponse, compileRedirect } from './direct-response-compiler.ts';
 
 export interface RouteCandidate {
   route: TableRoute;
@@ -80,7 +81,7 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
     backendPool.set(key, backend);
     return backend;
   };
-  const weighted = (list: RouteRule['backends'], at: string): WeightedBackend[] =>
+  const weighted = (list: NonNullable<RouteRule['backends']>, at: string): WeightedBackend[] =>
     list.map((ref, k) => {
       const resolved = resolveBackend(ref, metadata.namespace, `${at}[${k}]`, cluster);
       resolved.backend = pooled(resolved.backend);
@@ -100,7 +101,10 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
 
   spec.rules.forEach((rule, i) => {
     const at = `spec.rules[${i}]`;
-    const backends = weighted(rule.backends, `${at}.backends`);
+    const backends = rule.backends && weighted(rule.backends, `${at}.backends`);
+    // A rule that answers itself: its body's problem (a file that cannot be read) is a reference problem, reported once.
+    const direct = rule.directResponse && compileDirectResponse(rule.directResponse, `${at}.directResponse`, cluster);
+    if (direct?.problem) out.backendProblems.push(direct.problem);
     const canary = rule.canary && {
       ...(rule.canary.header && { header: { name: rule.canary.header.name.toLowerCase(), value: rule.canary.header.value } }),
       ...(rule.canary.cookie && { cookie: { name: rule.canary.cookie.name, value: rule.canary.cookie.value } }),
@@ -136,7 +140,9 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
         ...(rewrite && { rewrite }),
         requestHeaders: shared.requestHeaders,
         responseHeaders: shared.responseHeaders,
-        backends,
+        ...(backends && { backends }),
+        ...(direct && { directResponse: direct.table }),
+        ...(rule.redirect && { redirect: compileRedirect(rule.redirect, path, spec.basePath) }),
         ...(canary && { canary }),
         timeouts: shared.timeouts,
         retries: shared.retries,

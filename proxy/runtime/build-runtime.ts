@@ -24,6 +24,7 @@ import { buildRoutePolicy, type SharedPolicies } from '../policy/route-policy.ts
 import { buildRouteCors } from '../policy/cors/route-cors.ts';
 import { buildRatePolicies, NO_RATE_POLICIES } from '../policy/rate-limit/rate-policy-set.ts';
 import { CertificateStore } from '../tls/certificate-store.ts';
+import { buildRouteAnswer } from '../direct/route-answer.ts';
 
 export type BuildResult = { ok: true; runtime: Runtime; retired: UpstreamEndpoint[] } | { ok: false; error: string };
 
@@ -136,13 +137,14 @@ export function runtimeRoute(
   const canary = route.canary;
   return {
     route,
-    primary: picker(route.backends),
+    primary: picker(route.backends ?? []),
     canary: canary === undefined ? null : { trigger: { header: canary.header, cookie: canary.cookie }, picker: picker(canary.backends) },
     rewrite: compileRewrite(route.rewrite),
     requestHeaders: compactChanges(route.requestHeaders),
     responseHeaders: compactChanges(route.responseHeaders),
     policy: buildRoutePolicy(route, shared, options.policy.metrics, options.policy.limits),
     cors: buildRouteCors(route.cors, route.clientIp),
+    answer: buildRouteAnswer(route),
     metrics: options.routeMetrics(route.id),
   };
 }

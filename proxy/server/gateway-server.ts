@@ -27,6 +27,7 @@ import type { MatchResult } from '../router/route-index-types.ts';
 import type { TableRoute } from '../table/table-schema.ts';
 import type { RequestTarget } from './request-target.ts';
 import { httpsLocation } from './https-redirect.ts';
+import { answerRequest } from '../direct/answer-request.ts';
 
 export interface GatewayServerDeps {
   holder: RuntimeHolder;
@@ -143,6 +144,10 @@ function forward(
   ctx: PolicyContext | null,
 ): void {
   const route = rr.route;
+  if (rr.answer !== null) {
+    const done = answerRequest(rr, rr.answer, req, res, method, target, params, requestId, ctx);
+    return recordAnswer(deps, { requestId, method, path: target.path, route: route.id, status: done.status, traceparent, consumer: ctx?.consumer?.name ?? null }, rr.metrics, startedAt, done.error, done.bytesOut, span, route);
+  }
   const picker = rr.canary !== null && wantsCanary(req.headers, rr.canary.trigger) ? rr.canary.picker : rr.primary;
   const backend = picker.pick();
   const endpoint = backend?.next(performance.now());
