@@ -128,7 +128,8 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
     };
     effectiveMatches(rule).forEach((match, j) => {
       const path = matchPath(match);
-      const rewrite = tableRewrite(rule, path, spec.basePath, spec.stripBasePath);
+      // Only a forwarded path is rewritten (a redirect's path replacement works on the client's full path).
+      const rewrite = backends && tableRewrite(rule, path, spec.basePath, spec.stripBasePath);
       const route: TableRoute = {
         id: `${metadata.namespace}/${metadata.name}/r${i}/m${j}`,
         source: { namespace: metadata.namespace, name: metadata.name, rule: i, match: j },
