@@ -14,7 +14,14 @@ export function readBodyFiles(configDir: string, resources: readonly RawResource
   let root: string | null = null;
   for (const path of bodyFilePaths(resources)) {
     if (out.has(path)) continue;
-    root ??= realpathSync(configDir);
+    if (root === null) {
+      try {
+        root = realpathSync(configDir);
+      } catch (err) {
+        out.set(path, { error: `cannot read the config folder: ${(err as NodeJS.ErrnoException).code ?? String(err)}` });
+        continue;
+      }
+    }
     out.set(path, readOne(root, path));
   }
   return out;
