@@ -26,6 +26,7 @@ import { buildRouteCors } from '../policy/cors/route-cors.ts';
 import { buildRouteCache } from '../cache/route-cache.ts';
 import { buildRatePolicies, NO_RATE_POLICIES } from '../policy/rate-limit/rate-policy-set.ts';
 import { CertificateStore } from '../tls/certificate-store.ts';
+import { buildRouteAnswer } from '../direct/route-answer.ts';
 
 export type BuildResult = { ok: true; runtime: Runtime; retired: UpstreamEndpoint[] } | { ok: false; error: string };
 
@@ -138,7 +139,7 @@ export function runtimeRoute(
   const canary = route.canary;
   return {
     route,
-    primary: picker(route.backends),
+    primary: picker(route.backends ?? []),
     canary: canary === undefined ? null : { trigger: { header: canary.header, cookie: canary.cookie }, picker: picker(canary.backends) },
     rewrite: compileRewrite(route.rewrite),
     requestHeaders: compactChanges(route.requestHeaders),
@@ -146,6 +147,7 @@ export function runtimeRoute(
     policy: buildRoutePolicy(route, shared, options.policy.metrics, options.policy.limits),
     cors: buildRouteCors(route.cors, route.clientIp),
     cache: buildRouteCache(route, options.cache),
+    answer: buildRouteAnswer(route),
     metrics: options.routeMetrics(route.id),
   };
 }

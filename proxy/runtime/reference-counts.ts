@@ -52,7 +52,7 @@ export class ReferenceCounts {
 
   #count(route: TableRoute, by: 1 | -1): void {
     const connectMs = route.timeouts.connectMs;
-    for (const ref of route.backends) this.#bump(ref.backend, connectMs, by);
+    for (const ref of route.backends ?? []) this.#bump(ref.backend, connectMs, by);
     const canary = route.canary;
     if (canary !== undefined) for (const ref of canary.backends) this.#bump(ref.backend, connectMs, by);
   }

@@ -18,6 +18,7 @@ import type { RatePolicySet } from '../policy/rate-limit/rate-policy-set.ts';
 import type { CertificateStore } from '../tls/certificate-store.ts';
 import type { TlsSettings } from '../tls/tls-settings.ts';
 import type { Logger } from 'pino';
+import type { RouteAnswer } from '../direct/route-answer.ts';
 
 /** Per-route instruments, resolved once per table so a request does no label lookups. */
 export interface RouteMetrics {
@@ -45,6 +46,11 @@ export interface RuntimeRoute {
   cors: RouteCors | null;
   /** The response cache, after the policies; null for a route without one (it pays nothing). */
   cache: RouteCache | null;
+  /**
+   * The route's own answer (directResponse or redirect), given instead of forwarding; null for a route that forwards.
+   * Such a route has no backends: its pickers are empty and never reached.
+   */
+  answer: RouteAnswer | null;
   metrics: RouteMetrics;
 }
 

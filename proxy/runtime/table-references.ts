@@ -66,7 +66,7 @@ export function duplicateId(items: ReadonlyArray<{ id: string }>): string | null
  * allocating: the delta path runs it for every route of the table when a backend's settings change.
  */
 export function firstBackendRef(route: TableRoute, test: (backendId: string) => boolean): string | null {
-  for (const ref of route.backends) if (test(ref.backend)) return ref.backend;
+  for (const ref of route.backends ?? []) if (test(ref.backend)) return ref.backend;
   const canary = route.canary;
   if (canary !== undefined) for (const ref of canary.backends) if (test(ref.backend)) return ref.backend;
   return null;

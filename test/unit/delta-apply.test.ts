@@ -129,7 +129,7 @@ for (const [seed, hosts, steps] of [
       routes = routes.filter(() => rand() > 0.05);
       routes = routes.map((r) => (rand() < 0.05 ? randomRoute(rand, r.id, backendIds) : r));
       for (let k = Math.floor(rand() * 6); k > 0; k--) routes.splice(Math.floor(rand() * (routes.length + 1)), 0, randomRoute(rand, `r${nextId++}`, backendIds));
-      const used = new Set(routes.flatMap((r) => r.backends.map((b) => b.backend)));
+      const used = new Set(routes.flatMap((r) => (r.backends ?? []).map((b) => b.backend)));
       if (rand() < 0.3) {
         const unused = backendIds.filter((id) => !used.has(id));
         if (unused.length > 0) {
