@@ -177,6 +177,7 @@ test('the proxy refuses a table whose route has no action, two actions, forwardi
     ['none', answering('none', '/', { directResponse: direct })],
     ['two', { ...route('two', '/', ['be']), directResponse: direct }],
     ['canary', { ...answering('c', '/', { directResponse: direct }), canary: { backends: [{ backend: 'be', weight: 1 }] } }],
+    ['cache', { ...answering('k', '/', { directResponse: direct }), cache: { id: 'k/r0', ttlMs: 1000, varyHeaders: [], maxEntryBytes: 1024, storage: 'memory' } }],
     ['template', answering('t', '/', { directResponse: { ...direct, body: '${request.method}' } })],
     ['crlf', answering('h', '/', { directResponse: { ...direct, headers: [['x-a', 'a\r\nb']] } })],
     ['framing', answering('f', '/', { directResponse: { ...direct, headers: [['content-length', '2']] } })],
@@ -184,7 +185,8 @@ test('the proxy refuses a table whose route has no action, two actions, forwardi
   const REASONS: Record<string, RegExp> = {
     none: /exactly one of backends, directResponse or redirect/,
     two: /exactly one of backends, directResponse or redirect/,
-    canary: /canary, rewrite and websocket need backends/,
+    canary: /canary, rewrite, websocket and cache need backends/,
+    cache: /canary, rewrite, websocket and cache need backends/,
     template: /unknown variable "\$\{request\.method\}"/,
     crlf: /no control characters/,
     framing: /content-length is set by the proxy/,
