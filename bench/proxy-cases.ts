@@ -4,6 +4,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RoutingTable, TableRatePolicy } from '../proxy/table/table-schema.ts';
+import { missingProxyHeapFlags } from '../cli/commands/controller-heap-flags.ts';
 import { startProcess, type Started } from './child-processes.ts';
 import { freePort, waitForPort, LOOPBACK } from './ports.ts';
 import { CACHE_BODIES, proxyConf, startNginx, type TlsFiles } from './nginx.ts';
@@ -233,7 +234,8 @@ function startGatewayCase(name: CaseName, table: RoutingTable, ctx: CaseContext,
   writeFileSync(tableFile, JSON.stringify(table));
   const entry = join(import.meta.dirname, 'gateway-process.ts');
   const profile = ctx.cpuProfileDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', ctx.cpuProfileDir, '--cpu-prof-name', `${name}.cpuprofile`];
-  const args = [...profile, entry, '--table', tableFile, '--port', String(port), '--admin-port', String(adminPort), '--log-level', ctx.gatewayLogLevel, ...extraArgs];
+  // The V8 heap flags `gatehouse proxy` runs with (controller-heap-flags.ts): the gateway as shipped.
+  const args = [...missingProxyHeapFlags(profile, undefined), ...profile, entry, '--table', tableFile, '--port', String(port), '--admin-port', String(adminPort), '--log-level', ctx.gatewayLogLevel, ...extraArgs];
   // The log goes to a file, as a pod's stdout goes to the node's log: the access log is part of what is measured.
   return startProcess(name, process.execPath, args, ctx.cpu, join(ctx.tmpDir, `${name}.log`));
 }

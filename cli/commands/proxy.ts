@@ -17,10 +17,12 @@ import { CredentialFiles } from '../../proxy/subscribe/stream-credentials.ts';
 import { readTableFile, TableFileWriter } from '../../proxy/subscribe/table-file.ts';
 import { logLevel } from './log-level.ts';
 import { clientTimeouts } from './client-timeout-flags.ts';
+import { ensureProxyHeapFlags } from './controller-heap-flags.ts';
 
 export async function proxyCommand(args: string[]): Promise<number> {
   const parsed = parseCommandLine(PROXY, args);
   if (parsed === undefined) return 2;
+  ensureProxyHeapFlags();
   const { flags } = parsed;
   const level = logLevel(flags['log-level']);
   if (typeof level === 'object') {

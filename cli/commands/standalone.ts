@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { compile } from '../../controller/compile/compile.ts';
 import { documentsToCompileInput } from '../../controller/sources/manifest-documents.ts';
 import { FilesSource, type FilesSnapshot } from '../../controller/sources/files-source.ts';
+import { readBodyFiles } from '../../controller/sources/body-files.ts';
 import { originsByKey, problemLines } from '../../controller/status/status-report.ts';
 import { trafficSteps, type TrafficSteps } from '../../proxy/server/graceful-shutdown.ts';
 import { startGateway, type GatewayOptions } from '../../proxy/server/start-gateway.ts';
@@ -90,6 +91,7 @@ export async function runStandalone(opts: StandaloneOptions): Promise<Standalone
     if (selfSigned) input.secrets = [...(input.secrets ?? []), selfSigned];
     if (defaultTlsSecret) input.defaultTlsSecret = defaultTlsSecret;
     input.now = Date.now();
+    input.files = readBodyFiles(opts.configDir, input.resources);
     const out = compile(input);
     lastAccepted = out.accepted;
 

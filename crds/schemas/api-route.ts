@@ -341,11 +341,120 @@ export const authorizerRefSchema = z.object({
   claims: z.record(z.string().min(1).max(256), z.string().max(1024)).optional(),
 });
 
-export const routeRuleSchema = z.object({
+
+// ── Direct responses and redirects (docs/direct-responses.md): a rule that answers by itself instead of forwarding. ──
+
+/** Placeholders a direct response's body and header values may hold; `$${` writes a literal `${`. */
+export const DIRECT_RESPONSE_PLACEHOLDERS = ['${request.path}', '${request.header.NAME}', '${request.query.NAME}', '${consumer}'] as const;
+
+/** A body file's path: relative to the config folder and staying in it. */
+function isContainedPath(file: string): boolean {
+  return !file.startsWith('/') && !file.includes('\\') && !file.split('/').includes('..');
+}
+
+export const directResponseBodySchema = withRules(
+  z.object({
+    /** The body itself (placeholders allowed). */
+    inline: z.string().max(65536).optional(),
+    /** Standalone mode only: a file in the config folder (a relative path), re-read whenever it changes. */
+    file: z.string().min(1).max(1024).optional(),
+  }),
+  [
+    {
+      cel: 'has(self.inline) != has(self.file)',
+      message: 'a body sets exactly one of inline or file',
+      check: (b) => (b.inline === undefined) !== (b.file === undefined),
+    },
+    {
+      cel: "!has(self.file) || !(self.file.startsWith('/') || self.file.contains('\\\\') || self.file == '..' || self.file.startsWith('../') || self.file.endsWith('/..') || self.file.contains('/../'))",
+      message: 'file must be a path relative to the config folder that stays inside it (no leading "/", no "..")',
+      path: ['file'],
+      check: (b) => b.file === undefined || isContainedPath(b.file),
+    },
+  ],
+);
+
+/**
+ * The rule answers with this response (AWS mock integrations; Envoy Gateway's direct response), after the rule's client
+ * IP rules, authorizer and rate limits. Content-Type picks how substituted values are escaped in the body.
+ */
+export const directResponseSchema = withRules(
+  z.object({
+    status: z.number().int().min(200).max(599),
+    /** Response headers; values may hold placeholders (control characters in substituted values are percent-encoded). */
+    headers: z.record(headerNameSchema, z.string().max(4096)).optional(),
+    body: directResponseBodySchema.optional(),
+  }),
+  [
+    {
+      cel: '!has(self.body) || (self.status != 204 && self.status != 304)',
+      message: 'a 204 or 304 response has no body',
+      path: ['body'],
+      check: (d) => d.body === undefined || (d.status !== 204 && d.status !== 304),
+    },
+  ],
+);
+
+const REDIRECT_CODES = [301, 302, 303, 307, 308] as const;
+
+/** The rule answers with a redirect (Gateway API's RequestRedirect filter); the query string is kept. */
+export const redirectSchema = withRules(
+  z.object({
+    statusCode: z
+      .number()
+      .int()
+      .refine((n) => (REDIRECT_CODES as readonly number[]).includes(n), 'must be 301, 302, 303, 307 or 308')
+      .default(302)
+      .meta({ enum: [...REDIRECT_CODES] }),
+    /** Default: the request's scheme. */
+    scheme: z.enum(['http', 'https']).optional(),
+    /** Default: the request's host. */
+    hostname: z
+      .string()
+      .max(253)
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase DNS name')
+      .optional(),
+    /** Default: the request's port, or the scheme's well-known port when scheme or hostname is set. */
+    port: z.number().int().min(1).max(65535).optional(),
+    /** Replace the whole path; `{param}` is filled from a Template match. */
+    replacePath: z.string().startsWith('/').max(1024).optional(),
+    /** Replace the matched prefix (Prefix matches only); "/" strips it. */
+    replacePrefix: z.string().startsWith('/').max(1024).optional(),
+  }),
+  [
+    {
+      cel: '!(has(self.replacePrefix) && has(self.replacePath))',
+      message: 'set at most one of replacePrefix and replacePath',
+      check: (r) => r.replacePrefix === undefined || r.replacePath === undefined,
+    },
+  ],
+);
+
+/** What a rule does with a request: forward it (backends), answer it (directResponse), or redirect it; exactly one. */
+const ruleActionRules = [
+  {
+    cel: '(has(self.backends) ? 1 : 0) + (has(self.directResponse) ? 1 : 0) + (has(self.redirect) ? 1 : 0) == 1',
+    message: 'a rule sets exactly one of backends, directResponse or redirect',
+    check: (r: { backends?: unknown; directResponse?: unknown; redirect?: unknown }) =>
+      Number(r.backends !== undefined) + Number(r.directResponse !== undefined) + Number(r.redirect !== undefined) === 1,
+  },
+  // A cache holds upstream answers: a rule that answers by itself has none to keep.
+  ...(['canary', 'rewrite', 'websocket', 'cache'] as const).map((field) => ({
+    cel: `!has(self.${field}) || has(self.backends)`,
+    message: `${field} applies to rules with backends, not to directResponse or redirect`,
+    path: [field],
+    check: (r: { backends?: unknown; canary?: unknown; rewrite?: unknown; websocket?: unknown; cache?: unknown }) => r[field] === undefined || r.backends !== undefined,
+  })),
+];
+
+const routeRuleFields = z.object({
   /** A name for the rule, used in status messages and metrics. */
   name: z.string().max(63).optional(),
   matches: z.array(routeMatchSchema).max(16).optional(),
-  backends: backendsSchema,
+  /** Where matching requests go; a rule without backends sets directResponse or redirect instead. */
+  backends: backendsSchema.optional(),
+  directResponse: directResponseSchema.optional(),
+  redirect: redirectSchema.optional(),
   canary: canarySchema.optional(),
   rewrite: rewriteSchema.optional(),
   requestHeaders: headerChangesSchema.optional(),
@@ -363,6 +472,9 @@ export const routeRuleSchema = z.object({
   /** Validate requests before they reach the backends (after authorization and rate limits). */
   requestValidation: requestValidationSchema.optional(),
 });
+
+/** A rule: matches, and exactly one of backends / directResponse / redirect (ruleActionRules). */
+export const routeRuleSchema = withRules(routeRuleFields, ruleActionRules);
 
 /**
  * TLS for the route's hosts on the gateway's HTTPS port (docs/tls.md). The certificate is chosen by SNI, so

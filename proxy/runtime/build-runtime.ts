@@ -4,6 +4,7 @@
 import type { Slicer } from '../router/host-buckets.ts';
 import { buildRouteIndex, buildRouteIndexSliced } from '../router/route-index.ts';
 import type { RouteIndex } from '../router/route-index-types.ts';
+import { VersionedMap } from '../router/versioned-map.ts';
 import { routingTableSchema, type RoutingTable, type TableBackend, type TableEndpoint, type TableRoute, type WeightedBackend } from '../table/table-schema.ts';
 import { compileRewrite } from '../forward/rewrite-path.ts';
 import { compactChanges } from '../forward/header-changes.ts';
@@ -12,7 +13,7 @@ import { DEFAULT_EJECTION, EndpointHealth } from './endpoint-health.ts';
 import { DEFAULT_POOL_SETTINGS, UpstreamEndpoint, originOf } from './endpoint-pool.ts';
 import { upstreamTls, upstreamTlsKey, upstreamTlsSettings, type UpstreamTls } from './upstream-tls.ts';
 import { ReferenceCounts, targetKey } from './reference-counts.ts';
-import { tableReferenceProblem } from './table-references.ts';
+import { tableReferenceProblem, tableReferenceProblemSliced } from './table-references.ts';
 import { WeightedPicker } from './weighted-picker.ts';
 import type { Runtime, RuntimeOptions, RuntimeRoute } from './runtime-types.ts';
 import { pino } from 'pino';
@@ -25,6 +26,7 @@ import { buildRouteCors } from '../policy/cors/route-cors.ts';
 import { buildRouteCache } from '../cache/route-cache.ts';
 import { buildRatePolicies, NO_RATE_POLICIES } from '../policy/rate-limit/rate-policy-set.ts';
 import { CertificateStore } from '../tls/certificate-store.ts';
+import { buildRouteAnswer } from '../direct/route-answer.ts';
 import { buildBodySchemas, type BodySchemaSet } from '../validation/body-schema-set.ts';
 import { buildRouteValidation } from '../validation/request-validator.ts';
 
@@ -60,7 +62,7 @@ export function buildRuntime(input: unknown, previous?: Runtime, options: Runtim
   const shared = { ...sharedPolicies(table, previous, options), bodySchemas: bodySchemas.schemas };
   const routes = new Map<string, RuntimeRoute>();
   for (const route of table.routes) routes.set(route.id, runtimeRoute(route, backendsById, endpoints, options, shared));
-  return finish({ table, index, routes, endpoints, backendsById, refs: ReferenceCounts.of(table.routes), ...shared }, previous, options);
+  return finish({ table, index, routes: VersionedMap.of(routes), endpoints, backendsById, refs: ReferenceCounts.of(table.routes), ...shared }, previous, options);
 }
 
 /**
@@ -68,7 +70,7 @@ export function buildRuntime(input: unknown, previous?: Runtime, options: Runtim
  * time slices so applying 10k routes never holds the event loop for long. Swap the result in once, as usual.
  */
 export async function buildRuntimeSliced(table: RoutingTable, slicer: Slicer, previous?: Runtime, options: RuntimeOptions = previous?.options ?? DEFAULT_RUNTIME_OPTIONS): Promise<BuildResult> {
-  const problem = tableReferenceProblem(table);
+  const problem = await tableReferenceProblemSliced(table, slicer);
   if (problem !== null) return { ok: false, error: `invalid routing table: ${problem}` };
   if (slicer.due()) await slicer.pause();
   let index;
@@ -87,7 +89,8 @@ export async function buildRuntimeSliced(table: RoutingTable, slicer: Slicer, pr
     routes.set(route.id, runtimeRoute(route, backendsById, endpoints, options, shared));
     if (slicer.due()) await slicer.pause();
   }
-  return finish({ table, index, routes, endpoints, backendsById, refs: ReferenceCounts.of(table.routes), ...shared }, previous, options);
+  const refs = await ReferenceCounts.ofSliced(table.routes, slicer);
+  return finish({ table, index, routes: VersionedMap.of(routes), endpoints, backendsById, refs, ...shared }, previous, options);
 }
 
 /** The table's authorizers and rate policies, keeping the previous runtime's built ones that did not change. */
@@ -138,12 +141,11 @@ export function runtimeRoute(
   shared: SharedPolicies & { bodySchemas: BodySchemaSet },
 ): RuntimeRoute {
   const connectMs = route.timeouts.connectMs;
-  const picker = (refs: WeightedBackend[]): WeightedPicker<BackendTarget> =>
-    new WeightedPicker(refs.map((ref) => ({ item: endpoints.target(backendsById.get(ref.backend) as TableBackend, connectMs), weight: ref.weight })));
+  const picker = (refs: WeightedBackend[]): WeightedPicker<BackendTarget> => endpoints.picker(refs, connectMs, backendsById);
   const canary = route.canary;
   return {
     route,
-    primary: picker(route.backends),
+    primary: picker(route.backends ?? []),
     canary: canary === undefined ? null : { trigger: { header: canary.header, cookie: canary.cookie }, picker: picker(canary.backends) },
     rewrite: compileRewrite(route.rewrite),
     requestHeaders: compactChanges(route.requestHeaders),
@@ -151,6 +153,7 @@ export function runtimeRoute(
     policy: buildRoutePolicy(route, shared, options.policy.metrics, options.policy.limits),
     cors: buildRouteCors(route.cors, route.clientIp),
     cache: buildRouteCache(route, options.cache),
+    answer: buildRouteAnswer(route),
     validation: buildRouteValidation(route.requestValidation, shared.bodySchemas),
     metrics: options.routeMetrics(route.id),
   };
@@ -160,7 +163,7 @@ export function runtimeRoute(
 export interface BuiltParts {
   table: RoutingTable;
   index: RouteIndex;
-  routes: Map<string, RuntimeRoute>;
+  routes: VersionedMap<string, RuntimeRoute>;
   endpoints: EndpointCollector;
   backendsById: ReadonlyMap<string, TableBackend>;
   refs: ReferenceCounts;
@@ -202,6 +205,7 @@ export class EndpointCollector {
   private readonly targets = new Map<string, BackendTarget>();
   private readonly byBackend = new Map<string, Array<{ target: BackendTarget; connectMs: number }>>();
   private readonly health = new Map<string, EndpointHealth>();
+  private readonly pickers = new Map<string, WeightedPicker<BackendTarget>>();
   private readonly previous: Runtime | undefined;
   private readonly options: RuntimeOptions;
 
@@ -232,6 +236,21 @@ export class EndpointCollector {
     let tls: UpstreamTls | null = null;
     const tlsOf = (): UpstreamTls | null => (settings === null ? null : (tls ??= upstreamTls(settings, tlsKey)));
     return backend.endpoints.map((e) => this.endpoint(originOf(backend.protocol, e), tlsKey, tlsOf, connectMs));
+  }
+
+  /**
+   * The picker over `refs`' targets, one per distinct list and connect timeout: pickers hold no state, and most routes
+   * of a big table send to one backend, so this saves an object and two arrays per route.
+   */
+  picker(refs: readonly WeightedBackend[], connectMs: number, backendsById: ReadonlyMap<string, TableBackend>): WeightedPicker<BackendTarget> {
+    let key = String(connectMs);
+    for (const ref of refs) key += `|${ref.backend}|${ref.weight}`;
+    let picker = this.pickers.get(key);
+    if (picker === undefined) {
+      picker = new WeightedPicker(refs.map((ref) => ({ item: this.target(backendsById.get(ref.backend) as TableBackend, connectMs), weight: ref.weight })));
+      this.pickers.set(key, picker);
+    }
+    return picker;
   }
 
   /** Carries a target of an unchanged backend over, with its endpoints (table deltas: routes that did not change keep it). */

@@ -1,5 +1,6 @@
 // What one routing table becomes once built for serving: everything a request needs, precomputed.
 import type { RouteIndex } from '../router/route-index-types.ts';
+import type { VersionedMap } from '../router/versioned-map.ts';
 import type { RoutingTable, TableBackend, TableHeaderChanges, TableRoute } from '../table/table-schema.ts';
 import type { PathRewriter } from '../forward/rewrite-path.ts';
 import type { UpstreamErrorKind } from '../forward/upstream-errors.ts';
@@ -17,6 +18,7 @@ import type { RatePolicySet } from '../policy/rate-limit/rate-policy-set.ts';
 import type { CertificateStore } from '../tls/certificate-store.ts';
 import type { TlsSettings } from '../tls/tls-settings.ts';
 import type { Logger } from 'pino';
+import type { RouteAnswer } from '../direct/route-answer.ts';
 import type { RouteValidation } from '../validation/request-validator.ts';
 import type { BodySchemaSet } from '../validation/body-schema-set.ts';
 
@@ -46,6 +48,11 @@ export interface RuntimeRoute {
   cors: RouteCors | null;
   /** The response cache, after the policies; null for a route without one (it pays nothing). */
   cache: RouteCache | null;
+  /**
+   * The route's own answer (directResponse or redirect), given instead of forwarding; null for a route that forwards.
+   * Such a route has no backends: its pickers are empty and never reached.
+   */
+  answer: RouteAnswer | null;
   /** Request validation (proxy/validation); null for a route without it (it pays nothing). */
   validation: RouteValidation | null;
   metrics: RouteMetrics;
@@ -55,8 +62,8 @@ export interface Runtime {
   version: string;
   table: RoutingTable;
   index: RouteIndex;
-  /** By route id. */
-  routes: ReadonlyMap<string, RuntimeRoute>;
+  /** By route id; versioned, so a delta makes the next runtime's without copying every entry. */
+  routes: VersionedMap<string, RuntimeRoute>;
   /** Every pool this runtime may dispatch to, by endpoint key; handed on to the next runtime. */
   endpoints: ReadonlyMap<string, UpstreamEndpoint>;
   /** Targets by backend id (one per connect timeout): what an endpoint update changes in place. */

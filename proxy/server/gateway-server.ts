@@ -34,6 +34,7 @@ import type { RequestTarget } from './request-target.ts';
 import { httpsLocation } from './https-redirect.ts';
 import { serveThroughCache } from '../cache/cache-step.ts';
 import type { CacheFill } from '../cache/cache-fill.ts';
+import { answerRequest } from '../direct/answer-request.ts';
 import { validateRequest } from '../validation/request-validator.ts';
 
 export interface GatewayServerDeps {
@@ -236,6 +237,10 @@ function forward(
   buffered: Buffer | null,
 ): void {
   const route = rr.route;
+  if (rr.answer !== null) {
+    const done = answerRequest(rr, rr.answer, req, res, method, target, params, requestId, ctx);
+    return recordAnswer(deps, { requestId, method, path: target.path, route: route.id, status: done.status, traceparent, consumer: ctx?.consumer?.name ?? null }, rr.metrics, startedAt, done.error, done.bytesOut, span, route);
+  }
   const picker = rr.canary !== null && wantsCanary(req.headers, rr.canary.trigger) ? rr.canary.picker : rr.primary;
   const backend = picker.pick();
   const endpoint = backend?.next(performance.now());

@@ -276,6 +276,13 @@ test('a table delta keeps the compiled schemas of routes it does not touch, comp
   assert.equal(applied.runtime.routes.get('b')?.validation?.body?.validate('x'), true, 'changed route: its new schema');
   assert.equal(applied.runtime.bodySchemas.size, 2);
 
+  // A delta touching only a route without a schema keeps the set as it is.
+  const plain = table([...next.routes, route('c', '/c', ['be'])], [be]);
+  const added = await applyDelta(applied.runtime, tableDelta(next, plain) as NonNullable<ReturnType<typeof tableDelta>>, new TimeSlicer(), () => null);
+  assert.ok(added.ok);
+  assert.equal(added.runtime.bodySchemas, applied.runtime.bodySchemas);
+  assert.equal(added.runtime.routes.get('c')?.validation, null);
+
   const broken = table([base.routes[0] as (typeof base.routes)[number], route('b', '/b', ['be'], { requestValidation: validation({ bodySchema: { type: 'strin' } }) })], [be]);
   const refused = await applyDelta(applied.runtime, tableDelta(next, broken) as NonNullable<ReturnType<typeof tableDelta>>, new TimeSlicer(), () => null);
   assert.equal(refused.ok, false);

@@ -230,7 +230,33 @@ describe('apply-time validation against a real API server', { skip: missingBinar
         'spec.rules[0].backends',
         'should have at least 1 items',
       ]);
-      await applyRejected(oneRule('missing-backends', 'name: nothing'), ['spec.rules[0].backends', 'Required value']);
+      await applyRejected(oneRule('missing-backends', 'name: nothing'), ['spec.rules[0]', 'a rule sets exactly one of backends, directResponse or redirect']);
+    });
+
+    test('direct responses and redirects: exactly one action, no forwarding settings, no body on 204, a body file inside the folder', async () => {
+      await applyOk(
+        oneRule('mock', `directResponse:\n  status: 200\n  headers: { Content-Type: application/json }\n  body: { inline: '{"path":"\${request.path}"}' }`),
+        /apiroute\.gatehouse\.dev\/mock created/,
+      );
+      await applyOk(oneRule('moved', 'redirect: { replacePrefix: /v2 }'), /apiroute\.gatehouse\.dev\/moved created/);
+      const moved = JSON.parse((await cp.kubectl(['get', 'apiroute', 'moved', '-o', 'json'])).stdout) as { spec: { rules: Array<{ redirect: { statusCode: number } }> } };
+      assert.equal(moved.spec.rules[0]?.redirect.statusCode, 302, 'statusCode defaults to 302');
+      // The rest of this block lists only what it rejected.
+      assert.equal((await cp.kubectl(['delete', 'apiroute', 'mock', 'moved'])).code, 0);
+      await applyRejected(oneRule('both-actions', 'backends: [{ url: http://a.example.com }]\ndirectResponse: { status: 200 }'), [
+        'spec.rules[0]',
+        'a rule sets exactly one of backends, directResponse or redirect',
+      ]);
+      await applyRejected(oneRule('canary-redirect', 'redirect: { hostname: b.example.com }\ncanary:\n  header: { name: x-c, value: "1" }\n  backends: [{ url: http://c.example.com }]'), [
+        'spec.rules[0].canary',
+        'canary applies to rules with backends, not to directResponse or redirect',
+      ]);
+      await applyRejected(oneRule('body-204', 'directResponse: { status: 204, body: { inline: x } }'), ['spec.rules[0].directResponse.body', 'a 204 or 304 response has no body']);
+      await applyRejected(oneRule('escaping-file', 'directResponse: { status: 200, body: { file: ../etc/passwd } }'), [
+        'spec.rules[0].directResponse.body.file',
+        'file must be a path relative to the config folder',
+      ]);
+      await applyRejected(oneRule('bad-code', 'redirect: { statusCode: 304 }'), ['spec.rules[0].redirect.statusCode', 'Unsupported value: 304']);
     });
 
     test('an empty requestValidation block (CEL)', async () => {
