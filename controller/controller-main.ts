@@ -28,6 +28,7 @@ export interface ControllerOptions {
   /** Empty or undefined: all namespaces. */
   namespaces?: readonly string[];
   secretSelector?: string;
+  configMapSelector?: string;
   /** The proxy-wide default certificate's Secret (--default-tls-secret); it needs the secret selector's label too. */
   defaultTlsSecret?: { namespace: string; name: string };
   adminHost?: string;
@@ -178,6 +179,7 @@ export async function runController(opts: ControllerOptions): Promise<RunningCon
     logger: opts.logger,
     ...(opts.namespaces && { namespaces: opts.namespaces }),
     ...(opts.secretSelector && { secretSelector: opts.secretSelector }),
+    ...(opts.configMapSelector && { configMapSelector: opts.configMapSelector }),
     ...(opts.quietMs !== undefined && { quietMs: opts.quietMs }),
     ...(opts.maxDelayMs !== undefined && { maxDelayMs: opts.maxDelayMs }),
     onSnapshot,

@@ -91,9 +91,15 @@ export const CONTROLLER = defineCommand({
     'lease-namespace': { value: 'NS', schema: z.string().regex(DNS_LABEL), default: 'default', description: 'the namespace of the leader election Lease' },
     'lease-name': { value: 'NAME', schema: z.string().min(1), default: 'gatehouse-controller', description: 'the leader election Lease' },
     identity: { value: 'NAME', schema: z.string().min(1), description: 'this replica in the Lease, unique per replica (default: $POD_NAME, else host-pid)' },
-    // Also the kube source's DEFAULT_SECRET_SELECTOR (a test keeps them equal): importing it here would load the
-    // Kubernetes client for every command.
+    // Also the kube source's DEFAULT_SECRET_SELECTOR and DEFAULT_CONFIGMAP_SELECTOR (a test keeps them equal):
+    // importing them here would load the Kubernetes client for every command.
     'secret-selector': { value: 'LABEL', schema: z.string().min(1), default: 'gatehouse.dev/secret', description: 'the label selecting the Secrets the controller reads' },
+    'configmap-selector': {
+      value: 'LABEL',
+      schema: z.string().min(1),
+      default: 'gatehouse.dev/config',
+      description: 'the label selecting the ConfigMaps the controller reads (validation schemas, direct-response bodies)',
+    },
     ...DEFAULT_TLS_SECRET_FLAGS,
     // Whole seconds: the Lease stores leaseDurationSeconds.
     'lease-duration': { value: 'SECONDS', schema: wholeSeconds('15s', 1), default: '15s', description: 'the leader election Lease duration' },

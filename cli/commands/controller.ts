@@ -37,6 +37,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
     logger,
     namespaces,
     secretSelector: flags['secret-selector'],
+    configMapSelector: flags['configmap-selector'],
     ...(flags['default-tls-secret'] && { defaultTlsSecret: flags['default-tls-secret'] }),
     adminHost: flags['admin-host'],
     adminPort: flags['admin-port'],

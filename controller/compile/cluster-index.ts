@@ -1,28 +1,32 @@
-// Services, EndpointSlices and Secrets indexed by namespace and name, built once per compile
+// Services, EndpointSlices, Secrets and ConfigMaps indexed by namespace and name, built once per compile
 // so resolving thousands of backends stays linear.
-import type { BodyFileRead, CompileInput, EndpointSliceInfo, SecretInfo, ServiceInfo } from './compile-types.ts';
+import type { BodyFileRead, CompileInput, ConfigMapInfo, EndpointSliceInfo, SecretInfo, ServiceInfo } from './compile-types.ts';
 
 export interface ClusterIndex {
   service(namespace: string, name: string): ServiceInfo | undefined;
   slicesOf(namespace: string, serviceName: string): readonly EndpointSliceInfo[];
   secret(namespace: string, name: string): SecretInfo | undefined;
   secretsIn(namespace: string): readonly SecretInfo[];
+  configMap(namespace: string, name: string): ConfigMapInfo | undefined;
   /** A direct-response body file (standalone mode); undefined when the source has no files (a cluster). */
   file(path: string): BodyFileRead | undefined;
 }
 
-export function indexCluster(input: Pick<CompileInput, 'services' | 'endpointSlices' | 'secrets' | 'files'>): ClusterIndex {
+export function indexCluster(input: Pick<CompileInput, 'services' | 'endpointSlices' | 'secrets' | 'configMaps' | 'files'>): ClusterIndex {
   const services = new Map<string, ServiceInfo>();
   for (const s of input.services ?? []) services.set(`${s.namespace}/${s.name}`, s);
   const slices = groupBy(input.endpointSlices ?? [], (s) => `${s.namespace}/${s.serviceName}`);
   const secrets = new Map<string, SecretInfo>();
   for (const s of input.secrets ?? []) secrets.set(`${s.namespace}/${s.name}`, s);
   const secretsByNs = groupBy(input.secrets ?? [], (s) => s.namespace);
+  const configMaps = new Map<string, ConfigMapInfo>();
+  for (const c of input.configMaps ?? []) configMaps.set(`${c.namespace}/${c.name}`, c);
   return {
     service: (ns, name) => services.get(`${ns}/${name}`),
     slicesOf: (ns, name) => slices.get(`${ns}/${name}`) ?? [],
     secret: (ns, name) => secrets.get(`${ns}/${name}`),
     secretsIn: (ns) => secretsByNs.get(ns) ?? [],
+    configMap: (ns, name) => configMaps.get(`${ns}/${name}`),
     file: (path) => (input.files === undefined ? undefined : (input.files.get(path) ?? { error: `file ${JSON.stringify(path)} not found in the config folder` })),
   };
 }

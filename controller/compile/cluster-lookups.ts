@@ -1,13 +1,14 @@
 // Records what a computation looked up in the ClusterIndex, so a cached result can be reused for as long as every
 // lookup still returns the same objects (sources hand in identical objects for unchanged ones).
 import type { ClusterIndex } from './cluster-index.ts';
-import type { BodyFileRead, EndpointSliceInfo, SecretInfo, ServiceInfo } from './compile-types.ts';
+import type { BodyFileRead, ConfigMapInfo, EndpointSliceInfo, SecretInfo, ServiceInfo } from './compile-types.ts';
 
 export type ClusterLookup =
   | { what: 'service'; namespace: string; name: string; result: ServiceInfo | undefined }
   | { what: 'slices'; namespace: string; name: string; result: readonly EndpointSliceInfo[] }
   | { what: 'secret'; namespace: string; name: string; result: SecretInfo | undefined }
   | { what: 'secretsIn'; namespace: string; name: ''; result: readonly SecretInfo[] }
+  | { what: 'configMap'; namespace: string; name: string; result: ConfigMapInfo | undefined }
   | { what: 'file'; namespace: ''; name: string; result: BodyFileRead | undefined };
 
 /**
@@ -40,6 +41,11 @@ export function recordingCluster(cluster: ClusterIndex, lookups: ClusterLookup[]
       record({ what: 'secretsIn', namespace, name: '', result });
       return result;
     },
+    configMap: (namespace, name) => {
+      const result = cluster.configMap(namespace, name);
+      record({ what: 'configMap', namespace, name, result });
+      return result;
+    },
     file: (path) => {
       const result = cluster.file(path);
       record({ what: 'file', namespace: '', name: path, result });
@@ -58,6 +64,8 @@ function sameLookup(l: ClusterLookup, cluster: ClusterIndex): boolean {
       return cluster.service(l.namespace, l.name) === l.result;
     case 'secret':
       return cluster.secret(l.namespace, l.name) === l.result;
+    case 'configMap':
+      return cluster.configMap(l.namespace, l.name) === l.result;
     case 'slices':
       return sameItems(cluster.slicesOf(l.namespace, l.name), l.result);
     case 'secretsIn':

@@ -18,7 +18,7 @@ import { compileAuthorizer, type CompiledAuthorizer } from './authorizer-compile
 import { resourceKey, type ResourceId } from './resource-key.ts';
 import { validateResource, type ValidationResult } from './validate-resource.ts';
 
-type ClusterInput = Pick<CompileInput, 'services' | 'endpointSlices' | 'secrets'>;
+type ClusterInput = Pick<CompileInput, 'services' | 'endpointSlices' | 'secrets' | 'configMaps' | 'files'>;
 
 export class CompileCache {
   readonly #validations = new WeakMap<object, { key: string; result: ValidationResult }>();
@@ -50,17 +50,26 @@ export class CompileCache {
   }
 
   /**
-   * The ClusterIndex of this input; the previous one while the Services, EndpointSlices and Secrets are the same
-   * objects in the same order, so lookups checked against it need no checking again.
+   * The ClusterIndex of this input; the previous one while the Services, EndpointSlices, Secrets and ConfigMaps are
+   * the same objects in the same order and the body files the same map, so lookups checked against it need no
+   * checking again.
    */
   clusterIndex(input: ClusterInput): ClusterIndex {
     const prev = this.#cluster;
-    if (prev && sameItems(prev.input.services, input.services) && sameItems(prev.input.endpointSlices, input.endpointSlices) && sameItems(prev.input.secrets, input.secrets)) {
+    if (
+      prev &&
+      sameItems(prev.input.services, input.services) &&
+      sameItems(prev.input.endpointSlices, input.endpointSlices) &&
+      sameItems(prev.input.secrets, input.secrets) &&
+      sameItems(prev.input.configMaps, input.configMaps) &&
+      prev.input.files === input.files
+    ) {
       return prev.index;
     }
     const index = indexCluster(input);
     this.#backendPool = new Map();
-    this.#cluster = { input: { services: input.services, endpointSlices: input.endpointSlices, secrets: input.secrets }, index };
+    const { services, endpointSlices, secrets, configMaps, files } = input;
+    this.#cluster = { input: { services, endpointSlices, secrets, configMaps, files }, index };
     return index;
   }
 

@@ -40,6 +40,15 @@ export interface SecretInfo {
   data: Record<string, string>;
 }
 
+/** A ConfigMap the ApiRoutes read (validation schemas, direct-response bodies): only those with the selector label. */
+export interface ConfigMapInfo {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  /** `data` and `binaryData` decoded as UTF-8 (binaryData loses for a key in both, as it cannot hold text). */
+  data: Record<string, string>;
+}
+
 /** Whether the controller can fetch a JWKS URI (see sources/jwks-health.ts); errors name no key material. */
 export type JwksHealth = { uri: string; ok: true } | { uri: string; ok: false; error: string; since: string };
 
@@ -48,6 +57,8 @@ export interface CompileInput {
   services?: ServiceInfo[];
   endpointSlices?: EndpointSliceInfo[];
   secrets?: SecretInfo[];
+  /** ConfigMaps carrying the --configmap-selector label (in standalone mode: every ConfigMap manifest). */
+  configMaps?: ConfigMapInfo[];
   /** JWKS fetch health by source key (JwksCaches.keyOf): a failing URI is reported on its Authorizers' status. */
   jwksHealth?: ReadonlyMap<string, JwksHealth>;
   /**

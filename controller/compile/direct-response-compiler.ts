@@ -1,12 +1,14 @@
-// A rule's directResponse and redirect in table form. A body comes inline or, in standalone mode, from a file in the
-// config folder (read by the files source, handed in as CompileInput.files); a body that cannot be had makes the rule
-// answer 500 and its ResolvedRefs condition says why, the way a missing Secret does.
+// A rule's directResponse and redirect in table form. A body comes inline, from a ConfigMap key (the ApiRoute's
+// namespace), or, in standalone mode, from a file in the config folder (read by the files source, handed in as
+// CompileInput.files); a body that cannot be had makes the rule answer 500 and its ResolvedRefs condition says why,
+// the way a missing Secret does.
 import type { RouteRule } from '../../crds/schemas/index.ts';
 import { parseTemplate } from '../../proxy/direct/response-template.ts';
 import type { TableDirectResponse, TableRedirect, TableRewrite } from '../../proxy/table/table-schema.ts';
 import type { ClusterIndex } from './cluster-index.ts';
 import type { RefProblem } from './conditions.ts';
 import { cmp } from './resource-key.ts';
+import { CONFIGMAP_LABEL_HINT } from './validation-compiler.ts';
 
 type DirectResponse = NonNullable<RouteRule['directResponse']>;
 type Redirect = NonNullable<RouteRule['redirect']>;
@@ -34,7 +36,7 @@ export function bodyEscape(headers: DirectResponse['headers']): TableDirectRespo
   return 'none';
 }
 
-export function compileDirectResponse(direct: DirectResponse, at: string, cluster: ClusterIndex): { table: TableDirectResponse; problem: RefProblem | null } {
+export function compileDirectResponse(direct: DirectResponse, at: string, namespace: string, cluster: ClusterIndex): { table: TableDirectResponse; problem: RefProblem | null } {
   const headers = Object.entries(direct.headers ?? {})
     .map(([name, value]): [string, string] => [name.toLowerCase(), value])
     .sort((a, b) => cmp(a[0], b[0]));
@@ -42,6 +44,18 @@ export function compileDirectResponse(direct: DirectResponse, at: string, cluste
   if (direct.body === undefined) return { table: { status: direct.status, headers, escape }, problem: null };
   if (!headers.some(([name]) => name === 'content-type')) headers.push(['content-type', DEFAULT_CONTENT_TYPE]);
   headers.sort((a, b) => cmp(a[0], b[0]));
+  const ref = direct.body.configMap;
+  if (ref !== undefined) {
+    const field = `${at}.body.configMap`;
+    const who = `ConfigMap ${namespace}/${ref.name}`;
+    const configMap = cluster.configMap(namespace, ref.name);
+    if (configMap === undefined) return { table: BODY_UNAVAILABLE, problem: { path: field, reason: 'ConfigMapNotFound', message: `${who} not found (${CONFIGMAP_LABEL_HINT})` } };
+    const text = configMap.data[ref.key];
+    if (text === undefined) return { table: BODY_UNAVAILABLE, problem: { path: field, reason: 'ConfigMapNotFound', message: `${who} has no key ${JSON.stringify(ref.key)}` } };
+    const parsed = parseTemplate(text, escape);
+    if (!parsed.ok) return { table: BODY_UNAVAILABLE, problem: { path: field, reason: 'InvalidBody', message: `${who} key ${JSON.stringify(ref.key)}: ${parsed.error}` } };
+    return { table: { status: direct.status, headers, body: text, escape }, problem: null };
+  }
   const file = direct.body.file;
   if (file === undefined) return { table: { status: direct.status, headers, body: direct.body.inline ?? '', escape }, problem: null };
 

@@ -6,6 +6,7 @@ import {
   ROUTE_DEFAULTS,
   type TableBackend,
   type TableClientIpRules,
+  type TableDirectResponse,
   type TableRouteAuth,
   type TableHeaderChanges,
   type TableRoute,
@@ -24,7 +25,7 @@ import { authorizerId } from './authorizer-compiler.ts';
 import { ratePolicyId } from './rate-policy-compiler.ts';
 import { routeCors } from './cors-compiler.ts';
 import { routeCache } from './cache-compiler.ts';
-import { routeRequestValidation } from './validation-compiler.ts';
+import { resolveBodySchema, routeRequestValidation } from './validation-compiler.ts';
 import { certificateId, readCaSecret, readTlsSecret, type PairCheck } from './tls-secrets.ts';
 import { compileDirectResponse, compileRedirect } from './direct-response-compiler.ts';
 
@@ -62,6 +63,14 @@ export interface CompiledRouteTls {
 const NONE = Object.freeze([]) as unknown as never[];
 const NO_HEADER_CHANGES: TableHeaderChanges = Object.freeze({ set: NONE, add: NONE, remove: NONE });
 const matchFields: string[][] = [];
+
+/** What a rule answers while its body schema's ConfigMap cannot be used (validation.ts fails closed). */
+const SCHEMA_UNAVAILABLE: TableDirectResponse = Object.freeze({
+  status: 503,
+  headers: [['content-type', 'application/json']],
+  body: '{"error":"request validation schema unavailable"}',
+  escape: 'none',
+}) as TableDirectResponse;
 
 function matchField(rule: number, match: number): string {
   const fields = (matchFields[rule] ??= []);
@@ -103,11 +112,19 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
 
   spec.rules.forEach((rule, i) => {
     const at = `spec.rules[${i}]`;
-    const backends = rule.backends && weighted(rule.backends, `${at}.backends`);
+    // A body schema from a ConfigMap that cannot be used: the rule answers 503 and forwards nothing (never unvalidated).
+    const bodySchema = resolveBodySchema(rule.requestValidation, at, metadata.namespace, cluster);
+    if (bodySchema.problem) out.backendProblems.push(bodySchema.problem);
+    const failClosed = bodySchema.problem !== null;
+    const backends = !failClosed && rule.backends ? weighted(rule.backends, `${at}.backends`) : undefined;
     // A rule that answers itself: its body's problem (a file that cannot be read) is a reference problem, reported once.
-    const direct = rule.directResponse && compileDirectResponse(rule.directResponse, `${at}.directResponse`, cluster);
+    const direct = failClosed
+      ? { table: SCHEMA_UNAVAILABLE, problem: null }
+      : rule.directResponse && compileDirectResponse(rule.directResponse, `${at}.directResponse`, metadata.namespace, cluster);
     if (direct?.problem) out.backendProblems.push(direct.problem);
-    const canary = rule.canary && {
+    const redirect = !failClosed && rule.redirect;
+    const canary = !failClosed &&
+      rule.canary && {
       ...(rule.canary.header && { header: { name: rule.canary.header.name.toLowerCase(), value: rule.canary.header.value } }),
       ...(rule.canary.cookie && { cookie: { name: rule.canary.cookie.name, value: rule.canary.cookie.value } }),
       backends: weighted(rule.canary.backends, `${at}.canary.backends`),
@@ -128,7 +145,7 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
       websocket: routeWebSocket(rule.websocket),
       cors: routeCors(rule.cors ?? spec.cors),
       cache: routeCache(rule.cache, `${metadata.namespace}/${metadata.name}/r${i}`, spec.cacheEpoch),
-      requestValidation: routeRequestValidation(rule.requestValidation),
+      requestValidation: routeRequestValidation(rule.requestValidation, bodySchema.schema),
     };
     effectiveMatches(rule).forEach((match, j) => {
       const path = matchPath(match);
@@ -147,7 +164,7 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
         responseHeaders: shared.responseHeaders,
         ...(backends && { backends }),
         ...(direct && { directResponse: direct.table }),
-        ...(rule.redirect && { redirect: compileRedirect(rule.redirect, path, spec.basePath) }),
+        ...(redirect && { redirect: compileRedirect(redirect, path, spec.basePath) }),
         ...(canary && { canary }),
         timeouts: shared.timeouts,
         retries: shared.retries,

@@ -2,7 +2,7 @@
 // kube source (informer caches), so a Service means the same thing whichever way it arrived. Nothing throws: an
 // object that cannot be used becomes a message naming the field (never a Secret's value).
 import { z } from 'zod';
-import type { EndpointSliceInfo, RawResource, ResourceKind, SecretInfo, ServiceInfo } from '../compile/compile-types.ts';
+import type { ConfigMapInfo, EndpointSliceInfo, RawResource, ResourceKind, SecretInfo, ServiceInfo } from '../compile/compile-types.ts';
 import { formatFieldPath } from '../compile/field-path.ts';
 
 export type Conversion<T> = { ok: true; value: T } | { ok: false; message: string };
@@ -39,6 +39,12 @@ const secretSchema = z.object({
   metadata: metadataSchema,
   data: z.record(z.string(), z.string().regex(BASE64, 'is not valid base64')).nullish(),
   stringData: z.record(z.string(), z.string()).nullish(),
+});
+
+const configMapSchema = z.object({
+  metadata: metadataSchema,
+  data: z.record(z.string(), z.string()).nullish(),
+  binaryData: z.record(z.string(), z.string().regex(BASE64, 'is not valid base64')).nullish(),
 });
 
 export function isGatewayKind(kind: string): kind is ResourceKind {
@@ -83,6 +89,15 @@ export function toSecretInfo(object: unknown, defaultNamespace: string): Convers
   for (const [k, v] of Object.entries(r.data.data ?? {})) data[k] = Buffer.from(v, 'base64').toString('utf8');
   // As the API server does: stringData wins over data for the same key.
   for (const [k, v] of Object.entries(r.data.stringData ?? {})) data[k] = v;
+  return { ok: true, value: { namespace: r.data.metadata.namespace ?? defaultNamespace, name: r.data.metadata.name, labels: r.data.metadata.labels ?? {}, data } };
+}
+
+export function toConfigMapInfo(object: unknown, defaultNamespace: string): Conversion<ConfigMapInfo> {
+  const r = configMapSchema.safeParse(object);
+  if (!r.success) return { ok: false, message: `ConfigMap ${nameOf(object)}: ${issues(r.error)}` };
+  const data: Record<string, string> = {};
+  for (const [k, v] of Object.entries(r.data.binaryData ?? {})) data[k] = Buffer.from(v, 'base64').toString('utf8');
+  for (const [k, v] of Object.entries(r.data.data ?? {})) data[k] = v;
   return { ok: true, value: { namespace: r.data.metadata.namespace ?? defaultNamespace, name: r.data.metadata.name, labels: r.data.metadata.labels ?? {}, data } };
 }
 

@@ -1,5 +1,5 @@
 // The production source: informers on the gateway's kinds and on the Services, EndpointSlices and (label-selected)
-// Secrets they reference, in all namespaces or a configured list. Once every informer has listed once, each burst
+// Secrets and ConfigMaps they reference, in all namespaces or a configured list. Once every informer has listed once, each burst
 // of changes becomes one CompileInput snapshot built from the informer caches.
 import { makeInformer, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -8,11 +8,12 @@ import type { CompileInput, RawResource, ResourceKind } from '../compile/compile
 import { resourceKey } from '../compile/resource-key.ts';
 import { BurstCoalescer } from './burst-coalescer.ts';
 import { InformerSupervisor } from './informer-supervisor.ts';
-import { isGatewayKind, toEndpointSliceInfo, toRawResource, toSecretInfo, toServiceInfo, type Conversion } from './kube-object-converters.ts';
+import { isGatewayKind, toConfigMapInfo, toEndpointSliceInfo, toRawResource, toSecretInfo, toServiceInfo, type Conversion } from './kube-object-converters.ts';
 import { slimObject } from './kube-slim-object.ts';
 import { WATCHED_KINDS, watchTarget, type WatchedKind } from './kube-watched-kinds.ts';
 
 export const DEFAULT_SECRET_SELECTOR = 'gatehouse.dev/secret';
+export const DEFAULT_CONFIGMAP_SELECTOR = 'gatehouse.dev/config';
 
 export interface KubeSourceOptions {
   kubeConfig: KubeConfig;
@@ -20,6 +21,8 @@ export interface KubeSourceOptions {
   namespaces?: readonly string[];
   /** Only Secrets matching this label selector are watched. */
   secretSelector?: string;
+  /** Only ConfigMaps matching this label selector are watched. */
+  configMapSelector?: string;
   logger: Logger;
   /** Called with each coalesced snapshot; runs never overlap. */
   onSnapshot: (snapshot: KubeSnapshot) => void | Promise<void>;
@@ -92,10 +95,10 @@ export class KubeSource {
       onError: (err) => this.#log.error({ err }, 'snapshot handler failed'),
     });
     const namespaces = opts.namespaces && opts.namespaces.length > 0 ? [...new Set(opts.namespaces)] : [undefined];
-    const selector = opts.secretSelector ?? DEFAULT_SECRET_SELECTOR;
+    const selectors = { secrets: opts.secretSelector ?? DEFAULT_SECRET_SELECTOR, configMaps: opts.configMapSelector ?? DEFAULT_CONFIGMAP_SELECTOR };
     for (const kind of WATCHED_KINDS) {
       for (const namespace of namespaces) {
-        const target = watchTarget(opts.kubeConfig, kind, namespace, selector);
+        const target = watchTarget(opts.kubeConfig, kind, namespace, selectors);
         const supervisor = new InformerSupervisor<KubernetesObject>({
           name: `${kind} (${namespace ?? 'all namespaces'})`,
           create: (list) => makeInformer(opts.kubeConfig, target.path, list, target.labelSelector),
@@ -177,7 +180,7 @@ export class KubeSource {
 
   /** The caches as compiler input, now. */
   snapshot(): Omit<KubeSnapshot, 'firstChangeAt'> {
-    const input: Required<Omit<CompileInput, 'lastAccepted' | 'cache' | 'jwksHealth' | 'defaultTlsSecret' | 'now' | 'files'>> = { resources: [], services: [], endpointSlices: [], secrets: [] };
+    const input: Required<Omit<CompileInput, 'lastAccepted' | 'cache' | 'jwksHealth' | 'defaultTlsSecret' | 'now' | 'files'>> = { resources: [], services: [], endpointSlices: [], secrets: [], configMaps: [] };
     const live: KubeSnapshot['live'] = new Map();
     const problems: string[] = [];
     const take = <T>(obj: KubernetesObject, convert: () => Conversion<T>, into: T[], namespace: string | undefined): void => {
@@ -200,6 +203,7 @@ export class KubeSource {
           live.set(key, state);
         } else if (kind === 'Service') take(obj, () => toServiceInfo(obj, namespace), input.services, namespace);
         else if (kind === 'EndpointSlice') take(obj, () => toEndpointSliceInfo(obj, namespace), input.endpointSlices, namespace);
+        else if (kind === 'ConfigMap') take(obj, () => toConfigMapInfo(obj, namespace), input.configMaps, namespace);
         else take(obj, () => toSecretInfo(obj, namespace), input.secrets, namespace);
       }
     }

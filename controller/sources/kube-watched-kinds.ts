@@ -1,13 +1,20 @@
 // What the kube source watches: for each kind, the watch path and the matching list call, per namespace or
-// cluster-wide. Secrets are only ever watched through a label selector (the gateway never caches every Secret).
+// cluster-wide. Secrets and ConfigMaps are only ever watched through a label selector (the gateway never caches every
+// Secret, nor every ConfigMap: some are large and most are none of its business).
 import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../../crds/schemas/metadata.ts';
 import type { ResourceKind } from '../compile/compile-types.ts';
 import { listInPages, type PageFetch } from './kube-list-pages.ts';
 import { slimObject } from './kube-slim-object.ts';
 
-export type WatchedKind = ResourceKind | 'Service' | 'EndpointSlice' | 'Secret';
-export const WATCHED_KINDS: readonly WatchedKind[] = ['ApiRoute', 'Authorizer', 'RatePolicy', 'Service', 'EndpointSlice', 'Secret'];
+export type WatchedKind = ResourceKind | 'Service' | 'EndpointSlice' | 'Secret' | 'ConfigMap';
+export const WATCHED_KINDS: readonly WatchedKind[] = ['ApiRoute', 'Authorizer', 'RatePolicy', 'Service', 'EndpointSlice', 'Secret', 'ConfigMap'];
+
+/** The label selectors of the kinds watched through one. */
+export interface WatchSelectors {
+  secrets: string;
+  configMaps: string;
+}
 
 const PLURALS: Record<ResourceKind, string> = { ApiRoute: 'apiroutes', Authorizer: 'authorizers', RatePolicy: 'ratepolicies' };
 
@@ -20,7 +27,7 @@ export interface WatchTarget {
   list: () => Promise<KubernetesListObject<KubernetesObject>>;
 }
 
-export function watchTarget(kc: KubeConfig, kind: WatchedKind, namespace: string | undefined, secretSelector: string): WatchTarget {
+export function watchTarget(kc: KubeConfig, kind: WatchedKind, namespace: string | undefined, selectors: WatchSelectors): WatchTarget {
   const ns = namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`;
   const asList = (p: Promise<unknown>): Promise<KubernetesListObject<KubernetesObject>> => p as Promise<KubernetesListObject<KubernetesObject>>;
   const paged = (fetchPage: PageFetch) => (): Promise<KubernetesListObject<KubernetesObject>> => listInPages(fetchPage, slimObject);
@@ -66,7 +73,7 @@ export function watchTarget(kc: KubeConfig, kind: WatchedKind, namespace: string
     }
     case 'Secret': {
       const api = kc.makeApiClient(CoreV1Api);
-      const labelSelector = secretSelector;
+      const labelSelector = selectors.secrets;
       return {
         kind,
         namespace,
@@ -74,6 +81,21 @@ export function watchTarget(kc: KubeConfig, kind: WatchedKind, namespace: string
         labelSelector,
         list: paged((page) =>
           asList(namespace === undefined ? api.listSecretForAllNamespaces({ labelSelector, ...page }) : api.listNamespacedSecret({ namespace, labelSelector, ...page })),
+        ),
+      };
+    }
+    case 'ConfigMap': {
+      const api = kc.makeApiClient(CoreV1Api);
+      const labelSelector = selectors.configMaps;
+      return {
+        kind,
+        namespace,
+        path: `/api/v1${ns}/configmaps`,
+        labelSelector,
+        list: paged((page) =>
+          asList(
+            namespace === undefined ? api.listConfigMapForAllNamespaces({ labelSelector, ...page }) : api.listNamespacedConfigMap({ namespace, labelSelector, ...page }),
+          ),
         ),
       };
     }

@@ -1,8 +1,8 @@
 // Parsed manifest documents → the compiler's input. The gateway's own kinds are passed through unvalidated
-// (the compiler validates them and reports per resource); Services, EndpointSlices and Secrets are reduced to
+// (the compiler validates them and reports per resource); Services, EndpointSlices, Secrets and ConfigMaps are reduced to
 // the fields the compiler reads. A document that cannot be used becomes an error with its origin; nothing throws.
-import type { CompileInput, EndpointSliceInfo, RawResource, SecretInfo, ServiceInfo } from '../compile/compile-types.ts';
-import { GATEWAY_KINDS, isGatewayKind, toEndpointSliceInfo, toRawResource, toSecretInfo, toServiceInfo, type Conversion } from './kube-object-converters.ts';
+import type { CompileInput, ConfigMapInfo, EndpointSliceInfo, RawResource, SecretInfo, ServiceInfo } from '../compile/compile-types.ts';
+import { GATEWAY_KINDS, isGatewayKind, toConfigMapInfo, toEndpointSliceInfo, toRawResource, toSecretInfo, toServiceInfo, type Conversion } from './kube-object-converters.ts';
 
 export interface ManifestDocumentInput {
   object: unknown;
@@ -20,7 +20,7 @@ export interface DocumentConversion {
 }
 
 export function documentsToCompileInput(docs: readonly ManifestDocumentInput[]): DocumentConversion {
-  const input: Required<Omit<CompileInput, 'lastAccepted' | 'cache' | 'jwksHealth' | 'defaultTlsSecret' | 'now' | 'files'>> = { resources: [], services: [], endpointSlices: [], secrets: [] };
+  const input: Required<Omit<CompileInput, 'lastAccepted' | 'cache' | 'jwksHealth' | 'defaultTlsSecret' | 'now' | 'files'>> = { resources: [], services: [], endpointSlices: [], secrets: [], configMaps: [] };
   const errors: DocumentError[] = [];
   const visit = (object: unknown, origin: string): void => {
     const result = convert(object, origin, visit);
@@ -29,6 +29,7 @@ export function documentsToCompileInput(docs: readonly ManifestDocumentInput[]):
     else if (result.kind === 'service') input.services.push(result.value);
     else if (result.kind === 'slice') input.endpointSlices.push(result.value);
     else if (result.kind === 'secret') input.secrets.push(result.value);
+    else if (result.kind === 'configMap') input.configMaps.push(result.value);
   };
   for (const doc of docs) visit(doc.object, doc.origin);
   return { input, errors };
@@ -39,6 +40,7 @@ type Converted =
   | { kind: 'service'; value: ServiceInfo }
   | { kind: 'slice'; value: EndpointSliceInfo }
   | { kind: 'secret'; value: SecretInfo }
+  | { kind: 'configMap'; value: ConfigMapInfo }
   | { kind: 'list' }
   | { kind: 'error'; message: string };
 
@@ -64,11 +66,13 @@ function convert(object: unknown, origin: string, visit: (object: unknown, origi
       return tagged('slice', toEndpointSliceInfo(object, 'default'));
     case 'Secret':
       return tagged('secret', toSecretInfo(object, 'default'));
+    case 'ConfigMap':
+      return tagged('configMap', toConfigMapInfo(object, 'default'));
     default:
-      return { kind: 'error', message: `${what}: unsupported kind ${JSON.stringify(kind)} (expected ${[...GATEWAY_KINDS, 'Service', 'EndpointSlice', 'Secret'].join(', ')})` };
+      return { kind: 'error', message: `${what}: unsupported kind ${JSON.stringify(kind)} (expected ${[...GATEWAY_KINDS, 'Service', 'EndpointSlice', 'Secret', 'ConfigMap'].join(', ')})` };
   }
 }
 
-function tagged<K extends 'resource' | 'service' | 'slice' | 'secret'>(kind: K, result: Conversion<Extract<Converted, { kind: K }>['value']>): Converted {
+function tagged<K extends 'resource' | 'service' | 'slice' | 'secret' | 'configMap'>(kind: K, result: Conversion<Extract<Converted, { kind: K }>['value']>): Converted {
   return result.ok ? ({ kind, value: result.value } as Converted) : { kind: 'error', message: result.message };
 }

@@ -290,6 +290,22 @@ export const websocketSchema = z.object({
 /** A JSON Schema, kept as written (the API server stores it unpruned; the compiler checks it compiles). */
 const jsonSchemaObject = z.record(z.string(), z.unknown()).meta({ 'x-kubernetes-preserve-unknown-fields': true });
 
+/** A key of a ConfigMap's data (what Kubernetes allows: letters, digits, "-", "_" and "."). */
+const configMapKeySchema = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[-._a-zA-Z0-9]+$/, 'must be a ConfigMap key (letters, digits, "-", "_", ".")');
+
+/**
+ * A JSON Schema kept in a ConfigMap of the ApiRoute's namespace (in standalone mode, a ConfigMap manifest in the config
+ * folder): the key's value is the schema as JSON text. In a cluster the ConfigMap carries the --configmap-selector label.
+ */
+export const bodySchemaRefSchema = z.object({
+  configMap: objectNameSchema,
+  key: configMapKeySchema,
+});
+
 /**
  * AWS API Gateway's request validators: the body against a JSON Schema (draft-04, draft-07 or 2020-12), required
  * headers and query parameters. A failing request is answered 400 (or 413/415) and never reaches a backend.
@@ -298,6 +314,8 @@ export const requestValidationSchema = withRules(
   z.object({
     /** The JSON Schema the body must match; the body must then be JSON (Content-Type application/json or *+json). */
     bodySchema: jsonSchemaObject.optional(),
+    /** The same, read from a ConfigMap key holding the schema as JSON (exclusive with bodySchema). */
+    bodySchemaRef: bodySchemaRefSchema.optional(),
     /** Headers that must be present and not empty (case-insensitive). */
     requiredHeaders: z.array(headerNameSchema).max(32).optional(),
     /** Query parameters that must be present and not empty (case-sensitive). */
@@ -305,9 +323,14 @@ export const requestValidationSchema = withRules(
   }),
   [
     {
-      cel: 'has(self.bodySchema) || has(self.requiredHeaders) || has(self.requiredQuery)',
-      message: 'set at least one of bodySchema, requiredHeaders and requiredQuery',
-      check: (v) => v.bodySchema !== undefined || v.requiredHeaders !== undefined || v.requiredQuery !== undefined,
+      cel: 'has(self.bodySchema) || has(self.bodySchemaRef) || has(self.requiredHeaders) || has(self.requiredQuery)',
+      message: 'set at least one of bodySchema, bodySchemaRef, requiredHeaders and requiredQuery',
+      check: (v) => v.bodySchema !== undefined || v.bodySchemaRef !== undefined || v.requiredHeaders !== undefined || v.requiredQuery !== undefined,
+    },
+    {
+      cel: '!(has(self.bodySchema) && has(self.bodySchemaRef))',
+      message: 'set at most one of bodySchema and bodySchemaRef',
+      check: (v) => v.bodySchema === undefined || v.bodySchemaRef === undefined,
     },
   ],
 );
@@ -358,12 +381,14 @@ export const directResponseBodySchema = withRules(
     inline: z.string().max(65536).optional(),
     /** Standalone mode only: a file in the config folder (a relative path), re-read whenever it changes. */
     file: z.string().min(1).max(1024).optional(),
+    /** A key of a ConfigMap in the ApiRoute's namespace (placeholders allowed), re-read whenever it changes. */
+    configMap: z.object({ name: objectNameSchema, key: configMapKeySchema }).optional(),
   }),
   [
     {
-      cel: 'has(self.inline) != has(self.file)',
-      message: 'a body sets exactly one of inline or file',
-      check: (b) => (b.inline === undefined) !== (b.file === undefined),
+      cel: '(has(self.inline) ? 1 : 0) + (has(self.file) ? 1 : 0) + (has(self.configMap) ? 1 : 0) == 1',
+      message: 'a body sets exactly one of inline, file or configMap',
+      check: (b) => Number(b.inline !== undefined) + Number(b.file !== undefined) + Number(b.configMap !== undefined) === 1,
     },
     {
       cel: "!has(self.file) || !(self.file.startsWith('/') || self.file.contains('\\\\') || self.file == '..' || self.file.startsWith('../') || self.file.endsWith('/..') || self.file.contains('/../'))",

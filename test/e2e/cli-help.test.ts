@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { COMMANDS, CONTROLLER } from '../../cli/commands/command-flags.ts';
 import { commandSynopsis } from '../../cli/commands/flag-definitions.ts';
-import { DEFAULT_SECRET_SELECTOR } from '../../controller/sources/kube-source.ts';
+import { DEFAULT_CONFIGMAP_SELECTOR, DEFAULT_SECRET_SELECTOR } from '../../controller/sources/kube-source.ts';
 
 const CLI = fileURLToPath(new URL('../../cli/gatehouse.ts', import.meta.url));
 const run = promisify(execFile);
@@ -91,4 +91,5 @@ test('a log level that pino does not know is named, from the flag or from $LOG_L
 
 test("the controller's --secret-selector default is the kube source's", () => {
   assert.equal(CONTROLLER.flags['secret-selector'].default, DEFAULT_SECRET_SELECTOR);
+  assert.equal(CONTROLLER.flags['configmap-selector'].default, DEFAULT_CONFIGMAP_SELECTOR);
 });

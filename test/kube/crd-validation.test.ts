@@ -262,7 +262,7 @@ describe('apply-time validation against a real API server', { skip: missingBinar
     test('an empty requestValidation block (CEL)', async () => {
       await applyRejected(oneRule('empty-validation', 'requestValidation: {}\nbackends: [{ url: http://orders.internal }]'), [
         'spec.rules[0].requestValidation',
-        'set at least one of bodySchema, requiredHeaders and requiredQuery',
+        'set at least one of bodySchema, bodySchemaRef, requiredHeaders and requiredQuery',
       ]);
     });
 

@@ -74,7 +74,7 @@ function flagMap(args: string[]): Map<string, string> {
 const WATCH_RULES: Rule[] = [
   { apiGroups: ['gatehouse.dev'], resources: ['apiroutes', 'authorizers', 'ratepolicies'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['gatehouse.dev'], resources: ['apiroutes/status', 'authorizers/status', 'ratepolicies/status'], verbs: ['patch'] },
-  { apiGroups: [''], resources: ['services', 'secrets'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: [''], resources: ['services', 'secrets', 'configmaps'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
 ];
@@ -179,6 +179,7 @@ describe('helm chart: lint and template', { skip: missingHelm && 'helm missing: 
       identity: '$(POD_NAME)',
       'lease-duration': '15s',
       'secret-selector': 'gatehouse.dev/secret',
+      'configmap-selector': 'gatehouse.dev/config',
       'stream-port': '9443',
       'stream-token-file': '/etc/gatehouse/stream-token/token',
     });

@@ -81,7 +81,7 @@ app.kubernetes.io/component: proxy
   resources: [apiroutes/status, authorizers/status, ratepolicies/status]
   verbs: [patch]
 - apiGroups: [""]
-  resources: [services, secrets]
+  resources: [services, secrets, configmaps]
   verbs: [get, list, watch]
 - apiGroups: [discovery.k8s.io]
   resources: [endpointslices]
