@@ -195,3 +195,38 @@ test('with a cache, RatePolicies follow their use by routes (ApiRoute and rule l
   ];
   sameWithAndWithoutCache(snapshots);
 });
+
+test('with a cache, a ConfigMap change recompiles exactly the ApiRoutes that read it, as the plain compile would', () => {
+  const configMap = (name: string, data: Record<string, string>) => ({ namespace: 'bench', name, labels: {}, data });
+  const usesSchema = (i: number, name: string): RawResource =>
+    route(i, 'cm', 1, (spec) => {
+      (spec['rules'] as Record<string, unknown>[])[0]!['requestValidation'] = { bodySchemaRef: { configMap: name, key: 'schema.json' } };
+    });
+  const routes = [...Array.from({ length: 6 }, (_, i) => route(i, 'v0', 1)), usesSchema(6, 'orders'), usesSchema(7, 'orders'), usesSchema(8, 'other')];
+  const orders = (type: string) => configMap('orders', { 'schema.json': JSON.stringify({ type }) });
+  const other = configMap('other', { 'schema.json': '{"type":"array"}' });
+  const unrelated = configMap('unrelated', { x: 'y' });
+  const v1 = orders('object');
+  const snapshots: Omit<CompileInput, 'lastAccepted' | 'cache'>[] = [
+    { resources: routes, configMaps: [] }, // both missing: the three rules answer 503
+    { resources: routes, configMaps: [v1, other] },
+    { resources: routes, configMaps: [v1, other, unrelated] }, // a ConfigMap no route reads
+    { resources: routes, configMaps: [orders('string'), other, unrelated] }, // the schema changed
+    { resources: routes, configMaps: [configMap('orders', { 'schema.json': '{' }), other] }, // not JSON: fails closed
+    { resources: routes, configMaps: [other] }, // deleted
+  ];
+  sameWithAndWithoutCache(snapshots);
+
+  // Exactly the routes reading a changed ConfigMap are compiled again.
+  const cache = new CompileCache();
+  let accepted = compile({ resources: routes, configMaps: [v1, other], cache }).accepted;
+  const misses = (configMaps: CompileInput['configMaps']): number => {
+    const before = cache.stats.routeMisses;
+    accepted = compile({ resources: routes, configMaps, lastAccepted: accepted, cache }).accepted;
+    return cache.stats.routeMisses - before;
+  };
+  assert.equal(misses([v1, other, unrelated]), 0);
+  const v2 = orders('string');
+  assert.equal(misses([v2, other, unrelated]), 2);
+  assert.equal(misses([v2, configMap('other', { 'schema.json': '{"type":"number"}' })]), 1);
+});

@@ -66,12 +66,30 @@ test('Secret: data is base64-decoded, stringData is plain and wins; labels kept'
   assert.deepEqual(input.secrets, [{ namespace: 'default', name: 'k', labels: { role: 'api-key' }, data: { a: 'alpha', b: 'beta' } }]);
 });
 
+test('ConfigMap: data as written, binaryData decoded, data wins for the same key; labels kept', () => {
+  const { input, errors } = documentsToCompileInput([
+    doc({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'schemas', namespace: 'shop', labels: { 'gatehouse.dev/config': '' } },
+      data: { 'order.json': '{"type":"object"}', b: 'text' },
+      binaryData: { page: Buffer.from('<h1>hi</h1>').toString('base64'), b: Buffer.from('binary').toString('base64') },
+    }),
+    doc({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'empty' } }),
+  ]);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(input.configMaps, [
+    { namespace: 'shop', name: 'schemas', labels: { 'gatehouse.dev/config': '' }, data: { page: '<h1>hi</h1>', b: 'text', 'order.json': '{"type":"object"}' } },
+    { namespace: 'default', name: 'empty', labels: {}, data: {} },
+  ]);
+});
+
 test('a List expands into its items', () => {
   const { input, errors } = documentsToCompileInput([
     doc({ apiVersion: 'v1', kind: 'List', items: [{ kind: 'ApiRoute', metadata: { name: 'a' } }, { kind: 'Widget', metadata: { name: 'w' } }] }, 'l.yaml:1'),
   ]);
   assert.equal(input.resources.length, 1);
-  assert.deepEqual(errors, [{ origin: 'l.yaml:1#items[1]', message: 'Widget w: unsupported kind "Widget" (expected ApiRoute, Authorizer, RatePolicy, Service, EndpointSlice, Secret)' }]);
+  assert.deepEqual(errors, [{ origin: 'l.yaml:1#items[1]', message: 'Widget w: unsupported kind "Widget" (expected ApiRoute, Authorizer, RatePolicy, Service, EndpointSlice, Secret, ConfigMap)' }]);
 });
 
 test('unusable documents become errors with their origin, never throws', () => {
@@ -81,18 +99,19 @@ test('unusable documents become errors with their origin, never throws', () => {
     doc({ metadata: { name: 'x' } }, 'a.yaml:3'),
     doc({ kind: 'ApiRoute', metadata: {} }, 'a.yaml:4'),
     doc({ kind: 'ApiRoute' }, 'a.yaml:5'),
-    doc({ kind: 'ConfigMap', metadata: { name: 'c' } }, 'a.yaml:6'),
+    doc({ kind: 'ConfigMap', metadata: { name: 'c' }, data: { schema: 7 } }, 'a.yaml:6'),
     doc({ kind: 'ApiRoute', metadata: { name: 'r', namespace: 7 } }, 'a.yaml:7'),
     doc({ kind: 'Service', metadata: { name: 's' }, spec: { ports: [{ port: 'eighty' }] } }, 'a.yaml:8'),
     doc({ kind: 'EndpointSlice', metadata: { name: 'e' } }, 'a.yaml:9'),
     doc({ kind: 'Secret', metadata: { name: 'k' }, data: { token: 'not base64!!' } }, 'a.yaml:10'),
   ]);
-  assert.deepEqual(input, { resources: [], services: [], endpointSlices: [], secrets: [] });
+  assert.deepEqual(input, { resources: [], services: [], endpointSlices: [], secrets: [], configMaps: [] });
   assert.deepEqual(
     errors.map((e) => e.origin),
     ['a.yaml:1', 'a.yaml:2', 'a.yaml:3', 'a.yaml:4', 'a.yaml:5', 'a.yaml:6', 'a.yaml:7', 'a.yaml:8', 'a.yaml:9', 'a.yaml:10'],
   );
   assert.match(errors[7]?.message ?? '', /^Service s: spec\.ports\[0\]\.port: /);
   assert.match(errors[8]?.message ?? '', /kubernetes\.io\/service-name/);
+  assert.match(errors[5]?.message ?? '', /^ConfigMap c: data\.schema: /);
   assert.equal(errors[9]?.message, 'Secret k: data.token: is not valid base64');
 });
