@@ -266,6 +266,20 @@ describe('apply-time validation against a real API server', { skip: missingBinar
       ]);
     });
 
+    test('a body schema both inline and from a ConfigMap; a direct response body from two sources (CEL)', async () => {
+      await applyRejected(
+        oneRule('two-schemas', 'requestValidation:\n  bodySchema: { type: object }\n  bodySchemaRef: { configMap: schemas, key: order.json }\nbackends: [{ url: http://orders.internal }]'),
+        ['spec.rules[0].requestValidation', 'set at most one of bodySchema and bodySchemaRef'],
+      );
+      await applyRejected(oneRule('two-bodies', 'directResponse: { status: 200, body: { inline: x, configMap: { name: pages, key: index.html } } }'), [
+        'spec.rules[0].directResponse.body',
+        'a body sets exactly one of inline, file or configMap',
+      ]);
+      await applyRejected(oneRule('bad-key', 'requestValidation: { bodySchemaRef: { configMap: schemas, key: "a/b" } }\nbackends: [{ url: http://orders.internal }]'), [
+        'spec.rules[0].requestValidation.bodySchemaRef.key',
+      ]);
+    });
+
     test('a backend with both service and url', async () => {
       await applyRejected(oneRule('both-targets', 'backends:\n  - { service: { name: pets, port: 80 }, url: http://pets.example.com }'), [
         'spec.rules[0].backends[0]',
