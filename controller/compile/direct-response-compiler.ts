@@ -15,6 +15,9 @@ type Redirect = NonNullable<RouteRule['redirect']>;
 
 const DEFAULT_CONTENT_TYPE = 'text/plain; charset=utf-8';
 
+/** The whole body lives in every table and every proxy's memory (body files have the same bound). */
+const MAX_CONFIGMAP_BODY_BYTES = 1024 * 1024;
+
 /** What a rule answers when its body cannot be had: the gateway's own error, never an empty 200. */
 const BODY_UNAVAILABLE: TableDirectResponse = Object.freeze({
   status: 500,
@@ -52,6 +55,10 @@ export function compileDirectResponse(direct: DirectResponse, at: string, namesp
     if (configMap === undefined) return { table: BODY_UNAVAILABLE, problem: { path: field, reason: 'ConfigMapNotFound', message: `${who} not found (${CONFIGMAP_LABEL_HINT})` } };
     const text = configMap.data[ref.key];
     if (text === undefined) return { table: BODY_UNAVAILABLE, problem: { path: field, reason: 'ConfigMapNotFound', message: `${who} has no key ${JSON.stringify(ref.key)}` } };
+    // The API server bounds a ConfigMap to 1 MiB; a manifest in standalone mode gets the same bound as a body file.
+    if (Buffer.byteLength(text) > MAX_CONFIGMAP_BODY_BYTES) {
+      return { table: BODY_UNAVAILABLE, problem: { path: field, reason: 'InvalidBody', message: `${who} key ${JSON.stringify(ref.key)} is more than ${MAX_CONFIGMAP_BODY_BYTES} bytes` } };
+    }
     const parsed = parseTemplate(text, escape);
     if (!parsed.ok) return { table: BODY_UNAVAILABLE, problem: { path: field, reason: 'InvalidBody', message: `${who} key ${JSON.stringify(ref.key)}: ${parsed.error}` } };
     return { table: { status: direct.status, headers, body: text, escape }, problem: null };
