@@ -60,7 +60,7 @@ export function createControllerMetrics(): ControllerMetrics {
   });
   const watchEvents = new Counter({
     name: 'gatehouse_controller_watch_events_total',
-    help: 'Object changes the informers delivered, by kind (ApiRoute, Authorizer, RatePolicy, Service, EndpointSlice, Secret) and event (add, update, delete; the initial list arrives as adds, status writes as updates)',
+    help: 'Object changes the informers delivered, by kind (ApiRoute, Authorizer, RatePolicy, Service, EndpointSlice, Secret, ConfigMap) and event (add, update, delete; the initial list arrives as adds, status writes as updates)',
     labelNames: ['kind', 'event'],
     ...opts,
   });
