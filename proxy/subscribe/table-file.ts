@@ -31,10 +31,9 @@ export type LoadedTableFile =
 
 /**
  * The snapshot with the journal's chain replayed on it, validated (the snapshot's items and every record with the
- * stream's schemas), a slice at a time. Temp files a crash left behind are removed first.
+ * stream's schemas), a slice at a time. Reads only: the TableFile writing there removes the temp files a crash left.
  */
 export async function loadTableFile(path: string): Promise<LoadedTableFile> {
-  await removeStaleTemps(path);
   const snapshot = await readSnapshot(path);
   if (!snapshot.ok) return snapshot;
   let journal: JournalRead;
@@ -93,6 +92,7 @@ export class TableFile {
   /** Bumped by every full snapshot: a compaction begun before one must not rewrite the journal after it. */
   #generation = 0;
   #compactFailedAt = 0;
+  #tempsRemoved = false;
   /** Completed compactions, for tests and logs. */
   compactions = 0;
 
@@ -172,6 +172,10 @@ export class TableFile {
   }
 
   async #drain(): Promise<void> {
+    if (!this.#tempsRemoved) {
+      this.#tempsRemoved = true;
+      await removeStaleTemps(this.#path);
+    }
     while (this.#ops.length > 0) {
       const op = this.#ops[0] as Op;
       try {
