@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const snapshot = await timed(() => file.recordTable(current));
   const snapshotBytes = (await stat(path)).size;
   const appends: Array<{ ms: number; stallMs: number }> = [];
-  let compaction: { ms: number; stallMs: number } | undefined;
+  let compaction: { ms: number; stallMs: number; rssBeforeMB: number; peakRssMB: number } | undefined;
   for (let k = 1; k <= CHANGES; k++) {
     // Built as the proxy's apply builds it: the same route objects, one new (parsed) route.
     const routes = [...current.routes.slice(0, 100), tableRouteSchema.parse(numbered(ROUTES + k)), ...current.routes.slice(100)];
@@ -57,8 +57,13 @@ async function main(): Promise<void> {
     appends.push(await timed(() => file.recordChange(delta, () => next)));
     // The append that started a compaction: measure until it (and its journal rewrite) is done.
     if (compaction === undefined) {
+      // The worker's memory is the process's too: sample RSS while it runs.
+      let peak = process.memoryUsage().rss;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+      const rssBefore = peak;
       const c = await timed(() => file.idle());
-      if (file.compactions > before) compaction = c;
+      clearInterval(sampler);
+      if (file.compactions > before) compaction = { ...c, rssBeforeMB: Math.round(rssBefore / 1e6), peakRssMB: Math.round(peak / 1e6) };
     }
     current = next;
   }
@@ -73,7 +78,7 @@ async function main(): Promise<void> {
     routes: ROUTES,
     snapshot: { bytes: snapshotBytes, ms: snapshot.ms, cpuMs: snapshot.cpuMs, maxStallMs: snapshot.stallMs },
     deltaAppend: { n: appends.length, p50Ms: round1(percentile(ms, 50)), p99Ms: round1(percentile(ms, 99)), stallP50Ms: round1(percentile(stalls, 50)), stallMaxMs: round1(Math.max(...stalls)) },
-    compaction: compaction && { ms: compaction.ms, mainThreadMaxStallMs: compaction.stallMs },
+    compaction: compaction && { ms: compaction.ms, mainThreadMaxStallMs: compaction.stallMs, rssBeforeMB: compaction.rssBeforeMB, peakRssMB: compaction.peakRssMB },
     load: { journalBytes, journalRecords: load.value.replay.applied, ms: load.ms, cpuMs: load.cpuMs, maxStallMs: load.stallMs },
     rssMB: Math.round(process.memoryUsage().rss / 1e6),
   };
