@@ -44,8 +44,8 @@ const LIST_PREFIX = Object.fromEntries(TABLE_LISTS.map((l) => [l, Buffer.from(`$
 const NL = Buffer.from('\n');
 
 /** `list\tjson\n` as buffers (prefix, item, newline), for a writer that already has the item's JSON. */
-export function itemLine(list: TableList, json: string): Buffer[] {
-  return [LIST_PREFIX[list], Buffer.from(json), NL];
+export function itemLine(list: TableList, json: Buffer): Buffer[] {
+  return [LIST_PREFIX[list], json, NL];
 }
 
 /**
@@ -136,9 +136,9 @@ export type SnapshotHeader = { schema: number; version: string };
 
 /**
  * Reads a snapshot's lines, checking the header and the trailer (item count and checksum), calling `onItem` for each
- * item line. `pause` is awaited every few hundred lines (the proxy's loader yields to the event loop there).
+ * item's JSON (a view into `bytes`, not a copy). `pause` is awaited every few hundred lines (the proxy's loader yields to the event loop there).
  */
-export async function scanSnapshot(bytes: Buffer, onItem: (list: TableList, json: string) => void, pause?: () => Promise<void>): Promise<SnapshotHeader> {
+export async function scanSnapshot(bytes: Buffer, onItem: (list: TableList, json: Buffer) => void, pause?: () => Promise<void>): Promise<SnapshotHeader> {
   const headerEnd = bytes.indexOf(NEWLINE);
   if (headerEnd < 0) throw new Error('no header line');
   const header = JSON.parse(bytes.toString('utf8', 0, headerEnd)) as { gatehouseTableSnapshot?: unknown; schema?: unknown; version?: unknown };
@@ -162,7 +162,7 @@ export async function scanSnapshot(bytes: Buffer, onItem: (list: TableList, json
       return { schema: header.schema, version: header.version };
     }
     if (!(TABLE_LISTS as readonly string[]).includes(list)) throw new Error(`line ${n + 1}: unknown list ${JSON.stringify(list.slice(0, 40))}`);
-    onItem(list as TableList, bytes.toString('utf8', tab + 1, end));
+    onItem(list as TableList, bytes.subarray(tab + 1, end));
     items++;
     at = end + 1;
     if (n % 256 === 0) {
@@ -203,7 +203,7 @@ export async function readSnapshot(path: string): Promise<LoadedSnapshot> {
       bytes,
       (list, json) => {
         if (problem !== undefined) return;
-        const parsed = ITEM_SCHEMAS[list].safeParse(JSON.parse(json));
+        const parsed = ITEM_SCHEMAS[list].safeParse(JSON.parse(json.toString('utf8')));
         if (parsed.success) lists[list].push(parsed.data);
         else problem = `a ${list} item is not valid: ${parsed.error.issues[0]?.message ?? 'invalid'}`;
       },
