@@ -14,7 +14,7 @@ import { PolicyUses } from './policy-uses.ts';
 import { compileRatePolicy } from './rate-policy-compiler.ts';
 import type { CompileCache } from './compile-cache.ts';
 import type { CompileInput, CompileOutput, JwksHealth, RawResource, ResourceKind, ResourceStatus } from './compile-types.ts';
-import { groupByKey, judgeResource, type Judgement } from './judge-resource.ts';
+import { judgeResource, type Judgement } from './judge-resource.ts';
 import { compareResolutionKeys, orderOf, resolutionKey, type ResolutionKey } from './resolution-order.ts';
 import { cmp, compareResourceIds, resourceKey, type ResourceId } from './resource-key.ts';
 import { resourceStatus } from './resource-status.ts';
@@ -69,6 +69,8 @@ interface Entry {
   status: ResourceStatus | undefined;
   statusDeps: StatusDeps | undefined;
   seen: number;
+  /** The compile that last found its key in the input (to tell a key listed twice). */
+  listed: number;
 }
 
 const NO_DIGESTS = Buffer.alloc(0);
@@ -100,10 +102,9 @@ export class IncrementalCompiler {
     let authorizersChanged = false;
     let ratePoliciesChanged = false;
     const acceptedChanged = new Set<Entry>();
-    for (const group of groupByKey(input.resources, (r) => this.#keyOf(r))) {
+    for (const [key, group, known] of this.#groups(input.resources, seq)) {
       const first = group[0] as RawResource;
-      const key = this.#keyOf(first);
-      let entry = this.#entries.get(key);
+      let entry = known;
       const judgement = this.#judge(key, group, entry, input.lastAccepted);
       if (entry === undefined) {
         entry = newEntry(judgement, key);
@@ -184,6 +185,40 @@ export class IncrementalCompiler {
     const accepted = this.#previous === undefined || membershipChanged ? this.#accepted() : acceptedChanged.size > 0 ? this.#updatedAccepted(this.#previous.accepted, acceptedChanged) : this.#previous.accepted;
     this.#previous = { table, header, statuses, accepted };
     return { table, statuses, accepted: withServedCertificates(accepted, tls.served), defaultCertificateProblem: tls.defaultProblem };
+  }
+
+  /**
+   * The resources grouped by key in first-seen order, each with its entry (if it has one), as groupByKey would group
+   * them but without a map of every key on every compile: a key is listed once nearly always, so the entries (marked
+   * with `listed`) tell repeats apart and only the few new keys need a set.
+   */
+  *#groups(resources: readonly RawResource[], seq: number): Generator<[string, RawResource[], Entry | undefined]> {
+    const keys: string[] = new Array<string>(resources.length);
+    const known: Array<Entry | undefined> = new Array<Entry | undefined>(resources.length);
+    let fresh: Set<string> | undefined;
+    let repeated: Map<string, RawResource[]> | undefined;
+    for (let i = 0; i < resources.length; i++) {
+      const r = resources[i] as RawResource;
+      const key = this.#keyOf(r);
+      keys[i] = key;
+      const entry = this.#entries.get(key);
+      known[i] = entry;
+      const again = entry !== undefined ? entry.listed === seq : fresh?.has(key) === true;
+      if (entry !== undefined) entry.listed = seq;
+      else (fresh ??= new Set()).add(key);
+      if (again) (repeated ??= new Map()).set(key, []);
+    }
+    if (repeated !== undefined) for (let i = 0; i < resources.length; i++) repeated.get(keys[i] as string)?.push(resources[i] as RawResource);
+    const yielded = repeated && new Set<string>();
+    for (let i = 0; i < resources.length; i++) {
+      const key = keys[i] as string;
+      const group = repeated?.get(key);
+      if (group === undefined) yield [key, [resources[i] as RawResource], known[i]];
+      else if (!yielded?.has(key)) {
+        yielded?.add(key); // later listings of a repeated key go with its first
+        yield [key, group, known[i]];
+      }
+    }
   }
 
   #keyOf(r: RawResource): string {
@@ -379,6 +414,7 @@ function newEntry(judgement: Judgement, key: string): Entry {
     status: undefined,
     statusDeps: undefined,
     seen: 0,
+    listed: 0,
   };
 }
 
