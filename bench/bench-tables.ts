@@ -8,7 +8,9 @@ import {
   type RoutingTable,
   type TableAuthorizer,
   type TableBackend,
+  type TableCache,
   type TableCors,
+  type TableRequestValidation,
   type TableRatePolicy,
   type TableRoute,
   type TablePathMatch,
@@ -59,7 +61,8 @@ export function seal(routes: TableRoute[], backends: TableBackend[], authorizers
   const sortedPolicies = [...ratePolicies].sort((a, b) => a.id.localeCompare(b.id));
   const content = { routes, backends: sorted, authorizers: sortedAuthorizers, ratePolicies: sortedPolicies };
   const version = createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 16);
-  return routingTableSchema.parse({ schema: TABLE_SCHEMA_VERSION, version, ...content });
+  // No certificates: the TLS cases add theirs in bench/gateway-process.ts.
+  return routingTableSchema.parse({ schema: TABLE_SCHEMA_VERSION, version, ...content, certificates: [], tlsHosts: [] });
 }
 
 /** The Authorizer a route enforces: the route's `auth` and the table entry it names. */
@@ -82,16 +85,21 @@ export const BENCH_CORS: TableCors = {
   maxAgeSeconds: 600,
 };
 
-export function oneRouteTable(upstreamPort: number, policy?: RoutePolicyFixture, ratePolicy?: TableRatePolicy, cors?: TableCors): RoutingTable {
+export function oneRouteTable(upstreamPort: number, policy?: RoutePolicyFixture, ratePolicy?: TableRatePolicy, cors?: TableCors, cache?: TableCache, requestValidation?: TableRequestValidation): RoutingTable {
   const b = backend(upstreamPort, '');
   const extra: Partial<TableRoute> = {
+    ...(cache === undefined ? {} : { cache }),
     ...(policy === undefined ? {} : { auth: policy.auth }),
     ...(ratePolicy === undefined ? {} : { ratePolicies: [ratePolicy.id] }),
     ...(cors === undefined ? {} : { cors }),
+    ...(requestValidation === undefined ? {} : { requestValidation }),
   };
   const r = route('bench/catch-all/r0/m0', { namespace: 'bench', name: 'catch-all', rule: 0, match: 0 }, [], { type: 'prefix', value: '/' }, b.id, extra);
   return seal([r], [b], policy === undefined ? [] : [policy.authorizer], ratePolicy === undefined ? [] : [ratePolicy]);
 }
+
+/** The cache-hit cases' cache: the rule's defaults (5 minutes, 1 MiB entries, this proxy's memory). */
+export const BENCH_CACHE: TableCache = { id: 'bench/catch-all/r0', ttlMs: 300_000, varyHeaders: [], maxEntryBytes: 1024 * 1024, storage: 'memory' };
 
 /** Hosts of ApiRoute i: mostly two exact hosts, every 10th a wildcard, every 25th any host under a base path. */
 function hostsOf(i: number): { hosts: string[]; basePath: string } {
@@ -141,3 +149,46 @@ export function assertMeasuredRoute(table: RoutingTable, routeId: string): void 
   const got = result.kind === 'route' ? result.route.id : result.kind;
   if (got !== routeId) throw new Error(`the measured request matches ${got} in table ${table.version}, expected ${routeId}`);
 }
+
+/**
+ * The validation cases' body schema: an order as an API would describe it (nested objects, an array of items, formats,
+ * enums, bounds, additionalProperties false), and a 1 KB body that matches it.
+ */
+export const BENCH_VALIDATION: TableRequestValidation = {
+  requiredHeaders: [],
+  requiredQuery: [],
+  bodySchema: {
+    type: 'object',
+    required: ['id', 'customer', 'items', 'currency'],
+    additionalProperties: false,
+    properties: {
+      id: { type: 'string', format: 'uuid' },
+      customer: {
+        type: 'object',
+        required: ['name', 'email'],
+        properties: { name: { type: 'string', minLength: 1, maxLength: 100 }, email: { type: 'string', format: 'email' }, vip: { type: 'boolean' } },
+      },
+      currency: { enum: ['EUR', 'USD', 'GBP'] },
+      note: { type: 'string', maxLength: 500 },
+      items: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 50,
+        items: {
+          type: 'object',
+          required: ['sku', 'quantity', 'price'],
+          additionalProperties: false,
+          properties: { sku: { type: 'string', pattern: '^[A-Z]{3}-[0-9]{4}$' }, quantity: { type: 'integer', minimum: 1 }, price: { type: 'number', minimum: 0 } },
+        },
+      },
+    },
+  },
+};
+
+export const BENCH_JSON_BODY = ((): string => {
+  const items = Array.from({ length: 12 }, (_, i) => ({ sku: `ABC-${String(1000 + i)}`, quantity: i + 1, price: 9.99 + i }));
+  const order = { id: '3f2b8c1e-5d4a-4e7b-9c2f-1a2b3c4d5e6f', customer: { name: 'Ada Lovelace', email: 'ada@example.com', vip: true }, currency: 'EUR', items, note: '' };
+  const base = JSON.stringify(order);
+  // Padded with the note to exactly 1024 bytes.
+  return JSON.stringify({ ...order, note: 'n'.repeat(1024 - base.length) });
+})();

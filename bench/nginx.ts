@@ -1,7 +1,8 @@
 // Debian's nginx, run as our own child (daemon off) from a private prefix directory: once as the
 // shared upstream (`return 200`), once as the nginx proxy_pass baseline, and (the tls group) terminating TLS with
 // HTTP/2 and HTTP/1.1 by ALPN in front of the same upstream.
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LOOPBACK } from './ports.ts';
 import { startProcess, type Started } from './child-processes.ts';
@@ -37,11 +38,29 @@ function httpCommon(dir: string): string {
 `;
 }
 
+/** The cache cases' bodies: the path the upstream serves each at, and its bytes (printable, so it reads as text). */
+export const CACHE_BODIES = {
+  '1k': { path: '/cache-body/1k', body: 'c'.repeat(1023) + '\n' },
+  '100k': { path: '/cache-body/100k', body: 'c'.repeat(102_399) + '\n' },
+} as const;
+
 export function upstreamConf(dir: string, port: number): string {
+  // The cache cases' bodies as files (nginx refuses a config string above 4 KiB), in a folder of their own that nginx's
+  // worker (user nobody when run as root) can read: the bench's temporary folder is private.
+  const bodies = mkdtempSync(join(tmpdir(), 'gatehouse-bench-bodies-'));
+  process.once('exit', () => rmSync(bodies, { recursive: true, force: true }));
+  mkdirSync(join(bodies, 'cache-body'), { mode: 0o755 });
+  chmodSync(bodies, 0o755);
+  for (const { path, body } of Object.values(CACHE_BODIES)) writeFileSync(join(bodies, path), body, { mode: 0o644 });
   return `${commonConf(dir)}
 http {${httpCommon(dir)}
   server {
     listen ${LOOPBACK}:${port};
+    location /cache-body/ {
+      root ${bodies};
+      default_type text/plain;
+      etag off;
+    }
     location / {
       default_type text/plain;
       return 200 ${JSON.stringify(UPSTREAM_BODY)};

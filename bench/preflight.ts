@@ -21,6 +21,14 @@ export interface PreflightOptions {
   timeoutMs?: number;
   /** Over TLS: the certificate to trust, and whether to offer (only) HTTP/2 by ALPN. */
   tls?: { ca: Buffer; h2: boolean };
+  /** The body the answer must carry (default: the upstream's usual one). */
+  body?: string;
+  /** true: the route caches; the next request must be an X-Cache: HIT. false: it must not carry X-Cache. */
+  cacheHits?: boolean;
+  /** POST this JSON body (the validation cases) instead of a GET. */
+  jsonBody?: string;
+  /** The route validates bodies: after the 200, an empty object must be refused 400 (the schema is enforced). */
+  validated?: boolean;
 }
 
 export async function preflight(name: string, port: number, host: string, path: string, options: PreflightOptions = {}): Promise<void> {
@@ -32,11 +40,14 @@ export async function preflight(name: string, port: number, host: string, path: 
     let last = '';
     while (Date.now() < deadline) {
       try {
-        const res = await request(url, { headers: { host, ...options.headers }, ...(dispatcher === undefined ? {} : { dispatcher }) });
+        const post = options.jsonBody === undefined ? {} : { method: 'POST' as const, body: options.jsonBody, headers: { host, 'content-type': 'application/json', ...options.headers } };
+        const res = await request(url, { headers: { host, ...options.headers }, ...post, ...(dispatcher === undefined ? {} : { dispatcher }) });
         const body = await res.body.text();
-        if (res.statusCode === 200 && body === UPSTREAM_BODY) {
+        if (res.statusCode === 200 && body === (options.body ?? UPSTREAM_BODY)) {
+          if (options.cacheHits !== undefined) await expectCache(name, url, host, options.cacheHits);
           if (options.rateLimited === true) expectRateLimitFields(name, res.headers);
           if (options.refusedWithout === true) await expectRefusal(name, url, host);
+          if (options.validated === true) await expectInvalid(name, url, host);
           // The first refusal comes from Redis, the second from the refusal the proxy remembered.
           if (options.exhausted === true) for (let i = 0; i < 2; i++) await expectLimited(name, url, host, options.headers);
           return;
@@ -74,4 +85,18 @@ async function expectLimited(name: string, url: string, host: string, headers: R
     throw new Error(`${name} answered ${res.statusCode} after its one token was spent, expected 429 with Retry-After: ${JSON.stringify(body.slice(0, 200))}`);
   }
   expectRateLimitFields(name, res.headers);
+}
+
+async function expectCache(name: string, url: string, host: string, hits: boolean): Promise<void> {
+  const res = await request(url, { headers: { host } });
+  await res.body.dump();
+  const xCache = res.headers['x-cache'];
+  if (hits && xCache !== 'HIT') throw new Error(`${name}: the request after the first was not a cache hit (X-Cache ${String(xCache)})`);
+  if (!hits && xCache !== undefined) throw new Error(`${name}: a route without a cache answered X-Cache ${String(xCache)}`);
+}
+
+async function expectInvalid(name: string, url: string, host: string): Promise<void> {
+  const res = await request(url, { method: 'POST', headers: { host, 'content-type': 'application/json' }, body: '{}' });
+  const body = await res.body.text();
+  if (res.statusCode !== 400) throw new Error(`${name} answered ${res.statusCode} to an invalid body, expected 400 (is the schema enforced?): ${JSON.stringify(body.slice(0, 200))}`);
 }

@@ -4,10 +4,11 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RoutingTable, TableRatePolicy } from '../proxy/table/table-schema.ts';
+import { missingProxyHeapFlags } from '../cli/commands/controller-heap-flags.ts';
 import { startProcess, type Started } from './child-processes.ts';
 import { freePort, waitForPort, LOOPBACK } from './ports.ts';
-import { proxyConf, startNginx, type TlsFiles } from './nginx.ts';
-import { assertMeasuredRoute, BENCH_CORS, oneRouteTable, tenThousandRouteTable, MEASURED_ROUTE_ID, type RoutePolicyFixture } from './bench-tables.ts';
+import { CACHE_BODIES, proxyConf, startNginx, type TlsFiles } from './nginx.ts';
+import { assertMeasuredRoute, BENCH_CACHE, BENCH_CORS, BENCH_JSON_BODY, BENCH_VALIDATION, oneRouteTable, tenThousandRouteTable, MEASURED_ROUTE_ID, type RoutePolicyFixture } from './bench-tables.ts';
 import { EXTERNAL_CREDENTIAL, routeAuth, type ApiKeyFixture, type DecisionService, type JwtIssuer } from './auth-fixtures.ts';
 import { GLOBAL_POLICY, LOCAL_POLICY, PRECHECK_POLICY } from './limit-fixtures.ts';
 import { rotatingScript, type ExpectedStatus } from './wrk.ts';
@@ -28,10 +29,16 @@ export type CaseName =
   | 'tracing-otlp'
   | 'tracing-unsampled'
   | 'cors-origin'
+  | 'post-1k'
+  | 'validation-1k'
   | 'gateway-tls-h1'
   | 'gateway-tls-h2'
   | 'nginx-tls-h1'
-  | 'nginx-tls-h2';
+  | 'nginx-tls-h2'
+  | 'cache-off-1k'
+  | 'cache-hit-1k'
+  | 'cache-off-100k'
+  | 'cache-hit-100k';
 export const PROXY_CASES: CaseName[] = ['gateway-1', 'gateway-1-quiet', 'gateway-10k', 'bare-undici', 'nginx'];
 /** gateway-1 as shipped (the bench's --gateway-log-level, info: one access-log line per request) over this: logging off. */
 export const LOGGING_OFF: CaseName = 'gateway-1-quiet';
@@ -44,11 +51,26 @@ export const TRACING_CASES: CaseName[] = ['tracing-otlp', 'tracing-unsampled'];
 /** gateway-1's route with CORS, every request carrying an allowed Origin (the answer gets the CORS fields). */
 export const CORS_CASES: CaseName[] = ['cors-origin'];
 /**
+ * Request validation: a 1 KB JSON POST to gateway-1's route with a body schema (read whole, parsed, validated, sent on
+ * as the same bytes), against the same POST to the route without one ("validation: none", streamed as usual).
+ */
+export const VALIDATION_BASELINE: CaseName = 'post-1k';
+export const VALIDATION_CASES: CaseName[] = ['validation-1k'];
+/**
  * The TLS listener: the gateway's HTTPS port and nginx `listen … ssl http2`, each loaded over HTTP/1.1 (wrk) and over
  * HTTP/2 (h2load), in front of the same upstream (plain HTTP/1.1). Compared with the plain gateway-1 and nginx.
  */
 export const TLS_CASES: CaseName[] = ['gateway-tls-h1', 'gateway-tls-h2', 'nginx-tls-h1', 'nginx-tls-h2'];
-export const ALL_CASES: CaseName[] = [...PROXY_CASES, ...AUTH_CASES, ...LIMIT_CASES, ...TRACING_CASES, ...CORS_CASES, ...TLS_CASES];
+/**
+ * The response cache: gateway-1's route answering a 1 KB and a 100 KB body from the upstream (off: no cache block),
+ * and the same route with a cache, every measured request a hit (docs/caching.md). Each hit case against its off case.
+ */
+export const CACHE_CASES: CaseName[] = ['cache-off-1k', 'cache-hit-1k', 'cache-off-100k', 'cache-hit-100k'];
+export const CACHE_RATIOS: Array<[CaseName, CaseName]> = [
+  ['cache-hit-1k', 'cache-off-1k'],
+  ['cache-hit-100k', 'cache-off-100k'],
+];
+export const ALL_CASES: CaseName[] = [...PROXY_CASES, ...AUTH_CASES, ...LIMIT_CASES, ...TRACING_CASES, ...CORS_CASES, VALIDATION_BASELINE, ...VALIDATION_CASES, ...TLS_CASES, ...CACHE_CASES];
 /** The authorizer cases are compared with the same one-route gateway without an Authorizer ("auth: none"). */
 export const AUTH_BASELINE: CaseName = 'gateway-1';
 /** The rate-limit cases are compared with the same one-route gateway without a RatePolicy ("limits: none"). */
@@ -64,7 +86,9 @@ export const CASE_GROUPS: Record<string, CaseName[]> = {
   limits: [LIMITS_BASELINE, ...LIMIT_CASES],
   tracing: [TRACING_BASELINE, ...TRACING_CASES],
   cors: [CORS_BASELINE, ...CORS_CASES],
+  validation: [VALIDATION_BASELINE, ...VALIDATION_CASES],
   tls: ['gateway-1', 'nginx', ...TLS_CASES],
+  cache: CACHE_CASES,
 };
 
 export const CASE_LABELS: Record<CaseName, string> = {
@@ -83,10 +107,16 @@ export const CASE_LABELS: Record<CaseName, string> = {
   'tracing-otlp': 'tracing: OTLP, every request',
   'tracing-unsampled': 'tracing: OTLP, sample 0',
   'cors-origin': 'cors: allowed Origin',
+  'post-1k': 'POST 1 KB JSON, no validation',
+  'validation-1k': 'POST 1 KB JSON, validated',
   'gateway-tls-h1': 'gateway, TLS, HTTP/1.1',
   'gateway-tls-h2': 'gateway, TLS, HTTP/2',
   'nginx-tls-h1': 'nginx, TLS, HTTP/1.1',
   'nginx-tls-h2': 'nginx, TLS, HTTP/2',
+  'cache-off-1k': 'cache: none, 1 KB body',
+  'cache-hit-1k': 'cache: hit, 1 KB body',
+  'cache-off-100k': 'cache: none, 100 KB body',
+  'cache-hit-100k': 'cache: hit, 100 KB body',
 };
 
 /** The RatePolicy each rate-limit case's route names. */
@@ -97,7 +127,7 @@ const LIMIT_POLICIES: Partial<Record<CaseName, TableRatePolicy>> = {
 };
 
 export function isGatewayCase(name: CaseName): boolean {
-  return name.startsWith('gateway') || CORS_CASES.includes(name) || AUTH_CASES.includes(name) || LIMIT_CASES.includes(name) || TRACING_CASES.includes(name);
+  return name.startsWith('gateway') || name === VALIDATION_BASELINE || VALIDATION_CASES.includes(name) || CACHE_CASES.includes(name) || CORS_CASES.includes(name) || AUTH_CASES.includes(name) || LIMIT_CASES.includes(name) || TRACING_CASES.includes(name);
 }
 
 /**
@@ -139,6 +169,8 @@ export interface CaseLoad {
   rotation?: TokenRotation;
   /** Over TLS (https://): HTTP/1.1 with wrk, or HTTP/2 with h2load. Absent: plain HTTP/1.1 with wrk. */
   tls?: 'h1' | 'h2';
+  /** Every request a POST with this JSON body (the validation cases). */
+  jsonBody?: string;
 }
 
 export interface RunningCase {
@@ -159,6 +191,11 @@ export interface RunningCase {
   load: CaseLoad;
   /** Headers of the one request sent before measuring (its credential). */
   preflightHeaders: Record<string, string>;
+  /** The path measured, and the body it must answer, when not the usual (the cache cases). */
+  path?: string;
+  expectedBody?: string;
+  /** Every measured request must be a cache hit (checked before measuring: the second request is one). */
+  cacheHits?: boolean;
 }
 
 const GATEWAY_ENTRY = join(import.meta.dirname, '../proxy/server/start-gateway.ts');
@@ -197,7 +234,8 @@ function startGatewayCase(name: CaseName, table: RoutingTable, ctx: CaseContext,
   writeFileSync(tableFile, JSON.stringify(table));
   const entry = join(import.meta.dirname, 'gateway-process.ts');
   const profile = ctx.cpuProfileDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', ctx.cpuProfileDir, '--cpu-prof-name', `${name}.cpuprofile`];
-  const args = [...profile, entry, '--table', tableFile, '--port', String(port), '--admin-port', String(adminPort), '--log-level', ctx.gatewayLogLevel, ...extraArgs];
+  // The V8 heap flags `gatehouse proxy` runs with (controller-heap-flags.ts): the gateway as shipped.
+  const args = [...missingProxyHeapFlags(profile, undefined), ...profile, entry, '--table', tableFile, '--port', String(port), '--admin-port', String(adminPort), '--log-level', ctx.gatewayLogLevel, ...extraArgs];
   // The log goes to a file, as a pod's stdout goes to the node's log: the access log is part of what is measured.
   return startProcess(name, process.execPath, args, ctx.cpu, join(ctx.tmpDir, `${name}.log`));
 }
@@ -242,7 +280,22 @@ export async function startCase(name: CaseName, ctx: CaseContext): Promise<Runni
   let expectedStatus: ExpectedStatus = 200;
   let load: CaseLoad = { headers: [] };
   let preflightHeaders: Record<string, string> = {};
+  let measured: Pick<RunningCase, 'path' | 'expectedBody' | 'cacheHits'> = {};
   switch (name) {
+    case 'cache-off-1k':
+    case 'cache-hit-1k':
+    case 'cache-off-100k':
+    case 'cache-hit-100k': {
+      const hit = name.startsWith('cache-hit');
+      const table = oneRouteTable(ctx.upstreamPort, undefined, undefined, undefined, hit ? BENCH_CACHE : undefined);
+      assertMeasuredRoute(table, table.routes[0]?.id ?? '');
+      routes = table.routes.length;
+      adminPort = await freePort();
+      const body = CACHE_BODIES[name.endsWith('100k') ? '100k' : '1k'];
+      measured = { path: body.path, expectedBody: body.body, cacheHits: hit };
+      started = startGatewayCase(name, table, ctx, port, adminPort);
+      break;
+    }
     case 'gateway-1':
     case 'gateway-10k': {
       const table = name === 'gateway-1' ? oneRouteTable(ctx.upstreamPort) : tenThousandRouteTable(ctx.upstreamPort);
@@ -258,6 +311,16 @@ export async function startCase(name: CaseName, ctx: CaseContext): Promise<Runni
       routes = table.routes.length;
       adminPort = await freePort();
       load = { headers: [`Origin: ${BENCH_CORS.allowOrigins[0] ?? ''}`] };
+      started = startGatewayCase(name, table, ctx, port, adminPort);
+      break;
+    }
+    case 'post-1k':
+    case 'validation-1k': {
+      const table = oneRouteTable(ctx.upstreamPort, undefined, undefined, undefined, undefined, name === 'validation-1k' ? BENCH_VALIDATION : undefined);
+      assertMeasuredRoute(table, table.routes[0]?.id ?? '');
+      routes = table.routes.length;
+      adminPort = await freePort();
+      load = { headers: ['Content-Type: application/json'], jsonBody: BENCH_JSON_BODY };
       started = startGatewayCase(name, table, ctx, port, adminPort);
       break;
     }
@@ -348,6 +411,7 @@ export async function startCase(name: CaseName, ctx: CaseContext): Promise<Runni
     preflightHeaders,
     usesRedis,
     expectedStatus,
+    ...measured,
     ...(routes === undefined ? {} : { routes }),
     ...(adminPort === undefined ? {} : { adminPort }),
     ...(authorizerId === undefined ? {} : { authorizerId }),

@@ -1,6 +1,6 @@
 // Turns wrk runs into the summary: per-case throughput and latency, the ratios the target is
 // stated in, a printed table, and the JSON written to bench/results/.
-import { AUTH_BASELINE, AUTH_CASES, CASE_LABELS, GLOBAL_LIMIT_CASES, LIMIT_CASES, LIMITS_BASELINE, LOGGING_OFF, TRACING_BASELINE, TRACING_CASES, CORS_BASELINE, CORS_CASES, type CaseName } from './proxy-cases.ts';
+import { AUTH_BASELINE, AUTH_CASES, CASE_LABELS, GLOBAL_LIMIT_CASES, LIMIT_CASES, LIMITS_BASELINE, LOGGING_OFF, TRACING_BASELINE, TRACING_CASES, CORS_BASELINE, CORS_CASES, CACHE_RATIOS, VALIDATION_BASELINE, VALIDATION_CASES, type CaseName } from './proxy-cases.ts';
 import { errorCount, requestsPerSecond, type ExpectedStatus, type WrkResult } from './wrk.ts';
 import { writeResultFiles } from './results-file.ts';
 import { addCounters, NO_COUNTERS, type GatewayCounters } from './gateway-counters.ts';
@@ -161,6 +161,8 @@ export function ratios(cases: BenchReport['cases'], metric: 'rps' | 'requestsPer
     ...TRACING_CASES.map((c): [CaseName, CaseName] => [c, TRACING_BASELINE]),
     ...CORS_CASES.map((c): [CaseName, CaseName] => [c, CORS_BASELINE]),
     ...TLS_RATIOS,
+    ...CACHE_RATIOS,
+    ...VALIDATION_CASES.map((c): [CaseName, CaseName] => [c, VALIDATION_BASELINE]),
   ];
   for (const [a, b] of pairs) {
     const x = cases[a];

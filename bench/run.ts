@@ -21,6 +21,7 @@ import {
   LIMITS_BASELINE,
   TRACING_BASELINE,
   CORS_BASELINE,
+  VALIDATION_CASES,
   TRACING_CASES,
   TLS_CASES,
   gatewayAvailable,
@@ -34,7 +35,7 @@ import { createApiKeys, createJwtIssuer, startDecisionService, GATEWAY_TOKEN_CAC
 import { GLOBAL_POLICY, LOCAL_POLICY, PRECHECK_POLICY, redisBetween, startRedis, type RedisFixture } from './limit-fixtures.ts';
 import { countersBetween, readCounters, waitForRedisUp } from './gateway-counters.ts';
 import { preflight } from './preflight.ts';
-import { runWrk, type WrkResult } from './wrk.ts';
+import { postScript, runWrk, type WrkResult } from './wrk.ts';
 import { runH2load } from './h2load.ts';
 import { benchCertificate } from './tls-fixtures.ts';
 import { MEASURED_HOST, MEASURED_PATH } from './bench-tables.ts';
@@ -110,6 +111,12 @@ groups:
            --otlp-sample 0, the tracer on and no span recorded)
   cors     ${CASE_GROUPS.cors?.join(', ')}
            (${CORS_BASELINE} is "cors: none"; cors-origin: the same route with CORS, every request with an allowed Origin)
+  cache    ${CASE_GROUPS.cache?.join(', ')}
+           (gateway-1's route answering a 1 KB / 100 KB upstream body, without a cache and with one where every
+           measured request is a hit; target: hit ≥ 1.5× its "cache: none")
+  validation ${CASE_GROUPS.validation?.join(', ')}
+           (post-1k is "validation: none": a 1 KB JSON POST to gateway-1's route; validation-1k: the same POST to the
+           route with a body schema (read whole, parsed, validated, sent on unchanged); target ≤ 20% cost)
 
 Needs wrk and nginx (and redis-server for the Global limit cases, h2load and openssl for the tls group), two CPUs
 and taskset. Exits 1 when a measured
@@ -278,11 +285,14 @@ async function main(): Promise<BenchReport> {
     });
     // A request before the gateway's Redis connection is ready would be decided by the local fallback.
     if (c.usesRedis && c.adminPort !== undefined) await waitForRedisUp(c.adminPort);
-    await preflight(name, c.port, MEASURED_HOST, MEASURED_PATH, {
+    await preflight(name, c.port, MEASURED_HOST, c.path ?? MEASURED_PATH, {
       headers: c.preflightHeaders,
+      ...(c.expectedBody === undefined ? {} : { body: c.expectedBody }),
+      ...(c.cacheHits === undefined ? {} : { cacheHits: c.cacheHits }),
       refusedWithout: c.authorizerId !== undefined,
       rateLimited: c.ratePolicyId !== undefined,
       exhausted: c.expectedStatus === 429,
+      ...(c.load.jsonBody === undefined ? {} : { jsonBody: c.load.jsonBody, validated: VALIDATION_CASES.includes(c.name) }),
       ...(c.load.tls === undefined || tls === null ? {} : { tls: { ca: readFileSync(tls.certFile), h2: c.load.tls === 'h2' } }),
     });
     running.push(c);
@@ -295,7 +305,7 @@ async function main(): Promise<BenchReport> {
     const order = running.map((_, i) => running[(i + round) % running.length] as RunningCase);
     for (const c of order) {
       const wrk = {
-        url: `${c.load.tls === undefined ? 'http' : 'https'}://${LOOPBACK}:${c.port}${MEASURED_PATH}`,
+        url: `${c.load.tls === undefined ? 'http' : 'https'}://${LOOPBACK}:${c.port}${c.path ?? MEASURED_PATH}`,
         host: MEASURED_HOST,
         threads: params.threads,
         connections: params.connections,
@@ -306,7 +316,8 @@ async function main(): Promise<BenchReport> {
       const load = async (durationSec: number): Promise<WrkResult> => {
         // The same concurrency as wrk's: one request in flight on each of the connections.
         if (c.load.tls === 'h2') return runH2load({ ...wrk, durationSec, streamsPerConnection: 1, logFile: join(tmpDir, 'h2load.log') });
-        const r = await runWrk({ ...wrk, durationSec, ...(rotation === undefined ? {} : { script: rotation.script() }) });
+        const script = rotation !== undefined ? rotation.script() : c.load.jsonBody !== undefined ? postScript(c.load.jsonBody, join(tmpDir, `${c.name}.lua`)) : undefined;
+        const r = await runWrk({ ...wrk, durationSec, ...(script === undefined ? {} : { script }) });
         rotation?.advance(r.requests, params.connections);
         return r;
       };

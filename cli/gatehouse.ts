@@ -6,6 +6,7 @@ import { COMMANDS, STANDALONE, VERSION } from './commands/command-flags.ts';
 import { commandUsage, parseCommandLine, topLevelUsage } from './commands/flag-definitions.ts';
 import { otlpOptions } from './commands/otlp-flags.ts';
 import { redisOptions } from './commands/redis-flags.ts';
+import { cacheOptions } from './commands/cache-flags.ts';
 import { tlsOptions } from './commands/tls-flags.ts';
 import { logLevel } from './commands/log-level.ts';
 import { clientTimeouts } from './commands/client-timeout-flags.ts';
@@ -54,6 +55,7 @@ async function standalone(args: string[]): Promise<number> {
     ...tracing,
     websocketDrainMs: flags['websocket-drain'],
     ...redis,
+    ...cacheOptions(flags),
     ...tls,
     ...(flags['default-tls-secret'] && { defaultTlsSecret: flags['default-tls-secret'] }),
     ...(selfSigned && { selfSigned }),

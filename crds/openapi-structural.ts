@@ -76,7 +76,8 @@ function convert(node: JsonSchema, defs: JsonSchema, path: string, refStack: str
   const extra = node.additionalProperties;
   if (extra !== undefined && extra !== false) {
     if (node.properties !== undefined) throw new StructuralSchemaError(`${at(path)}: properties and additionalProperties together`);
-    if (extra === true) out['x-kubernetes-preserve-unknown-fields'] = true;
+    // `{}` (z.unknown() values) admits any value, as `true` does: both are kept unpruned.
+    if (extra === true || isEmptySchema(extra)) out['x-kubernetes-preserve-unknown-fields'] = true;
     else out.additionalProperties = convert(asObject(extra), defs, `${path}[*]`, refStack);
   }
   if (node.items !== undefined) {
@@ -156,6 +157,10 @@ function inferObjectType(out: JsonSchema): void {
 function boundEnumLength(out: JsonSchema): void {
   if (out.type !== 'string' || !Array.isArray(out.enum) || out.maxLength !== undefined) return;
   out.maxLength = Math.max(...out.enum.map((v) => String(v).length));
+}
+
+function isEmptySchema(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
 }
 
 function asObject(value: unknown): JsonSchema {

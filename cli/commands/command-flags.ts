@@ -6,6 +6,7 @@ import { defineCommand, defineFlags, type CommandDefinition } from './flag-defin
 import { LOG_LEVEL_FLAGS } from './log-level.ts';
 import { OTLP_FLAGS } from './otlp-flags.ts';
 import { REDIS_FLAGS } from './redis-flags.ts';
+import { CACHE_FLAGS } from './cache-flags.ts';
 import { shutdownFlags } from './shutdown-flags.ts';
 import { TRUSTED_PROXIES_FLAGS } from './trusted-proxies-flag.ts';
 import { DEFAULT_TLS_SECRET_FLAGS, TLS_FLAGS } from './tls-flags.ts';
@@ -61,6 +62,7 @@ export const STANDALONE = defineCommand({
     ...OTLP_FLAGS,
     ...WEBSOCKET_FLAGS,
     ...REDIS_FLAGS,
+    ...CACHE_FLAGS,
   },
 });
 
@@ -150,6 +152,7 @@ export const PROXY = defineCommand({
     ...OTLP_FLAGS,
     ...WEBSOCKET_FLAGS,
     ...REDIS_FLAGS,
+    ...CACHE_FLAGS,
   },
 });
 

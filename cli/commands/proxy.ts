@@ -5,6 +5,7 @@ import { PROXY } from './command-flags.ts';
 import { parseCommandLine } from './flag-definitions.ts';
 import { otlpOptions } from './otlp-flags.ts';
 import { redisOptions } from './redis-flags.ts';
+import { cacheOptions } from './cache-flags.ts';
 import { tlsOptions } from './tls-flags.ts';
 import { packageVersion } from '../package-version.ts';
 import { pino } from 'pino';
@@ -16,10 +17,12 @@ import { CredentialFiles } from '../../proxy/subscribe/stream-credentials.ts';
 import { loadTableFile, TableFile } from '../../proxy/subscribe/table-file.ts';
 import { logLevel } from './log-level.ts';
 import { clientTimeouts } from './client-timeout-flags.ts';
+import { ensureProxyHeapFlags } from './controller-heap-flags.ts';
 
 export async function proxyCommand(args: string[]): Promise<number> {
   const parsed = parseCommandLine(PROXY, args);
   if (parsed === undefined) return 2;
+  ensureProxyHeapFlags();
   const { flags } = parsed;
   const level = logLevel(flags['log-level']);
   if (typeof level === 'object') {
@@ -56,6 +59,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
     ...tracing,
     websocketDrainMs: flags['websocket-drain'],
     ...redis,
+    ...cacheOptions(flags),
     ...tlsOptions(flags),
     logger,
   });

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { compile } from '../../controller/compile/compile.ts';
 import { documentsToCompileInput } from '../../controller/sources/manifest-documents.ts';
 import { FilesSource, type FilesSnapshot } from '../../controller/sources/files-source.ts';
+import { readBodyFiles } from '../../controller/sources/body-files.ts';
 import { originsByKey, problemLines } from '../../controller/status/status-report.ts';
 import { trafficSteps, type TrafficSteps } from '../../proxy/server/graceful-shutdown.ts';
 import { startGateway, type GatewayOptions } from '../../proxy/server/start-gateway.ts';
@@ -24,6 +25,9 @@ export interface StandaloneOptions {
   /** Span export over OTLP (docs/tracing.md); off when absent. */
   tracing?: GatewayOptions['tracing'];
   localLimitKeys?: number;
+  /** The response caches' memory bound (--cache-max-bytes), and the admin token file purges need (--admin-token-file). */
+  cache?: GatewayOptions['cache'];
+  adminTokenFile?: string;
   /** How long a WebSocket on a removed or changed route keeps working (--websocket-drain). */
   websocketDrainMs?: number;
   /** The HTTPS listener (--https-port, --tls-min-version) and the port https redirects name. */
@@ -65,6 +69,8 @@ export async function runStandalone(opts: StandaloneOptions): Promise<Standalone
     ...(opts.tracing && { tracing: opts.tracing }),
     ...(opts.localLimitKeys !== undefined && { localLimitKeys: opts.localLimitKeys }),
     ...(opts.websocketDrainMs !== undefined && { websocketDrainMs: opts.websocketDrainMs }),
+    ...(opts.cache && { cache: opts.cache }),
+    ...(opts.adminTokenFile !== undefined && { adminTokenFile: opts.adminTokenFile }),
     ...(opts.https && { https: opts.https }),
     ...(opts.httpsRedirectPort !== undefined && { httpsRedirectPort: opts.httpsRedirectPort }),
   });
@@ -85,6 +91,7 @@ export async function runStandalone(opts: StandaloneOptions): Promise<Standalone
     if (selfSigned) input.secrets = [...(input.secrets ?? []), selfSigned];
     if (defaultTlsSecret) input.defaultTlsSecret = defaultTlsSecret;
     input.now = Date.now();
+    input.files = readBodyFiles(opts.configDir, input.resources);
     const out = compile(input);
     lastAccepted = out.accepted;
 

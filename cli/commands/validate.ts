@@ -5,6 +5,8 @@ import { listManifestFiles, readManifestFile, type ManifestDocument } from '../.
 import { VALIDATE } from './command-flags.ts';
 import { commandUsage, parseCommandLine } from './flag-definitions.ts';
 import { fullReport, isProblem, originsByKey } from '../../controller/status/status-report.ts';
+import { readBodyFiles } from '../../controller/sources/body-files.ts';
+import { statSync } from 'node:fs';
 
 export async function validateCommand(args: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const parsed = parseCommandLine(VALIDATE, args);
@@ -33,6 +35,9 @@ export async function validateCommand(args: string[], out: NodeJS.WritableStream
   }
   const { input, errors } = documentsToCompileInput(documents);
   for (const e of errors) out.write(`✗ ${e.origin}: ${e.message}\n`);
+  // One folder is checked as standalone mode serves it: direct-response body files are read from it.
+  const only = paths.length === 1 ? (paths[0] as string) : null;
+  if (only !== null && statSync(only).isDirectory()) input.files = readBodyFiles(only, input.resources);
   const { statuses, table } = compile(input);
   for (const line of fullReport(statuses, originsByKey(input.resources))) out.write(`${line}\n`);
   const problems = statuses.filter((s) => s.conditions.some(isProblem)).length;

@@ -7,6 +7,8 @@ import type { FieldProblem } from './field-path.ts';
 import { effectiveMatches, matchPath } from './effective-matches.ts';
 import { parseTemplate, referencedParams, type TemplateParam } from './path-template.ts';
 import { regexProblem } from './regex-safety.ts';
+import { checkDirectResponse } from './direct-response-checks.ts';
+import { checkRequestValidation } from './validation-compiler.ts';
 
 export function checkApiRoute(route: ApiRoute): FieldProblem[] {
   const { spec } = route;
@@ -47,37 +49,41 @@ function checkRule(rule: RouteRule, at: string): FieldProblem[] {
       });
     }
   });
-  problems.push(...checkRewrite(rule, at, templates));
+  problems.push(...checkRewrite(rule, rule.rewrite, `${at}.rewrite`, at, templates));
+  problems.push(...checkRewrite(rule, rule.redirect, `${at}.redirect`, at, templates));
+  problems.push(...checkDirectResponse(rule.directResponse, `${at}.directResponse`));
   problems.push(...checkHeaderChanges(rule.requestHeaders, `${at}.requestHeaders`));
   problems.push(...checkHeaderChanges(rule.responseHeaders, `${at}.responseHeaders`));
   problems.push(...checkTimeouts(`${at}.timeouts`, rule.timeouts));
   problems.push(...checkWebSocket(`${at}.websocket`, rule.websocket));
-  rule.backends.forEach((b, k) => problems.push(...checkBackendUrl(b.url, `${at}.backends[${k}].url`)));
+  problems.push(...checkRequestValidation(rule.requestValidation, at));
+  (rule.backends ?? []).forEach((b, k) => problems.push(...checkBackendUrl(b.url, `${at}.backends[${k}].url`)));
   rule.canary?.backends.forEach((b, k) => problems.push(...checkBackendUrl(b.url, `${at}.canary.backends[${k}].url`)));
   return problems;
 }
 
-function checkRewrite(rule: RouteRule, at: string, templates: Map<number, TemplateParam[]>): FieldProblem[] {
+/** A rewrite's (or a redirect's) path replacement, `field` naming where it sits, against the rule's matches. */
+function checkRewrite(rule: RouteRule, rewrite: { replacePrefix?: string | undefined; replacePath?: string | undefined } | undefined, field: string, at: string, templates: Map<number, TemplateParam[]>): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const matches = effectiveMatches(rule);
-  if (rule.rewrite?.replacePrefix !== undefined) {
+  if (rewrite?.replacePrefix !== undefined) {
     matches.forEach((match, j) => {
       const type = matchPath(match).type;
       if (type !== 'Prefix') {
-        problems.push({ path: `${at}.rewrite.replacePrefix`, message: `only applies to Prefix matches, but ${at}.matches[${j}] is ${type}` });
+        problems.push({ path: `${field}.replacePrefix`, message: `only applies to Prefix matches, but ${at}.matches[${j}] is ${type}` });
       }
     });
   }
-  const replacePath = rule.rewrite?.replacePath;
+  const replacePath = rewrite?.replacePath;
   if (replacePath !== undefined) {
     for (const name of new Set(referencedParams(replacePath))) {
       matches.forEach((match, j) => {
         const params = templates.get(j);
         const type = matchPath(match).type;
         if (type !== 'Template') {
-          problems.push({ path: `${at}.rewrite.replacePath`, message: `uses {${name}} but ${at}.matches[${j}] is ${type}, not a Template` });
+          problems.push({ path: `${field}.replacePath`, message: `uses {${name}} but ${at}.matches[${j}] is ${type}, not a Template` });
         } else if (params && !params.some((p) => p.name === name)) {
-          problems.push({ path: `${at}.rewrite.replacePath`, message: `uses {${name}}, which ${at}.matches[${j}].path.value does not define` });
+          problems.push({ path: `${field}.replacePath`, message: `uses {${name}}, which ${at}.matches[${j}].path.value does not define` });
         }
       });
     }

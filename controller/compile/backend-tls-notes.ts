@@ -7,7 +7,7 @@ const WARNING = "tls.insecureSkipVerify is true: the backend's certificate is no
 export function insecureBackendNotes(route: ApiRoute): string[] {
   const notes: string[] = [];
   route.spec.rules.forEach((rule, i) => {
-    rule.backends.forEach((b, k) => {
+    (rule.backends ?? []).forEach((b, k) => {
       if (b.tls?.insecureSkipVerify === true) notes.push(`spec.rules[${i}].backends[${k}].${WARNING}`);
     });
     rule.canary?.backends.forEach((b, k) => {

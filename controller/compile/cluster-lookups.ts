@@ -1,13 +1,14 @@
 // Records what a computation looked up in the ClusterIndex, so a cached result can be reused for as long as every
 // lookup still returns the same objects (sources hand in identical objects for unchanged ones).
 import type { ClusterIndex } from './cluster-index.ts';
-import type { EndpointSliceInfo, SecretInfo, ServiceInfo } from './compile-types.ts';
+import type { BodyFileRead, EndpointSliceInfo, SecretInfo, ServiceInfo } from './compile-types.ts';
 
 export type ClusterLookup =
   | { what: 'service'; namespace: string; name: string; result: ServiceInfo | undefined }
   | { what: 'slices'; namespace: string; name: string; result: readonly EndpointSliceInfo[] }
   | { what: 'secret'; namespace: string; name: string; result: SecretInfo | undefined }
-  | { what: 'secretsIn'; namespace: string; name: ''; result: readonly SecretInfo[] };
+  | { what: 'secretsIn'; namespace: string; name: ''; result: readonly SecretInfo[] }
+  | { what: 'file'; namespace: ''; name: string; result: BodyFileRead | undefined };
 
 /**
  * A ClusterIndex that answers as `cluster` does and appends each distinct lookup to `lookups`. Results are kept by
@@ -39,6 +40,11 @@ export function recordingCluster(cluster: ClusterIndex, lookups: ClusterLookup[]
       record({ what: 'secretsIn', namespace, name: '', result });
       return result;
     },
+    file: (path) => {
+      const result = cluster.file(path);
+      record({ what: 'file', namespace: '', name: path, result });
+      return result;
+    },
   };
 }
 
@@ -56,6 +62,10 @@ function sameLookup(l: ClusterLookup, cluster: ClusterIndex): boolean {
       return sameItems(cluster.slicesOf(l.namespace, l.name), l.result);
     case 'secretsIn':
       return sameItems(cluster.secretsIn(l.namespace), l.result);
+    case 'file': {
+      const now = cluster.file(l.name);
+      return now === l.result || (now !== undefined && l.result !== undefined && JSON.stringify(now) === JSON.stringify(l.result));
+    }
   }
 }
 

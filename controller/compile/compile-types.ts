@@ -64,7 +64,15 @@ export interface CompileInput {
   defaultTlsSecret?: { namespace: string; name: string };
   /** The time (ms since the epoch) certificates are checked for expiry against; no expiry check without it. */
   now?: number;
+  /**
+   * Standalone mode: the direct-response body files the ApiRoutes name, by their path relative to the config folder,
+   * as read (controller/sources/body-files.ts). Absent in a cluster, where a body file is refused.
+   */
+  files?: ReadonlyMap<string, BodyFileRead>;
 }
+
+/** A body file's text, or why it could not be read. */
+export type BodyFileRead = { text: string } | { error: string };
 
 export interface ResourceStatus {
   kind: ResourceKind;

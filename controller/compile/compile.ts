@@ -77,7 +77,7 @@ function assembleTable(routes: RoutingTable['routes'], backends: TableBackend[],
   const usedAuthorizers = new Set<string>();
   const usedRatePolicies = new Set<string>();
   for (const r of routes) {
-    for (const b of r.backends) used.add(b.backend);
+    for (const b of r.backends ?? []) used.add(b.backend);
     for (const b of r.canary?.backends ?? []) used.add(b.backend);
     if (r.auth) usedAuthorizers.add(r.auth.authorizer);
     for (const p of r.ratePolicies ?? []) usedRatePolicies.add(p);

@@ -421,7 +421,7 @@ function newEntry(judgement: Judgement, key: string): Entry {
 function usedBackendIds(routes: readonly TableRoute[]): string[] {
   const ids = new Set<string>();
   for (const r of routes) {
-    for (const b of r.backends) ids.add(b.backend);
+    for (const b of r.backends ?? []) ids.add(b.backend);
     for (const b of r.canary?.backends ?? []) ids.add(b.backend);
   }
   return [...ids];

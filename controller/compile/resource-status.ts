@@ -9,7 +9,6 @@ import type { Judgement } from './judge-resource.ts';
 import type { CompiledApiRoute } from './route-compiler.ts';
 import { checkRouteReferences, type RefLookup } from './route-references.ts';
 import type { CompiledAuthorizer } from './authorizer-compiler.ts';
-import { unenforcedRouteFields } from './unsupported-features.ts';
 import { insecureBackendNotes } from './backend-tls-notes.ts';
 import type { ValidatedResource } from './validated-resource.ts';
 
@@ -51,7 +50,7 @@ function acceptance(j: Judgement): Acceptance {
 }
 
 function acceptedNotes(resource: ValidatedResource): string[] {
-  return resource.kind === 'ApiRoute' ? [...unenforcedRouteFields(resource.object), ...insecureBackendNotes(resource.object)] : [];
+  return resource.kind === 'ApiRoute' ? insecureBackendNotes(resource.object) : [];
 }
 
 function references(

@@ -23,7 +23,10 @@ import { cmp } from './resource-key.ts';
 import { authorizerId } from './authorizer-compiler.ts';
 import { ratePolicyId } from './rate-policy-compiler.ts';
 import { routeCors } from './cors-compiler.ts';
+import { routeCache } from './cache-compiler.ts';
+import { routeRequestValidation } from './validation-compiler.ts';
 import { certificateId, readCaSecret, readTlsSecret, type PairCheck } from './tls-secrets.ts';
+import { compileDirectResponse, compileRedirect } from './direct-response-compiler.ts';
 
 export interface RouteCandidate {
   route: TableRoute;
@@ -80,7 +83,7 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
     backendPool.set(key, backend);
     return backend;
   };
-  const weighted = (list: RouteRule['backends'], at: string): WeightedBackend[] =>
+  const weighted = (list: NonNullable<RouteRule['backends']>, at: string): WeightedBackend[] =>
     list.map((ref, k) => {
       const resolved = resolveBackend(ref, metadata.namespace, `${at}[${k}]`, cluster);
       resolved.backend = pooled(resolved.backend);
@@ -100,7 +103,10 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
 
   spec.rules.forEach((rule, i) => {
     const at = `spec.rules[${i}]`;
-    const backends = weighted(rule.backends, `${at}.backends`);
+    const backends = rule.backends && weighted(rule.backends, `${at}.backends`);
+    // A rule that answers itself: its body's problem (a file that cannot be read) is a reference problem, reported once.
+    const direct = rule.directResponse && compileDirectResponse(rule.directResponse, `${at}.directResponse`, cluster);
+    if (direct?.problem) out.backendProblems.push(direct.problem);
     const canary = rule.canary && {
       ...(rule.canary.header && { header: { name: rule.canary.header.name.toLowerCase(), value: rule.canary.header.value } }),
       ...(rule.canary.cookie && { cookie: { name: rule.canary.cookie.name, value: rule.canary.cookie.value } }),
@@ -121,10 +127,13 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
       ratePolicies: routeRatePolicies(metadata.namespace, spec.ratePolicies, rule.ratePolicies),
       websocket: routeWebSocket(rule.websocket),
       cors: routeCors(rule.cors ?? spec.cors),
+      cache: routeCache(rule.cache, `${metadata.namespace}/${metadata.name}/r${i}`, spec.cacheEpoch),
+      requestValidation: routeRequestValidation(rule.requestValidation),
     };
     effectiveMatches(rule).forEach((match, j) => {
       const path = matchPath(match);
-      const rewrite = tableRewrite(rule, path, spec.basePath, spec.stripBasePath);
+      // Only a forwarded path is rewritten (a redirect's path replacement works on the client's full path).
+      const rewrite = backends && tableRewrite(rule, path, spec.basePath, spec.stripBasePath);
       const route: TableRoute = {
         id: `${metadata.namespace}/${metadata.name}/r${i}/m${j}`,
         source: { namespace: metadata.namespace, name: metadata.name, rule: i, match: j },
@@ -136,7 +145,9 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
         ...(rewrite && { rewrite }),
         requestHeaders: shared.requestHeaders,
         responseHeaders: shared.responseHeaders,
-        backends,
+        ...(backends && { backends }),
+        ...(direct && { directResponse: direct.table }),
+        ...(rule.redirect && { redirect: compileRedirect(rule.redirect, path, spec.basePath) }),
         ...(canary && { canary }),
         timeouts: shared.timeouts,
         retries: shared.retries,
@@ -148,6 +159,8 @@ export function compileApiRoute(apiRoute: ApiRoute, cluster: ClusterIndex, backe
         ...(shared.cors && { cors: shared.cors }),
         ...(httpsRedirect !== undefined && { httpsRedirect }),
         ...(clientCertificate && { clientCertificate }),
+        ...(shared.cache && { cache: shared.cache }),
+        ...(shared.requestValidation && { requestValidation: shared.requestValidation }),
       };
       out.candidates.push({ route, field: matchField(i, j) });
     });

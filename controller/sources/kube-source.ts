@@ -177,7 +177,7 @@ export class KubeSource {
 
   /** The caches as compiler input, now. */
   snapshot(): Omit<KubeSnapshot, 'firstChangeAt'> {
-    const input: Required<Omit<CompileInput, 'lastAccepted' | 'cache' | 'jwksHealth' | 'defaultTlsSecret' | 'now'>> = { resources: [], services: [], endpointSlices: [], secrets: [] };
+    const input: Required<Omit<CompileInput, 'lastAccepted' | 'cache' | 'jwksHealth' | 'defaultTlsSecret' | 'now' | 'files'>> = { resources: [], services: [], endpointSlices: [], secrets: [] };
     const live: KubeSnapshot['live'] = new Map();
     const problems: string[] = [];
     const take = <T>(obj: KubernetesObject, convert: () => Conversion<T>, into: T[], namespace: string | undefined): void => {

@@ -20,7 +20,7 @@ export interface DocumentConversion {
 }
 
 export function documentsToCompileInput(docs: readonly ManifestDocumentInput[]): DocumentConversion {
-  const input: Required<Omit<CompileInput, 'lastAccepted' | 'cache' | 'jwksHealth' | 'defaultTlsSecret' | 'now'>> = { resources: [], services: [], endpointSlices: [], secrets: [] };
+  const input: Required<Omit<CompileInput, 'lastAccepted' | 'cache' | 'jwksHealth' | 'defaultTlsSecret' | 'now' | 'files'>> = { resources: [], services: [], endpointSlices: [], secrets: [] };
   const errors: DocumentError[] = [];
   const visit = (object: unknown, origin: string): void => {
     const result = convert(object, origin, visit);

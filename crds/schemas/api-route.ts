@@ -2,7 +2,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { withRules } from './rule.ts';
-import { durationSchema, sizeSchema } from './quantities.ts';
+import { durationSchema, parseDurationMs, sizeSchema } from './quantities.ts';
 import { API_VERSION, localRefSchema, metadataSchema, objectNameSchema, statusSchema } from './metadata.ts';
 
 const HOST_RE = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -215,11 +215,56 @@ export const corsSchema = withRules(
   ],
 );
 
-export const cacheSchema = z.object({
-  ttl: durationSchema,
-  varyHeaders: z.array(headerNameSchema).max(16).optional(),
-  maxEntrySize: sizeSchema.optional(),
-});
+// ---- response cache (docs/caching.md) ----
+
+/** Longest cache TTL, as AWS API Gateway's (3600 s). */
+export const CACHE_MAX_TTL_MS = 3_600_000;
+
+/**
+ * A rule's response cache: GET and HEAD answers stored for `ttl` (an upstream's shorter max-age/s-maxage wins; its
+ * no-store, private, no-cache, Set-Cookie and Vary: * are never stored), keyed by method, host, path, the query (all
+ * of it, or `queryParams`), the `varyHeaders` values and, on a rule with an authorizer, the consumer.
+ */
+export const cacheSchema = withRules(
+  z.object({
+    /** How long an answer is served from the cache, 0s (off) to 1h; default 5m. */
+    ttl: durationSchema.optional(),
+    /** Request headers whose values are part of the key (e.g. Accept-Language). */
+    varyHeaders: z.array(headerNameSchema).max(16).optional(),
+    /** The query parameters that are part of the key (others are ignored); default: the whole query string. */
+    queryParams: z.array(z.string().min(1).max(256)).max(32).optional(),
+    /** Largest answer stored (default 1Mi); a larger one streams through to the client and is not stored. */
+    maxEntrySize: sizeSchema.optional(),
+    /** Memory (default): each proxy its own LRU. Redis: the fleet shares entries (the proxies' --redis-url). */
+    storage: z.enum(['Memory', 'Redis']).optional(),
+    /** true: the same as storage: Redis. */
+    shared: z.boolean().optional(),
+    /** A caller's `Cache-Control: max-age=0` (or no-cache) skips the cache and refreshes the entry; else it is ignored. */
+    allowClientInvalidation: z.boolean().optional(),
+    /** With allowClientInvalidation: only callers granted this scope (JWT scope/scp) may invalidate. */
+    invalidationScope: z.string().min(1).max(256).optional(),
+  }),
+  [
+    {
+      cel: "!has(self.ttl) || duration(self.ttl) <= duration('1h')",
+      message: 'ttl must be at most 1h (3600s)',
+      path: ['ttl'],
+      check: (c) => c.ttl === undefined || parseDurationMs(c.ttl) <= CACHE_MAX_TTL_MS,
+    },
+    {
+      cel: "!(has(self.shared) && self.shared && has(self.storage) && self.storage == 'Memory')",
+      message: 'shared: true and storage: Memory contradict each other: set at most one',
+      path: ['shared'],
+      check: (c) => !(c.shared === true && c.storage === 'Memory'),
+    },
+    {
+      cel: '!has(self.invalidationScope) || (has(self.allowClientInvalidation) && self.allowClientInvalidation)',
+      message: 'invalidationScope needs allowClientInvalidation: true',
+      path: ['invalidationScope'],
+      check: (c) => c.invalidationScope === undefined || c.allowClientInvalidation === true,
+    },
+  ],
+);
 
 /**
  * WebSocket upgrades on a rule (docs/websockets.md). A rule without this block answers an upgrade with 404. Limits on
@@ -239,6 +284,35 @@ export const websocketSchema = z.object({
   /** With an Authorizer whose credential expires (a JWT's `exp`), close the connection with 1008 at that time. */
   closeOnExpiry: z.boolean().default(false),
 });
+
+// --- Request validation (docs/validation.md) ---
+
+/** A JSON Schema, kept as written (the API server stores it unpruned; the compiler checks it compiles). */
+const jsonSchemaObject = z.record(z.string(), z.unknown()).meta({ 'x-kubernetes-preserve-unknown-fields': true });
+
+/**
+ * AWS API Gateway's request validators: the body against a JSON Schema (draft-04, draft-07 or 2020-12), required
+ * headers and query parameters. A failing request is answered 400 (or 413/415) and never reaches a backend.
+ */
+export const requestValidationSchema = withRules(
+  z.object({
+    /** The JSON Schema the body must match; the body must then be JSON (Content-Type application/json or *+json). */
+    bodySchema: jsonSchemaObject.optional(),
+    /** Headers that must be present and not empty (case-insensitive). */
+    requiredHeaders: z.array(headerNameSchema).max(32).optional(),
+    /** Query parameters that must be present and not empty (case-sensitive). */
+    requiredQuery: z.array(z.string().min(1).max(256)).max(32).optional(),
+  }),
+  [
+    {
+      cel: 'has(self.bodySchema) || has(self.requiredHeaders) || has(self.requiredQuery)',
+      message: 'set at least one of bodySchema, requiredHeaders and requiredQuery',
+      check: (v) => v.bodySchema !== undefined || v.requiredHeaders !== undefined || v.requiredQuery !== undefined,
+    },
+  ],
+);
+
+// --- end of request validation ---
 
 /** "10.0.0.0/8", "2001:db8::/32": an address and a prefix length that fits it. */
 export function isCidr(text: string): boolean {
@@ -267,11 +341,120 @@ export const authorizerRefSchema = z.object({
   claims: z.record(z.string().min(1).max(256), z.string().max(1024)).optional(),
 });
 
-export const routeRuleSchema = z.object({
+
+// ── Direct responses and redirects (docs/direct-responses.md): a rule that answers by itself instead of forwarding. ──
+
+/** Placeholders a direct response's body and header values may hold; `$${` writes a literal `${`. */
+export const DIRECT_RESPONSE_PLACEHOLDERS = ['${request.path}', '${request.header.NAME}', '${request.query.NAME}', '${consumer}'] as const;
+
+/** A body file's path: relative to the config folder and staying in it. */
+function isContainedPath(file: string): boolean {
+  return !file.startsWith('/') && !file.includes('\\') && !file.split('/').includes('..');
+}
+
+export const directResponseBodySchema = withRules(
+  z.object({
+    /** The body itself (placeholders allowed). */
+    inline: z.string().max(65536).optional(),
+    /** Standalone mode only: a file in the config folder (a relative path), re-read whenever it changes. */
+    file: z.string().min(1).max(1024).optional(),
+  }),
+  [
+    {
+      cel: 'has(self.inline) != has(self.file)',
+      message: 'a body sets exactly one of inline or file',
+      check: (b) => (b.inline === undefined) !== (b.file === undefined),
+    },
+    {
+      cel: "!has(self.file) || !(self.file.startsWith('/') || self.file.contains('\\\\') || self.file == '..' || self.file.startsWith('../') || self.file.endsWith('/..') || self.file.contains('/../'))",
+      message: 'file must be a path relative to the config folder that stays inside it (no leading "/", no "..")',
+      path: ['file'],
+      check: (b) => b.file === undefined || isContainedPath(b.file),
+    },
+  ],
+);
+
+/**
+ * The rule answers with this response (AWS mock integrations; Envoy Gateway's direct response), after the rule's client
+ * IP rules, authorizer and rate limits. Content-Type picks how substituted values are escaped in the body.
+ */
+export const directResponseSchema = withRules(
+  z.object({
+    status: z.number().int().min(200).max(599),
+    /** Response headers; values may hold placeholders (control characters in substituted values are percent-encoded). */
+    headers: z.record(headerNameSchema, z.string().max(4096)).optional(),
+    body: directResponseBodySchema.optional(),
+  }),
+  [
+    {
+      cel: '!has(self.body) || (self.status != 204 && self.status != 304)',
+      message: 'a 204 or 304 response has no body',
+      path: ['body'],
+      check: (d) => d.body === undefined || (d.status !== 204 && d.status !== 304),
+    },
+  ],
+);
+
+const REDIRECT_CODES = [301, 302, 303, 307, 308] as const;
+
+/** The rule answers with a redirect (Gateway API's RequestRedirect filter); the query string is kept. */
+export const redirectSchema = withRules(
+  z.object({
+    statusCode: z
+      .number()
+      .int()
+      .refine((n) => (REDIRECT_CODES as readonly number[]).includes(n), 'must be 301, 302, 303, 307 or 308')
+      .default(302)
+      .meta({ enum: [...REDIRECT_CODES] }),
+    /** Default: the request's scheme. */
+    scheme: z.enum(['http', 'https']).optional(),
+    /** Default: the request's host. */
+    hostname: z
+      .string()
+      .max(253)
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase DNS name')
+      .optional(),
+    /** Default: the request's port, or the scheme's well-known port when scheme or hostname is set. */
+    port: z.number().int().min(1).max(65535).optional(),
+    /** Replace the whole path; `{param}` is filled from a Template match. */
+    replacePath: z.string().startsWith('/').max(1024).optional(),
+    /** Replace the matched prefix (Prefix matches only); "/" strips it. */
+    replacePrefix: z.string().startsWith('/').max(1024).optional(),
+  }),
+  [
+    {
+      cel: '!(has(self.replacePrefix) && has(self.replacePath))',
+      message: 'set at most one of replacePrefix and replacePath',
+      check: (r) => r.replacePrefix === undefined || r.replacePath === undefined,
+    },
+  ],
+);
+
+/** What a rule does with a request: forward it (backends), answer it (directResponse), or redirect it; exactly one. */
+const ruleActionRules = [
+  {
+    cel: '(has(self.backends) ? 1 : 0) + (has(self.directResponse) ? 1 : 0) + (has(self.redirect) ? 1 : 0) == 1',
+    message: 'a rule sets exactly one of backends, directResponse or redirect',
+    check: (r: { backends?: unknown; directResponse?: unknown; redirect?: unknown }) =>
+      Number(r.backends !== undefined) + Number(r.directResponse !== undefined) + Number(r.redirect !== undefined) === 1,
+  },
+  // A cache holds upstream answers: a rule that answers by itself has none to keep.
+  ...(['canary', 'rewrite', 'websocket', 'cache'] as const).map((field) => ({
+    cel: `!has(self.${field}) || has(self.backends)`,
+    message: `${field} applies to rules with backends, not to directResponse or redirect`,
+    path: [field],
+    check: (r: { backends?: unknown; canary?: unknown; rewrite?: unknown; websocket?: unknown; cache?: unknown }) => r[field] === undefined || r.backends !== undefined,
+  })),
+];
+
+const routeRuleFields = z.object({
   /** A name for the rule, used in status messages and metrics. */
   name: z.string().max(63).optional(),
   matches: z.array(routeMatchSchema).max(16).optional(),
-  backends: backendsSchema,
+  /** Where matching requests go; a rule without backends sets directResponse or redirect instead. */
+  backends: backendsSchema.optional(),
+  directResponse: directResponseSchema.optional(),
+  redirect: redirectSchema.optional(),
   canary: canarySchema.optional(),
   rewrite: rewriteSchema.optional(),
   requestHeaders: headerChangesSchema.optional(),
@@ -286,7 +469,12 @@ export const routeRuleSchema = z.object({
   ratePolicies: z.array(localRefSchema).max(8).optional(),
   /** Replaces the ApiRoute's clientIp for this rule. */
   clientIp: clientIpSchema.optional(),
+  /** Validate requests before they reach the backends (after authorization and rate limits). */
+  requestValidation: requestValidationSchema.optional(),
 });
+
+/** A rule: matches, and exactly one of backends / directResponse / redirect (ruleActionRules). */
+export const routeRuleSchema = withRules(routeRuleFields, ruleActionRules);
 
 /**
  * TLS for the route's hosts on the gateway's HTTPS port (docs/tls.md). The certificate is chosen by SNI, so
@@ -335,6 +523,11 @@ export const apiRouteSpecSchema = z.object({
   clientIp: clientIpSchema.optional(),
   timeouts: timeoutsSchema.optional(),
   tls: apiRouteTlsSchema.optional(),
+  /**
+   * Any text; changing it drops every answer the route's rules have cached, in every proxy and in Redis (docs/caching.md
+   * "Purging"). A field, not an action: the change reaches every proxy the way any other change does.
+   */
+  cacheEpoch: z.string().min(1).max(64).optional(),
   rules: z.array(routeRuleSchema).min(1, 'at least one rule is required').max(64),
 });
 export type ApiRouteSpec = z.output<typeof apiRouteSpecSchema>;

@@ -14,6 +14,7 @@ import type { GatewayRequest, GatewayResponse } from '../server/gateway-request.
 import type { AccessLog, AccessLogLine } from '../server/request-log.ts';
 import type { RequestTracer } from '../server/otlp-tracer.ts';
 import type { BodyCount } from './body-limit.ts';
+import type { CacheFill } from '../cache/cache-fill.ts';
 import { clientResponseHeaders, clientTrailers } from './upstream-response-headers.ts';
 import { ClientBodyTimeoutError, ExchangeAbortedError, ejectsEndpoint, errorCode, isBodyTooLarge, isConnectFailure, isUpstreamTimeout, upstreamErrorKind } from './upstream-errors.ts';
 
@@ -52,6 +53,8 @@ export interface ExchangeInit {
   span: Span | null;
   /** The request body's bytes read so far (the body iterable counts them); null without a body. */
   bodyRead: BodyCount | null;
+  /** A cache miss: records the answer as it streams (proxy/cache/cache-fill.ts); null otherwise. */
+  fill: CacheFill | null;
 }
 
 const WAITING = 0; // dispatched, no response headers yet: an error can still become a status
@@ -128,11 +131,13 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     }
     this.state = STREAMING;
     this.status = statusCode;
+    this.init.fill?.start(statusCode, headers);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.state !== STREAMING) return;
     this.bytesOut += chunk.length;
+    this.init.fill?.data(chunk);
     // Backpressure: stop reading the upstream while the client's socket is full.
     if (!this.init.res.write(chunk)) {
       controller.pause();
@@ -147,6 +152,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.state !== STREAMING) return;
     this.state = DONE;
     this.clearTimer();
+    this.init.fill?.end(trailers);
     const forwarded = clientTrailers(trailers);
     if (forwarded !== null) this.init.res.addTrailers(forwarded);
     this.init.res.end();
@@ -263,6 +269,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
 
   private finish(status: number, err: Error | undefined): void {
     const init = this.init;
+    // Every ending passes here; after a clean end() this does nothing.
+    init.fill?.abort();
     // The gateway's own time ends at the last dispatch; from there on it is the upstream's (and the client's).
     init.route.metrics.requestDone(init.dispatch.method, status, (this.dispatchedAt - init.startedAt - this.retriedMs) / 1000);
     const log = this.settings.accessLog;

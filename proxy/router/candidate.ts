@@ -7,7 +7,7 @@ import { compileValueMatchers, headersMatch, queryMatches, type ValueMatcher } f
 
 export interface Candidate {
   readonly route: TableRoute;
-  /** Position in the table: the last tie-breaker. */
+  /** Order key: the route's position in the table, with gaps (route-order.ts); the last tie-breaker. */
   readonly order: number;
   readonly path: CompiledPath;
   readonly anyMethod: boolean;
@@ -21,17 +21,20 @@ export interface Candidate {
   readonly result: MatchResult;
 }
 
+/** Shared by every candidate without methods or matchers (most of them): at 50k routes, three arrays each add up. */
+const NONE: readonly never[] = Object.freeze([]);
+
 export function compileCandidate(route: TableRoute, order: number): Candidate {
   const methods = new Set(route.methods.map((m) => m.toUpperCase()));
   if (methods.has('GET')) methods.add('HEAD');
-  const headers = compileValueMatchers(route.headers, 'header', route.id);
-  const query = compileValueMatchers(route.query, 'query', route.id);
+  const headers = route.headers.length === 0 ? NONE : compileValueMatchers(route.headers, 'header', route.id);
+  const query = route.query.length === 0 ? NONE : compileValueMatchers(route.query, 'query', route.id);
   return {
     route,
     order,
     path: compilePath(route.path, route.id),
     anyMethod: methods.size === 0,
-    methods: [...methods],
+    methods: methods.size === 0 ? NONE : [...methods],
     headers,
     query,
     specificity: headers.length + query.length,

@@ -5,31 +5,31 @@ import type { TableRoute } from '../table/table-schema.ts';
 import type { Candidate } from './candidate.ts';
 import { PathBucket } from './path-bucket.ts';
 import type { MatchInput, MatchResult } from './route-index-types.ts';
+import { VersionedMap } from './versioned-map.ts';
 
 export class HostBuckets {
-  private readonly exact = new Map<string, PathBucket>();
+  /** Versioned: a table delta makes the next index's maps without copying the buckets it did not touch. */
+  private readonly exact: VersionedMap<string, PathBucket>;
   /** Keyed by the suffix with its leading dot: "*.example.com" → ".example.com". */
-  private readonly wildcard = new Map<string, PathBucket>();
+  private readonly wildcard: VersionedMap<string, PathBucket>;
   /** wildcardLength[n]: some wildcard suffix is n characters long; skips slicing hopeless suffixes. */
   private readonly wildcardLength: Uint8Array;
   private readonly any: PathBucket | null;
 
   /** `prebuilt` comes from HostBuckets.build (the time-sliced path); without it everything is built here at once. */
-  constructor(candidates: readonly Candidate[], prebuilt?: PrebuiltBuckets) {
+  constructor(candidates: readonly Candidate[], prebuilt?: PrebuiltBuckets, wildcardLength?: Uint8Array) {
     if (prebuilt !== undefined) {
       this.exact = prebuilt.exact;
       this.wildcard = prebuilt.wildcard;
-      this.wildcardLength = wildcardLengths(prebuilt.wildcard);
+      // Only the wildcard suffixes are walked (a handful, unlike exact hosts), and only when they changed.
+      this.wildcardLength = wildcardLength ?? wildcardLengths(prebuilt.wildcard);
       this.any = prebuilt.any;
       return;
     }
     const { exact, wildcard, any } = groupByHost(candidates);
-    for (const [host, list] of exact) this.exact.set(host, new PathBucket(list));
-    this.wildcardLength = new Uint8Array([...wildcard.keys()].reduce((max, s) => Math.max(max, s.length), 0) + 1);
-    for (const [suffix, list] of wildcard) {
-      this.wildcard.set(suffix, new PathBucket(list));
-      this.wildcardLength[suffix.length] = 1;
-    }
+    this.exact = VersionedMap.of(new Map([...exact].map(([host, list]) => [host, new PathBucket(list)])));
+    this.wildcard = VersionedMap.of(new Map([...wildcard].map(([suffix, list]) => [suffix, new PathBucket(list)])));
+    this.wildcardLength = wildcardLengths(this.wildcard);
     this.any = any.length > 0 ? new PathBucket(any) : null;
   }
 
@@ -38,7 +38,7 @@ export class HostBuckets {
    * 10k-route table does not hold the event loop in one go. One huge bucket is still built at once.
    */
   static async build(candidates: readonly Candidate[], slicer: Slicer): Promise<HostBuckets> {
-    const groups = groupByHost(candidates);
+    const groups = await groupByHostSliced(candidates, slicer);
     const exact = new Map<string, PathBucket>();
     const wildcard = new Map<string, PathBucket>();
     for (const [host, list] of groups.exact) {
@@ -50,7 +50,7 @@ export class HostBuckets {
       if (slicer.due()) await slicer.pause();
     }
     const any = groups.any.length > 0 ? new PathBucket(groups.any) : null;
-    return new HostBuckets(candidates, { exact, wildcard, any });
+    return new HostBuckets(candidates, { exact: VersionedMap.of(exact), wildcard: VersionedMap.of(wildcard), any });
   }
 
   /**
@@ -58,20 +58,20 @@ export class HostBuckets {
    * is reused as it is. Sound when the routes of the other buckets and their relative order did not change.
    */
   static async rebuild(previous: HostBuckets, rebuilt: ReadonlyMap<HostKey, readonly Candidate[]>, slicer: Slicer): Promise<HostBuckets> {
-    const exact = new Map(previous.exact);
-    const wildcard = new Map(previous.wildcard);
+    const exact: Array<[string, PathBucket | undefined]> = [];
+    const wildcard: Array<[string, PathBucket | undefined]> = [];
     let any = previous.any;
     for (const [key, list] of rebuilt) {
       const bucket = list.length > 0 ? new PathBucket(list) : null;
       if (key === ANY_HOST) any = bucket;
-      else {
-        const map = key.startsWith('w:') ? wildcard : exact;
-        if (bucket === null) map.delete(key.slice(2));
-        else map.set(key.slice(2), bucket);
-      }
+      else (key.startsWith('w:') ? wildcard : exact).push([key.slice(2), bucket ?? undefined]);
       if (slicer.due()) await slicer.pause();
     }
-    return new HostBuckets([], { exact, wildcard, any });
+    let exactMap = exact.length === 0 ? previous.exact : previous.exact.with(exact);
+    if (exactMap.wantsCompaction) exactMap = await exactMap.compacted(slicer);
+    let wildcardMap = wildcard.length === 0 ? previous.wildcard : previous.wildcard.with(wildcard);
+    if (wildcardMap.wantsCompaction) wildcardMap = await wildcardMap.compacted(slicer);
+    return new HostBuckets([], { exact: exactMap, wildcard: wildcardMap, any }, wildcardMap === previous.wildcard ? previous.wildcardLength : undefined);
   }
 
   /** The bucket a key names, if there is one. */
@@ -122,23 +122,38 @@ export interface Slicer {
 }
 
 interface PrebuiltBuckets {
-  exact: Map<string, PathBucket>;
-  wildcard: Map<string, PathBucket>;
+  exact: VersionedMap<string, PathBucket>;
+  wildcard: VersionedMap<string, PathBucket>;
   any: PathBucket | null;
 }
 
-function groupByHost(candidates: readonly Candidate[]): { exact: Map<string, Candidate[]>; wildcard: Map<string, Candidate[]>; any: Candidate[] } {
-  const exact = new Map<string, Candidate[]>();
-  const wildcard = new Map<string, Candidate[]>();
-  const any: Candidate[] = [];
+interface HostGroups {
+  exact: Map<string, Candidate[]>;
+  wildcard: Map<string, Candidate[]>;
+  any: Candidate[];
+}
+
+function groupByHost(candidates: readonly Candidate[]): HostGroups {
+  const groups: HostGroups = { exact: new Map(), wildcard: new Map(), any: [] };
+  for (const c of candidates) group(groups, c);
+  return groups;
+}
+
+async function groupByHostSliced(candidates: readonly Candidate[], slicer: Slicer): Promise<HostGroups> {
+  const groups: HostGroups = { exact: new Map(), wildcard: new Map(), any: [] };
   for (const c of candidates) {
-    for (const key of hostKeys(c.route)) {
-      if (key === ANY_HOST) any.push(c);
-      else if (key.startsWith('w:')) push(wildcard, key.slice(2), c);
-      else push(exact, key.slice(2), c);
-    }
+    group(groups, c);
+    if (slicer.due()) await slicer.pause();
   }
-  return { exact, wildcard, any };
+  return groups;
+}
+
+function group(groups: HostGroups, c: Candidate): void {
+  for (const key of hostKeys(c.route)) {
+    if (key === ANY_HOST) groups.any.push(c);
+    else if (key.startsWith('w:')) push(groups.wildcard, key.slice(2), c);
+    else push(groups.exact, key.slice(2), c);
+  }
 }
 
 /** Which bucket a key names: "*" (any host), "e:<host>" or "w:<.suffix>". */

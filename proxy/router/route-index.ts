@@ -31,17 +31,22 @@
 // - A table entry the index cannot compile (bad regex, bad template, bad host) makes
 //   buildRouteIndex throw an Error naming the route id.
 import type { TableRoute } from '../table/table-schema.ts';
-import { compileCandidate } from './candidate.ts';
+import { compileCandidate, type Candidate } from './candidate.ts';
 import { HostBuckets, hostKeys, type HostKey, type Slicer } from './host-buckets.ts';
 import type { MatchInput, MatchResult, RouteIndex } from './route-index-types.ts';
+import { ORDER_SPACING } from './route-order.ts';
+import { VersionedMap } from './versioned-map.ts';
 
 const NOT_FOUND: MatchResult = Object.freeze({ kind: 'not-found' });
 
 class CompiledRouteIndex implements RouteIndex {
   readonly hosts: HostBuckets;
+  /** Each route's order key (route-order.ts), by route id: what a delta places added routes against. */
+  readonly orders: VersionedMap<string, number>;
 
-  constructor(hosts: HostBuckets) {
+  constructor(hosts: HostBuckets, orders: VersionedMap<string, number>) {
     this.hosts = hosts;
+    this.orders = orders;
   }
 
   match(input: MatchInput): MatchResult {
@@ -56,43 +61,64 @@ class CompiledRouteIndex implements RouteIndex {
 }
 
 export function buildRouteIndex(routes: readonly TableRoute[]): RouteIndex {
-  return new CompiledRouteIndex(new HostBuckets(routes.map((route, order) => compileCandidate(route, order))));
+  const orders = new Map<string, number>();
+  const candidates = routes.map((route, i) => {
+    orders.set(route.id, i * ORDER_SPACING);
+    return compileCandidate(route, i * ORDER_SPACING);
+  });
+  return new CompiledRouteIndex(new HostBuckets(candidates), VersionedMap.of(orders));
 }
 
 /** The same index as buildRouteIndex, built in time slices (see HostBuckets.build); throws the same errors. */
 export async function buildRouteIndexSliced(routes: readonly TableRoute[], slicer: Slicer): Promise<RouteIndex> {
-  const candidates: ReturnType<typeof compileCandidate>[] = [];
-  for (let order = 0; order < routes.length; order++) {
-    candidates.push(compileCandidate(routes[order] as TableRoute, order));
+  const candidates: Candidate[] = [];
+  const orders = new Map<string, number>();
+  for (let i = 0; i < routes.length; i++) {
+    const route = routes[i] as TableRoute;
+    orders.set(route.id, i * ORDER_SPACING);
+    candidates.push(compileCandidate(route, i * ORDER_SPACING));
     if (slicer.due()) await slicer.pause();
   }
-  return new CompiledRouteIndex(await HostBuckets.build(candidates, slicer));
+  return new CompiledRouteIndex(await HostBuckets.build(candidates, slicer), VersionedMap.of(orders));
+}
+
+/** A route's order key in `index`, for placing routes a delta adds (undefined: not an index this module built). */
+export function orderKeyOf(index: RouteIndex, routeId: string): number | undefined {
+  return index instanceof CompiledRouteIndex ? index.orders.get(routeId) : undefined;
 }
 
 /**
- * The index of `routes`, reusing `previous`'s host buckets that no `touched` route is in (touched: the old versions of
- * removed and changed routes and the new versions of changed and added ones). Only valid when every other route kept
- * its content and its order relative to the others, which is what a table delta guarantees. The buckets that are
- * rebuilt get all their routes compiled again with their new positions; the others keep theirs (same relative order).
- * The walk over `routes` is one map lookup per route: which routes a rebuilt bucket holds comes from the old bucket's
- * members and the touched routes, never from recomputing every route's hosts.
+ * The index after a table delta, from `previous`: `removed` are the old versions of removed and changed routes,
+ * `added` the new versions of changed and added ones with their order keys (a changed route keeps its key). Only the
+ * host buckets these are in are rebuilt, from the old bucket's members (their compiled candidates reused: keys do
+ * not move) and the added routes compiled once; every other bucket is shared with `previous`. Nothing walks the
+ * table: the cost is the touched buckets' sizes.
  */
-export async function buildRouteIndexDelta(previous: RouteIndex, routes: readonly TableRoute[], touched: readonly TableRoute[], slicer: Slicer): Promise<RouteIndex> {
-  if (!(previous instanceof CompiledRouteIndex)) return buildRouteIndexSliced(routes, slicer);
-  const affected = new Map<HostKey, ReturnType<typeof compileCandidate>[]>();
-  for (const route of touched) for (const key of hostKeys(route)) affected.set(key, []);
-  // Every route that may land in a rebuilt bucket, with its bucket keys: the rebuilt buckets' old members (those that
-  // left the table are simply never met below) and the touched routes.
-  const wanted = new Map<TableRoute, HostKey[]>();
-  for (const key of affected.keys()) {
-    for (const member of previous.hosts.bucket(key)?.members ?? []) if (!wanted.has(member.route)) wanted.set(member.route, hostKeys(member.route));
+export async function buildRouteIndexDelta(
+  previous: RouteIndex,
+  removed: readonly TableRoute[],
+  added: ReadonlyArray<{ route: TableRoute; order: number }>,
+  slicer: Slicer,
+): Promise<RouteIndex> {
+  if (!(previous instanceof CompiledRouteIndex)) throw new Error('a delta needs an index built by this module');
+  const affected = new Map<HostKey, Candidate[]>();
+  for (const route of removed) for (const key of hostKeys(route)) affected.set(key, []);
+  const compiled = added.map(({ route, order }) => ({ keys: hostKeys(route), candidate: compileCandidate(route, order) }));
+  for (const { keys } of compiled) for (const key of keys) affected.set(key, []);
+  const gone = new Set(removed);
+  for (const [key, list] of affected) {
+    for (const member of previous.hosts.bucket(key)?.members ?? []) if (!gone.has(member.route)) list.push(member);
   }
-  for (const route of touched) wanted.set(route, hostKeys(route));
-  for (let order = 0; order < routes.length; order++) {
-    const route = routes[order] as TableRoute;
-    const keys = wanted.get(route);
-    if (keys !== undefined) for (const key of keys) affected.get(key)?.push(compileCandidate(route, order));
-    if (slicer.due()) await slicer.pause();
-  }
-  return new CompiledRouteIndex(await HostBuckets.rebuild(previous.hosts, affected, slicer));
+  for (const { keys, candidate } of compiled) for (const key of keys) affected.get(key)?.push(candidate);
+  for (const list of affected.values()) list.sort(byOrder);
+  if (slicer.due()) await slicer.pause();
+  const changes: Array<[string, number | undefined]> = removed.map((r) => [r.id, undefined]);
+  for (const { route, order } of added) changes.push([route.id, order]);
+  let orders = previous.orders.with(changes);
+  if (orders.wantsCompaction) orders = await orders.compacted(slicer);
+  return new CompiledRouteIndex(await HostBuckets.rebuild(previous.hosts, affected, slicer), orders);
+}
+
+function byOrder(a: Candidate, b: Candidate): number {
+  return a.order - b.order;
 }

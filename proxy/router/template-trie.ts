@@ -39,10 +39,16 @@ export interface TemplateHit {
   readonly params: Record<string, string>;
 }
 
+/**
+ * Capture positions, shared by every trie: a match is synchronous and runs one at a time, and a trie per host bucket
+ * (thousands of them) with two typed arrays each cost more memory than their routes' templates. Grown to the most
+ * params any trie has.
+ */
+let capStart = new Int32Array(8);
+let capEnd = new Int32Array(8);
+
 export class TemplateTrie {
   private readonly root = new TrieNode();
-  private readonly capStart: Int32Array;
-  private readonly capEnd: Int32Array;
   // Per-call state.
   private input: MatchInput | null = null;
   private bestRank = Number.POSITIVE_INFINITY;
@@ -70,8 +76,10 @@ export class TemplateTrie {
         if (i === segments.length - 1) (node.leaf ??= []).push(entry);
       }
     });
-    this.capStart = new Int32Array(maxParams);
-    this.capEnd = new Int32Array(maxParams);
+    if (maxParams > capStart.length) {
+      capStart = new Int32Array(maxParams);
+      capEnd = new Int32Array(maxParams);
+    }
   }
 
   /** The best template route that fully matches, or null. */
@@ -134,8 +142,8 @@ export class TemplateTrie {
   }
 
   private capture(depth: number, start: number, end: number): void {
-    this.capStart[depth] = start;
-    this.capEnd[depth] = end;
+    capStart[depth] = start;
+    capEnd[depth] = end;
   }
 
   private visit(entries: readonly Entry[], depth: number): void {
@@ -160,7 +168,7 @@ export class TemplateTrie {
     const path = this.input!.path;
     const params: Record<string, string> = {};
     for (let i = 0; i < depth; i++) {
-      const raw = path.slice(this.capStart[i], this.capEnd[i]);
+      const raw = path.slice(capStart[i], capEnd[i]);
       if (raw.includes('%')) {
         try {
           params[names[i]!] = decodeURIComponent(raw);

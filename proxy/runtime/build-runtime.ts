@@ -4,6 +4,7 @@
 import type { Slicer } from '../router/host-buckets.ts';
 import { buildRouteIndex, buildRouteIndexSliced } from '../router/route-index.ts';
 import type { RouteIndex } from '../router/route-index-types.ts';
+import { VersionedMap } from '../router/versioned-map.ts';
 import { routingTableSchema, type RoutingTable, type TableBackend, type TableEndpoint, type TableRoute, type WeightedBackend } from '../table/table-schema.ts';
 import { compileRewrite } from '../forward/rewrite-path.ts';
 import { compactChanges } from '../forward/header-changes.ts';
@@ -12,7 +13,7 @@ import { DEFAULT_EJECTION, EndpointHealth } from './endpoint-health.ts';
 import { DEFAULT_POOL_SETTINGS, UpstreamEndpoint, originOf } from './endpoint-pool.ts';
 import { upstreamTls, upstreamTlsKey, upstreamTlsSettings, type UpstreamTls } from './upstream-tls.ts';
 import { ReferenceCounts, targetKey } from './reference-counts.ts';
-import { tableReferenceProblem } from './table-references.ts';
+import { tableReferenceProblem, tableReferenceProblemSliced } from './table-references.ts';
 import { WeightedPicker } from './weighted-picker.ts';
 import type { Runtime, RuntimeOptions, RuntimeRoute } from './runtime-types.ts';
 import { pino } from 'pino';
@@ -22,8 +23,12 @@ import { ClientAddresses } from '../policy/client-ip/client-address.ts';
 import { NO_AUTH_METRICS } from '../policy/policy-types.ts';
 import { buildRoutePolicy, type SharedPolicies } from '../policy/route-policy.ts';
 import { buildRouteCors } from '../policy/cors/route-cors.ts';
+import { buildRouteCache } from '../cache/route-cache.ts';
 import { buildRatePolicies, NO_RATE_POLICIES } from '../policy/rate-limit/rate-policy-set.ts';
 import { CertificateStore } from '../tls/certificate-store.ts';
+import { buildRouteAnswer } from '../direct/route-answer.ts';
+import { buildBodySchemas, type BodySchemaSet } from '../validation/body-schema-set.ts';
+import { buildRouteValidation } from '../validation/request-validator.ts';
 
 export type BuildResult = { ok: true; runtime: Runtime; retired: UpstreamEndpoint[] } | { ok: false; error: string };
 
@@ -49,13 +54,15 @@ export function buildRuntime(input: unknown, previous?: Runtime, options: Runtim
   } catch (err) {
     return { ok: false, error: `invalid routing table: ${err instanceof Error ? err.message : String(err)}` };
   }
+  const bodySchemas = buildBodySchemas(table.routes, previous?.bodySchemas);
+  if (!bodySchemas.ok) return { ok: false, error: `invalid routing table: ${bodySchemas.error}` };
   // Nothing below can fail, so no pool is created for a table that is then refused.
   const endpoints = new EndpointCollector(previous, options);
   const backendsById = new Map(table.backends.map((b) => [b.id, b]));
-  const shared = sharedPolicies(table, previous, options);
+  const shared = { ...sharedPolicies(table, previous, options), bodySchemas: bodySchemas.schemas };
   const routes = new Map<string, RuntimeRoute>();
   for (const route of table.routes) routes.set(route.id, runtimeRoute(route, backendsById, endpoints, options, shared));
-  return finish({ table, index, routes, endpoints, backendsById, refs: ReferenceCounts.of(table.routes), ...shared }, previous, options);
+  return finish({ table, index, routes: VersionedMap.of(routes), endpoints, backendsById, refs: ReferenceCounts.of(table.routes), ...shared }, previous, options);
 }
 
 /**
@@ -63,7 +70,7 @@ export function buildRuntime(input: unknown, previous?: Runtime, options: Runtim
  * time slices so applying 10k routes never holds the event loop for long. Swap the result in once, as usual.
  */
 export async function buildRuntimeSliced(table: RoutingTable, slicer: Slicer, previous?: Runtime, options: RuntimeOptions = previous?.options ?? DEFAULT_RUNTIME_OPTIONS): Promise<BuildResult> {
-  const problem = tableReferenceProblem(table);
+  const problem = await tableReferenceProblemSliced(table, slicer);
   if (problem !== null) return { ok: false, error: `invalid routing table: ${problem}` };
   if (slicer.due()) await slicer.pause();
   let index;
@@ -72,15 +79,18 @@ export async function buildRuntimeSliced(table: RoutingTable, slicer: Slicer, pr
   } catch (err) {
     return { ok: false, error: `invalid routing table: ${err instanceof Error ? err.message : String(err)}` };
   }
+  const bodySchemas = buildBodySchemas(table.routes, previous?.bodySchemas);
+  if (!bodySchemas.ok) return { ok: false, error: `invalid routing table: ${bodySchemas.error}` };
   const endpoints = new EndpointCollector(previous, options);
   const backendsById = new Map(table.backends.map((b) => [b.id, b]));
-  const shared = sharedPolicies(table, previous, options);
+  const shared = { ...sharedPolicies(table, previous, options), bodySchemas: bodySchemas.schemas };
   const routes = new Map<string, RuntimeRoute>();
   for (const route of table.routes) {
     routes.set(route.id, runtimeRoute(route, backendsById, endpoints, options, shared));
     if (slicer.due()) await slicer.pause();
   }
-  return finish({ table, index, routes, endpoints, backendsById, refs: ReferenceCounts.of(table.routes), ...shared }, previous, options);
+  const refs = await ReferenceCounts.ofSliced(table.routes, slicer);
+  return finish({ table, index, routes: VersionedMap.of(routes), endpoints, backendsById, refs, ...shared }, previous, options);
 }
 
 /** The table's authorizers and rate policies, keeping the previous runtime's built ones that did not change. */
@@ -128,21 +138,23 @@ export function runtimeRoute(
   backendsById: ReadonlyMap<string, TableBackend>,
   endpoints: EndpointCollector,
   options: RuntimeOptions,
-  shared: SharedPolicies,
+  shared: SharedPolicies & { bodySchemas: BodySchemaSet },
 ): RuntimeRoute {
   const connectMs = route.timeouts.connectMs;
-  const picker = (refs: WeightedBackend[]): WeightedPicker<BackendTarget> =>
-    new WeightedPicker(refs.map((ref) => ({ item: endpoints.target(backendsById.get(ref.backend) as TableBackend, connectMs), weight: ref.weight })));
+  const picker = (refs: WeightedBackend[]): WeightedPicker<BackendTarget> => endpoints.picker(refs, connectMs, backendsById);
   const canary = route.canary;
   return {
     route,
-    primary: picker(route.backends),
+    primary: picker(route.backends ?? []),
     canary: canary === undefined ? null : { trigger: { header: canary.header, cookie: canary.cookie }, picker: picker(canary.backends) },
     rewrite: compileRewrite(route.rewrite),
     requestHeaders: compactChanges(route.requestHeaders),
     responseHeaders: compactChanges(route.responseHeaders),
     policy: buildRoutePolicy(route, shared, options.policy.metrics, options.policy.limits),
     cors: buildRouteCors(route.cors, route.clientIp),
+    cache: buildRouteCache(route, options.cache),
+    answer: buildRouteAnswer(route),
+    validation: buildRouteValidation(route.requestValidation, shared.bodySchemas),
     metrics: options.routeMetrics(route.id),
   };
 }
@@ -151,12 +163,13 @@ export function runtimeRoute(
 export interface BuiltParts {
   table: RoutingTable;
   index: RouteIndex;
-  routes: Map<string, RuntimeRoute>;
+  routes: VersionedMap<string, RuntimeRoute>;
   endpoints: EndpointCollector;
   backendsById: ReadonlyMap<string, TableBackend>;
   refs: ReferenceCounts;
   authorizers: AuthorizerSet;
   ratePolicies: RatePolicySet;
+  bodySchemas: BodySchemaSet;
 }
 
 /** The table's certificate store (only with an HTTPS listener), reusing the previous one's contexts. */
@@ -166,7 +179,7 @@ export function certificateStore(table: RoutingTable, previous: Runtime | undefi
 }
 
 export function finish(parts: BuiltParts, previous: Runtime | undefined, options: RuntimeOptions, certificates: CertificateStore | null = certificateStore(parts.table, previous, options)): BuildResult {
-  const { table, index, routes, endpoints, backendsById, refs, authorizers, ratePolicies } = parts;
+  const { table, index, routes, endpoints, backendsById, refs, authorizers, ratePolicies, bodySchemas } = parts;
   const runtime: Runtime = {
     version: table.version,
     table,
@@ -179,6 +192,7 @@ export function finish(parts: BuiltParts, previous: Runtime | undefined, options
     authorizers,
     ratePolicies,
     certificates,
+    bodySchemas,
     options,
   };
   const retired = previous === undefined ? [] : [...previous.endpoints.values()].filter((e) => !endpoints.all.has(e.key));
@@ -191,6 +205,7 @@ export class EndpointCollector {
   private readonly targets = new Map<string, BackendTarget>();
   private readonly byBackend = new Map<string, Array<{ target: BackendTarget; connectMs: number }>>();
   private readonly health = new Map<string, EndpointHealth>();
+  private readonly pickers = new Map<string, WeightedPicker<BackendTarget>>();
   private readonly previous: Runtime | undefined;
   private readonly options: RuntimeOptions;
 
@@ -221,6 +236,21 @@ export class EndpointCollector {
     let tls: UpstreamTls | null = null;
     const tlsOf = (): UpstreamTls | null => (settings === null ? null : (tls ??= upstreamTls(settings, tlsKey)));
     return backend.endpoints.map((e) => this.endpoint(originOf(backend.protocol, e), tlsKey, tlsOf, connectMs));
+  }
+
+  /**
+   * The picker over `refs`' targets, one per distinct list and connect timeout: pickers hold no state, and most routes
+   * of a big table send to one backend, so this saves an object and two arrays per route.
+   */
+  picker(refs: readonly WeightedBackend[], connectMs: number, backendsById: ReadonlyMap<string, TableBackend>): WeightedPicker<BackendTarget> {
+    let key = String(connectMs);
+    for (const ref of refs) key += `|${ref.backend}|${ref.weight}`;
+    let picker = this.pickers.get(key);
+    if (picker === undefined) {
+      picker = new WeightedPicker(refs.map((ref) => ({ item: this.target(backendsById.get(ref.backend) as TableBackend, connectMs), weight: ref.weight })));
+      this.pickers.set(key, picker);
+    }
+    return picker;
   }
 
   /** Carries a target of an unchanged backend over, with its endpoints (table deltas: routes that did not change keep it). */

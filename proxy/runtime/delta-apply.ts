@@ -3,22 +3,27 @@
 // change and send only to backends that did not change keep their compiled entry (pickers, rewriters, metrics) and
 // their targets; references are checked from counts the runtime carries, not by walking every route; the router
 // reuses every host bucket no changed route is in. Built in time slices, swapped once by the caller.
-import { buildRouteIndexDelta } from '../router/route-index.ts';
+import { buildRouteIndexDelta, buildRouteIndexSliced, orderKeyOf } from '../router/route-index.ts';
 import type { Slicer } from '../router/host-buckets.ts';
-import { applyListDelta } from '../table/list-delta.ts';
+import { addedOrderKeys } from '../router/route-order.ts';
+import { applyListDelta, applyListDeltaIndexed } from '../table/list-delta.ts';
 import type { DeltaMessage } from '../table/stream-protocol.ts';
 import type { RoutingTable, TableRoute } from '../table/table-schema.ts';
+import { buildBodySchemas } from '../validation/body-schema-set.ts';
 import { certificateStore, EndpointCollector, finish, runtimeRoute, type BuildResult } from './build-runtime.ts';
 import { buildAuthorizers } from '../policy/authorizer-set.ts';
 import { buildRatePolicies } from '../policy/rate-limit/rate-policy-set.ts';
 import type { Runtime, RuntimeRoute } from './runtime-types.ts';
 import { duplicateId, firstBackendRef, unknownBackendProblem } from './table-references.ts';
 
-/** The table a delta makes of `base`, or why it cannot be applied. Pure: nothing is built or swapped. */
-export function tableFromDelta(base: RoutingTable, delta: DeltaMessage): { ok: true; table: RoutingTable } | { ok: false; error: string } {
+/**
+ * The table a delta makes of `base`, or why it cannot be applied. Pure: nothing is built or swapped. `routeOf` finds a
+ * base route by id (the runtime's routes), which spares the walk over every route for a small delta.
+ */
+export function tableFromDelta(base: RoutingTable, delta: DeltaMessage, routeOf?: (id: string) => TableRoute | undefined): { ok: true; table: RoutingTable } | { ok: false; error: string } {
   if (delta.baseVersion !== base.version) return { ok: false, error: `delta against ${delta.baseVersion}, but serving ${base.version}` };
   if (delta.schema !== base.schema) return { ok: false, error: `delta for table schema ${delta.schema}, but serving schema ${base.schema}` };
-  const routes = applyListDelta(base.routes, delta.routes, 'route');
+  const routes = routeOf === undefined ? applyListDelta(base.routes, delta.routes, 'route') : applyListDeltaIndexed(base.routes, delta.routes, 'route', routeOf);
   if (!routes.ok) return { ok: false, error: `delta not applicable: ${routes.error}` };
   const backends = applyListDelta(base.backends, delta.backends, 'backend');
   if (!backends.ok) return { ok: false, error: `delta not applicable: ${backends.error}` };
@@ -45,7 +50,8 @@ export function tableFromDelta(base: RoutingTable, delta: DeltaMessage): { ok: t
 }
 
 export async function applyDelta(previous: Runtime, delta: DeltaMessage, slicer: Slicer, tooBig: (routes: number) => string | null): Promise<BuildResult> {
-  const made = tableFromDelta(previous.table, delta);
+  const routeOf = (id: string): TableRoute | undefined => previous.routes.get(id)?.route;
+  const made = tableFromDelta(previous.table, delta, routeOf);
   if (!made.ok) return made;
   const table = made.table;
   const big = tooBig(table.routes.length);
@@ -76,9 +82,17 @@ export async function applyDelta(previous: Runtime, delta: DeltaMessage, slicer:
   }
   if (slicer.due()) await slicer.pause();
 
+  // Changed routes keep their order key; added ones get keys between their neighbours'. With no room left between
+  // two keys (route-order.ts), the router is built anew, which spaces them again.
+  const orders = addedOrderKeys(previous.table.routes, delta.routes.added, (id) => orderKeyOf(previous.index, id), routeOf);
   let index;
   try {
-    index = await buildRouteIndexDelta(previous.index, table.routes, [...oldTouched, ...newTouched], slicer);
+    if (orders === null) index = await buildRouteIndexSliced(table.routes, slicer);
+    else {
+      const placed = delta.routes.changed.map((route) => ({ route, order: orderKeyOf(previous.index, route.id) as number }));
+      for (const { item } of delta.routes.added) placed.push({ route: item, order: orders.get(item.id) as number });
+      index = await buildRouteIndexDelta(previous.index, oldTouched, placed, slicer);
+    }
   } catch (err) {
     return { ok: false, error: `invalid routing table: ${err instanceof Error ? err.message : String(err)}` };
   }
@@ -105,7 +119,12 @@ export async function applyDelta(previous: Runtime, delta: DeltaMessage, slicer:
   }
   const authorizers = authorizersTouched ? buildAuthorizers(table.authorizers, previous.authorizers, previous.options.policy) : previous.authorizers;
   const ratePolicies = ratePoliciesTouched ? buildRatePolicies(table.ratePolicies, previous.ratePolicies, previous.options.policy.limits) : previous.ratePolicies;
-  const shared = { authorizers, ratePolicies };
+  // Only when a route with a body schema came, went or changed are the schemas looked up again (over the whole table,
+  // unchanged routes by object: nothing is recompiled); other deltas keep the set as it is, at no cost per route.
+  const schemasTouched = oldTouched.some(hasBodySchema) || newTouched.some(hasBodySchema);
+  const bodySchemas = schemasTouched ? buildBodySchemas(table.routes, previous.bodySchemas) : { ok: true as const, schemas: previous.bodySchemas };
+  if (!bodySchemas.ok) return { ok: false, error: `invalid routing table: ${bodySchemas.error}` };
+  const shared = { authorizers, ratePolicies, bodySchemas: bodySchemas.schemas };
 
   // A backend that changed in any way gets a new target, an authorizer or rate policy that changed a new built form;
   // every route sending to or using one is rebuilt. Finding those routes walks the table, but only when a backend's
@@ -136,17 +155,22 @@ export async function applyDelta(previous: Runtime, delta: DeltaMessage, slicer:
     if (changedBackends.has(id) || removedBackends.has(id)) continue;
     for (const t of targets) if (refs.usesTarget(id, t.connectMs)) endpoints.adopt(id, t.target, t.connectMs);
   }
-  const routes = new Map(previous.routes);
-  for (const id of delta.routes.removed) routes.delete(id);
+  const rebuilt: Array<[string, RuntimeRoute | undefined]> = delta.routes.removed.map((id) => [id, undefined]);
   for (const route of rebuild) {
-    routes.set(route.id, runtimeRoute(route, backendsById, endpoints, previous.options, shared));
+    rebuilt.push([route.id, runtimeRoute(route, backendsById, endpoints, previous.options, shared)]);
     if (slicer.due()) await slicer.pause();
   }
+  let routes = previous.routes.with(rebuilt);
+  if (routes.wantsCompaction) routes = await routes.compacted(slicer);
   const certificates = touched(delta.certificates) || touched(delta.tlsHosts) ? certificateStore(table, previous, previous.options) : previous.certificates;
   return finish({ table, index, routes, endpoints, backendsById, refs, ...shared }, previous, previous.options, certificates);
 }
 
 const NO_IDS: ReadonlySet<string> = new Set();
+
+function hasBodySchema(route: TableRoute): boolean {
+  return route.requestValidation?.bodySchema !== undefined;
+}
 
 function touched(delta: { removed: unknown[]; changed: unknown[]; added: unknown[] }): boolean {
   return delta.removed.length + delta.changed.length + delta.added.length > 0;

@@ -1,6 +1,7 @@
 // How many route references each backend, and each target (a backend at one connect timeout), has in a table. A
 // delta updates these from the routes it removes and adds instead of walking all 10k routes: a backend may only go
 // once nothing refers to it, and a target (with its pools) is carried into the next runtime only while used.
+import type { Slicer } from '../router/host-buckets.ts';
 import type { TableRoute } from '../table/table-schema.ts';
 
 export class ReferenceCounts {
@@ -15,6 +16,16 @@ export class ReferenceCounts {
   static of(routes: readonly TableRoute[]): ReferenceCounts {
     const counts = new ReferenceCounts(new Map(), new Map());
     for (const route of routes) counts.add(route);
+    return counts;
+  }
+
+  /** ReferenceCounts.of in time slices (a whole-table build at 50k routes). */
+  static async ofSliced(routes: readonly TableRoute[], slicer: Slicer): Promise<ReferenceCounts> {
+    const counts = new ReferenceCounts(new Map(), new Map());
+    for (const route of routes) {
+      counts.add(route);
+      if (slicer.due()) await slicer.pause();
+    }
     return counts;
   }
 
@@ -41,7 +52,7 @@ export class ReferenceCounts {
 
   #count(route: TableRoute, by: 1 | -1): void {
     const connectMs = route.timeouts.connectMs;
-    for (const ref of route.backends) this.#bump(ref.backend, connectMs, by);
+    for (const ref of route.backends ?? []) this.#bump(ref.backend, connectMs, by);
     const canary = route.canary;
     if (canary !== undefined) for (const ref of canary.backends) this.#bump(ref.backend, connectMs, by);
   }

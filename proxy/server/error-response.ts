@@ -2,13 +2,14 @@
 import type { GatewayResponse } from './gateway-request.ts';
 
 /** Returns the body's length in bytes (0 when the response had already started and is cut instead). */
-export function sendError(res: GatewayResponse, status: number, error: string, requestId: string, extra?: Record<string, string>): number {
+/** `errors`: what exactly was wrong (request validation's list), as the body's `errors` field. */
+export function sendError(res: GatewayResponse, status: number, error: string, requestId: string, extra?: Record<string, string>, errors?: readonly unknown[]): number {
   if (res.headersSent) {
     // Too late for a status: cutting the connection is the only way to tell the client the body is incomplete.
     res.destroy();
     return 0;
   }
-  const body = JSON.stringify({ error, requestId });
+  const body = JSON.stringify(errors === undefined ? { error, requestId } : { error, requestId, errors });
   const length = Buffer.byteLength(body);
   const headers: Record<string, string | number> = {
     'content-type': 'application/json',

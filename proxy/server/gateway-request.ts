@@ -36,6 +36,12 @@ export interface GatewayRequest {
   /** Idle timeout while the body arrives (client-timeouts.ts): HTTP/1.1 on the socket, HTTP/2 on the stream. */
   setTimeout(ms: number, callback?: () => void): unknown;
   destroy(err?: Error): unknown;
+  /** Reading the whole body (request validation, proxy/validation/body-buffer.ts). */
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'end' | 'close', listener: () => void): unknown;
+  off(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  off(event: 'end' | 'close', listener: () => void): unknown;
+  pause(): unknown;
 }
 
 export interface GatewayResponse {

@@ -32,6 +32,10 @@ import type { MatchResult } from '../router/route-index-types.ts';
 import type { TableRoute } from '../table/table-schema.ts';
 import type { RequestTarget } from './request-target.ts';
 import { httpsLocation } from './https-redirect.ts';
+import { serveThroughCache } from '../cache/cache-step.ts';
+import type { CacheFill } from '../cache/cache-fill.ts';
+import { answerRequest } from '../direct/answer-request.ts';
+import { validateRequest } from '../validation/request-validator.ts';
 
 export interface GatewayServerDeps {
   holder: RuntimeHolder;
@@ -124,7 +128,7 @@ export function handleRequest(req: GatewayRequest, res: GatewayResponse, deps: G
     return reject(rr.metrics, route, target.path, 413, 'request body too large', CLOSE);
   }
   const policy = rr.policy;
-  if (policy === null) return forward(req, res, deps, rr, match.params, target, method, requestId, traceparent, span, startedAt, null, continueFirst);
+  if (policy === null) return proceed(req, res, deps, rr, match.params, target, method, hostName, requestId, traceparent, span, startedAt, null, continueFirst);
   const ctx = newPolicyContext(req, route.id, requestId, method, target, hostName, deps.addresses.of(req));
   runPolicy(policy, ctx, (denial) => {
     if (denial !== null) return reject(rr.metrics, route, target.path, denial.status, denial.error, denial.headers, ctx.consumer?.name ?? null);
@@ -138,8 +142,79 @@ export function handleRequest(req: GatewayRequest, res: GatewayResponse, deps: G
       }
       return;
     }
-    forward(req, res, deps, rr, match.params, target, method, requestId, traceparent, span, startedAt, ctx, continueFirst);
+    proceed(req, res, deps, rr, match.params, target, method, hostName, requestId, traceparent, span, startedAt, ctx, continueFirst);
   });
+}
+
+type RouteParams = Extract<MatchResult, { kind: 'route' }>['params'];
+
+/** Past the policies: the route's request validation when it has one (proxy/validation), then its cache or upstream. */
+function proceed(
+  req: GatewayRequest,
+  res: GatewayResponse,
+  deps: GatewayServerDeps,
+  rr: RuntimeRoute,
+  params: RouteParams,
+  target: RequestTarget,
+  method: string,
+  host: string,
+  requestId: string,
+  traceparent: string,
+  span: Span | null,
+  startedAt: number,
+  ctx: PolicyContext | null,
+  continueFirst: boolean,
+): void {
+  const validation = rr.validation;
+  if (validation === null) return serve(req, res, deps, rr, params, target, method, host, requestId, traceparent, span, startedAt, ctx, continueFirst, null);
+  const route = rr.route;
+  // A client waiting for 100 Continue is told to send its body only when it is about to be read.
+  const sendContinue = continueFirst ? () => res.writeContinue() : null;
+  validateRequest(validation, req, target.query, route.maxBodyBytes, deps.clientTimeouts.bodyMs, sendContinue, (refusal, body) => {
+    if (refusal === null) return serve(req, res, deps, rr, params, target, method, host, requestId, traceparent, span, startedAt, ctx, body === null && continueFirst, body);
+    const consumer = ctx?.consumer?.name ?? null;
+    if (refusal.status === 499) {
+      // Gone while its body was read: counted, nothing to answer (as when it leaves during an asynchronous policy).
+      rr.metrics.requestDone(method, 499, (performance.now() - startedAt) / 1000);
+      if (span !== null) deps.settings.tracer?.end(span, { requestId, method, path: target.path, route: route.id, status: 499, traceparent, consumer, upstream: null, upstreamMs: -1, bytesIn: 0, bytesOut: 0, error: 'GATEHOUSE_ABORTED' }, route);
+      return;
+    }
+    const rejected = { requestId, method, path: target.path, route: route.id, status: refusal.status, traceparent, consumer };
+    rejectRequest(res, deps, rejected, rr.metrics, startedAt, refusal.error, refusal.close === true ? CLOSE : undefined, span, route, refusal.errors);
+  });
+}
+
+/** Through the route's cache when it has one (a hit was authorized and counted), else upstream. `buffered`: the body, read and validated. */
+function serve(
+  req: GatewayRequest,
+  res: GatewayResponse,
+  deps: GatewayServerDeps,
+  rr: RuntimeRoute,
+  params: RouteParams,
+  target: RequestTarget,
+  method: string,
+  host: string,
+  requestId: string,
+  traceparent: string,
+  span: Span | null,
+  startedAt: number,
+  ctx: PolicyContext | null,
+  continueFirst: boolean,
+  buffered: Buffer | null,
+): void {
+  const cache = rr.cache;
+  const policyHeaders = ctx?.responseHeaders ?? null;
+  if (cache === null) return forward(req, res, deps, rr, params, target, method, requestId, traceparent, span, startedAt, ctx, null, policyHeaders, continueFirst, buffered);
+  const consumer = ctx?.consumer ?? null;
+  serveThroughCache(
+    cache,
+    { req, res, rr, method, host, path: target.path, query: target.query, requestId, consumer, policyHeaders },
+    {
+      forward: (fill, headers) => forward(req, res, deps, rr, params, target, method, requestId, traceparent, span, startedAt, ctx, fill, headers, continueFirst, buffered),
+      answered: (status, bytesOut) =>
+        recordAnswer(deps, { requestId, method, path: target.path, route: rr.route.id, status, traceparent, consumer: consumer?.name ?? null }, rr.metrics, startedAt, null, bytesOut, span, rr.route),
+    },
+  );
 }
 
 function forward(
@@ -155,13 +230,22 @@ function forward(
   span: Span | null,
   startedAt: number,
   ctx: PolicyContext | null,
+  fill: CacheFill | null,
+  policyHeaders: Array<[string, string]> | null,
   continueFirst: boolean,
+  /** The whole body, already read (and validated); null: the body, if any, is streamed. */
+  buffered: Buffer | null,
 ): void {
   const route = rr.route;
+  if (rr.answer !== null) {
+    const done = answerRequest(rr, rr.answer, req, res, method, target, params, requestId, ctx);
+    return recordAnswer(deps, { requestId, method, path: target.path, route: route.id, status: done.status, traceparent, consumer: ctx?.consumer?.name ?? null }, rr.metrics, startedAt, done.error, done.bytesOut, span, route);
+  }
   const picker = rr.canary !== null && wantsCanary(req.headers, rr.canary.trigger) ? rr.canary.picker : rr.primary;
   const backend = picker.pick();
   const endpoint = backend?.next(performance.now());
   if (backend === undefined || endpoint === undefined) {
+    fill?.abort();
     const rejected = { requestId, method, path: target.path, route: route.id, status: 503, traceparent, consumer: ctx?.consumer?.name ?? null };
     return rejectRequest(res, deps, rejected, rr.metrics, startedAt, 'no healthy endpoint', undefined, span, route);
   }
@@ -169,7 +253,7 @@ function forward(
   let upstreamPath = rr.rewrite === null ? target.path : rr.rewrite(target.path, params);
   if (backend.pathPrefix !== '') upstreamPath = backend.pathPrefix + upstreamPath;
   if (target.query !== '') upstreamPath = `${upstreamPath}?${target.query}`;
-  const bodyRead = hasRequestBody(req) ? { bytes: 0 } : null;
+  const bodyRead = buffered !== null ? { bytes: buffered.length } : hasRequestBody(req) ? { bytes: 0 } : null;
   const idleMs = route.timeouts.idleMs;
   const exchange = new ProxyExchange(
     {
@@ -196,7 +280,7 @@ function forward(
           deps.addresses,
         ),
         // undici streams any async iterable; its option type lists only Readable among the streaming kinds.
-        body: bodyRead === null ? null : (limitedBody(req, route.maxBodyBytes, bodyRead) as unknown as Readable),
+        body: buffered ?? (bodyRead === null ? null : (limitedBody(req, route.maxBodyBytes, bodyRead) as unknown as Readable)),
         headersTimeout: idleMs,
         bodyTimeout: idleMs,
         // SNI is the backend's server name, not the Host header's (which undici would use); undefined for http.
@@ -204,15 +288,16 @@ function forward(
       },
       startedAt,
       consumer: ctx?.consumer?.name ?? null,
-      policyHeaders: ctx?.responseHeaders ?? null,
+      policyHeaders,
       traceparent,
       span,
       bodyRead,
+      fill,
     },
     deps.settings,
   );
   if (continueFirst) res.writeContinue();
-  if (bodyRead !== null) watchBodyTimeout(req, deps.clientTimeouts.bodyMs, () => exchange.clientBodyTimedOut());
+  if (bodyRead !== null && buffered === null) watchBodyTimeout(req, deps.clientTimeouts.bodyMs, () => exchange.clientBodyTimedOut());
   exchange.start();
 }
 
@@ -229,8 +314,9 @@ function rejectRequest(
   extra: Record<string, string> | undefined,
   span: Span | null,
   route: TableRoute | null,
+  errors?: readonly unknown[],
 ): void {
-  const bytesOut = sendError(res, r.status, error, r.requestId, extra);
+  const bytesOut = sendError(res, r.status, error, r.requestId, extra, errors);
   recordAnswer(deps, r, metrics, startedAt, error, bytesOut, span, route);
 }
 

@@ -38,6 +38,14 @@ import { ClientHandshakes } from '../websocket/client-handshake.ts';
 import { ConnectionRegistry } from '../websocket/connection-registry.ts';
 import { createUpgradeHandler } from '../websocket/upgrade-handler.ts';
 import { WebSocketMetrics } from '../websocket/websocket-metrics.ts';
+import type { Clock } from '../policy/policy-types.ts';
+import { DEFAULT_COALESCE_WAIT_MS, type CacheEnv } from '../cache/route-cache.ts';
+import { DEFAULT_CACHE_MAX_BYTES, MemoryCacheStore } from '../cache/memory-cache-store.ts';
+import { RedisCacheStore } from '../cache/redis-cache-store.ts';
+import { RequestCoalescer } from '../cache/request-coalescer.ts';
+import { purgeCache, purgeRequestSchema } from '../cache/cache-purge.ts';
+import { CachePrometheus } from './cache-metrics.ts';
+import { AdminToken } from './admin-token.ts';
 
 /** --websocket-drain's default. */
 export const DEFAULT_WEBSOCKET_DRAIN_MS = 30_000;
@@ -89,6 +97,13 @@ export interface GatewayOptions {
    * (`--client-header-timeout`, `--client-body-timeout`; docs/http-front-door.md). Default 60 s each, as nginx.
    */
   clientTimeouts?: Partial<ClientTimeouts>;
+  /**
+   * The response caches (docs/caching.md): the memory tier's bound in bytes (--cache-max-bytes, default 256 MiB), the
+   * clock their TTLs are read on (tests), and how long a miss waits for another request's answer (default 5 s).
+   */
+  cache?: { maxBytes?: number; clock?: Clock; coalesceWaitMs?: number };
+  /** The bearer token of the admin port's state-changing endpoints (cache purge); without it they answer 403. */
+  adminTokenFile?: string;
 }
 
 export type ApplyResult = { ok: true; version: string } | { ok: false; error: string };
@@ -170,11 +185,18 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const limits = rateLimitEnvFor({ clock: Date.now, logger, metrics: limitMetrics, fleet, global, ...(opts.localLimitKeys !== undefined && { localKeys: opts.localLimitKeys }) });
   const policy = policyEnvFor(logger, authorizerMetrics, new ClientAddresses(opts.trustedProxies ?? []), Date.now, limits);
   const tlsSettings = opts.https === undefined ? null : (opts.https.settings ?? DEFAULT_TLS_SETTINGS);
+  const cache = cacheEnv(opts, metrics, redis, logger);
+  const adminToken = opts.adminTokenFile === undefined ? null : await AdminToken.open(opts.adminTokenFile);
+  if (typeof adminToken === 'string') {
+    await redis?.close();
+    throw new Error(adminToken);
+  }
   const runtimeOptions: RuntimeOptions = {
     ejection,
     pools: { ...DEFAULT_POOL_SETTINGS, ...opts.pools },
     routeMetrics: (id) => metrics.forRoute(id),
     policy,
+    cache,
     ...(tlsSettings !== null && { tls: { settings: tlsSettings, logger } }),
   };
   const accessLog = new AccessLog(logger, opts.accessLog);
@@ -229,6 +251,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     readinessNotes: () => {
       const state = global?.state() ?? 'ready';
       return state === 'ready' ? [] : [`redis ${state}: Global limits follow their failure mode`];
+    },
+    token: adminToken,
+    actions: {
+      '/cache/purge': async (body) => {
+        const request = purgeRequestSchema.safeParse(body);
+        if (!request.success) return { status: 400, body: { error: request.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') } };
+        const result = await purgeCache(cache, request.data);
+        logger.info({ prefix: result.prefix, memory: result.memory, redis: result.redis }, 'cache purged');
+        return { status: 200, body: { ...result } };
+      },
     },
   });
   const host = opts.host ?? '127.0.0.1';
@@ -393,6 +425,26 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     cutConnections,
     websockets,
     close,
+  };
+}
+
+/** The response caches' shared parts: the memory LRU, the Redis tier (on the rate limits' connection), the flights. */
+function cacheEnv(opts: GatewayOptions, metrics: GatewayMetrics, redis: RedisConnection | null, logger: Logger): CacheEnv {
+  const clock = opts.cache?.clock ?? Date.now;
+  const flights = new RequestCoalescer();
+  const maxBytes = opts.cache?.maxBytes ?? DEFAULT_CACHE_MAX_BYTES;
+  // The memory store reports evictions to the metrics, and the metrics read its bytes when scraped.
+  const memory: MemoryCacheStore = new MemoryCacheStore(maxBytes, (record) => cacheMetrics.evicted(record.route), clock);
+  const cacheMetrics = new CachePrometheus(metrics.registry, { bytesByRoute: () => memory.bytesByRoute(), maxBytes, waiting: () => flights.waiting });
+  return {
+    clock,
+    memory,
+    redis: redis === null ? null : new RedisCacheStore(redis),
+    flights,
+    metrics: cacheMetrics,
+    coalesceWaitMs: opts.cache?.coalesceWaitMs ?? DEFAULT_COALESCE_WAIT_MS,
+    logger,
+    warned: new Set(),
   };
 }
 

@@ -72,3 +72,54 @@ export function applyListDelta<T extends { id: string }>(base: readonly T[], del
   if (removedFound !== removed.size) return { ok: false, error: `${what} removed that the base table does not have` };
   return { ok: true, items: out };
 }
+
+/** Above this many changed, removed or added items, the one walk of applyListDelta is cheaper than a scan per item. */
+const SCAN_LIMIT = 32;
+
+/**
+ * applyListDelta with the same result and the same refusals, for a base whose items can be looked up by id
+ * (`itemOf`, e.g. the proxy's runtime): a small delta costs a native copy of the base array and one native scan per
+ * item it touches (microseconds at 50k routes) instead of a map lookup per base item. Big deltas take the walk.
+ */
+export function applyListDeltaIndexed<T extends { id: string }>(base: readonly T[], delta: ListDelta<T>, what: string, itemOf: (id: string) => T | undefined): ListDeltaResult<T> {
+  if (delta.removed.length + delta.changed.length + delta.added.length > SCAN_LIMIT) return applyListDelta(base, delta, what);
+  const removed = new Set(delta.removed);
+  for (const id of removed) if (itemOf(id) === undefined) return { ok: false, error: `${what} removed that the base table does not have` };
+  const changed = new Map<string, T>();
+  for (const item of delta.changed) {
+    if (changed.has(item.id)) return { ok: false, error: `${what} ${JSON.stringify(item.id)} changed twice` };
+    if (removed.has(item.id) || itemOf(item.id) === undefined) return { ok: false, error: `${what} change for an id the base table does not have` };
+    changed.set(item.id, item);
+  }
+  const addedIds = new Set<string>();
+  const followers = new Map<string | null, T[]>();
+  for (const { after, item } of delta.added) {
+    if (addedIds.has(item.id) || (!removed.has(item.id) && itemOf(item.id) !== undefined)) return { ok: false, error: `${what} ${JSON.stringify(item.id)} appears twice` };
+    addedIds.add(item.id);
+    let list = followers.get(after);
+    if (list === undefined) followers.set(after, (list = []));
+    list.push(item);
+  }
+  const out = base.slice();
+  for (const [id, item] of changed) out[out.indexOf(itemOf(id) as T)] = item;
+  for (const id of removed) out.splice(out.indexOf(itemOf(id) as T), 1);
+  const run = (anchor: string | null, items: T[]): T[] => {
+    const list = followers.get(anchor);
+    if (list === undefined) return items;
+    followers.delete(anchor);
+    for (const item of list) {
+      items.push(item);
+      run(item.id, items);
+    }
+    return items;
+  };
+  for (const anchor of [...followers.keys()]) {
+    if (anchor !== null && addedIds.has(anchor)) continue; // placed with the run it belongs to
+    if (anchor !== null && (removed.has(anchor) || itemOf(anchor) === undefined)) continue; // refused below
+    const items = run(anchor, []);
+    const at = anchor === null ? -1 : out.indexOf(changed.get(anchor) ?? (itemOf(anchor) as T));
+    out.splice(at + 1, 0, ...items);
+  }
+  if (followers.size > 0) return { ok: false, error: `${what} added after ${JSON.stringify([...followers.keys()][0])}, which the new table does not have` };
+  return { ok: true, items: out };
+}

@@ -2,15 +2,22 @@
 // Like Envoy's xDS it is versioned, JSON-serialisable, and validated by the proxy before use.
 // Backends (clusters) are separate from routes so endpoint-only changes never touch the routes.
 import { z } from 'zod';
+import { parseTemplate } from '../direct/response-template.ts';
 
 // 2: authorizers and per-route policies. A proxy of schema 1 would drop the fields it does not know and serve
 // protected routes open, so it must refuse these tables (it NACKs an unknown schema) rather than read them.
 // 3: rate policies (limits, quotas, usage plans), for the same reason: a schema-2 proxy would serve them unthrottled.
-// 4: TLS and CORS. Certificates, per-host TLS settings, client-certificate requirements and https redirects on routes:
+// 4: TLS, CORS, response caches and direct responses. Certificates, per-host TLS settings, client-certificate requirements and https redirects on routes:
 // a schema-3 proxy would ignore a route's client-certificate requirement and serve it open, to anyone, on any port.
 // Backends' own TLS settings (CA bundle, server name, insecureSkipVerify), which a schema-3 proxy would drop (verifying
 // against the wrong CAs and name), and CORS per route (`cors`, which the WebSocket Origin check now reads in place of
+// `websocket.allowOrigins`, so a schema-3 proxy would admit any Origin). Response caches per route (`cache`): a
+// schema-3 proxy would forward every request, and one that cached by an older key could share entries between consumers.
+// Direct responses and redirects (`directResponse`, `redirect`, routes without `backends`): a schema-3 proxy would
+// refuse such a table (backends were required) or, worse, forward a mock meant to stand in for an unfinished service.
 // `websocket.allowOrigins`, so a schema-3 proxy would admit any Origin).
+// Request validation per route (`requestValidation`: a body JSON Schema, required headers and query parameters): a
+// schema-3 proxy would forward every request unchecked to backends that rely on the gateway having refused bad ones.
 export const TABLE_SCHEMA_VERSION = 4;
 
 const lowerHeaderName = z.string().min(1).regex(/^[a-z0-9!#$%&'*+.^_`|~-]+$/, 'header names are lower-case in the table');
@@ -320,7 +327,98 @@ export const tableTlsHostSchema = z.object({
 });
 export type TableTlsHost = z.output<typeof tableTlsHostSchema>;
 
-export const tableRouteSchema = z.object({
+/**
+ * A rule's response cache (proxy/cache). Present only with a TTL above zero. The compiler fills every default in and
+ * sorts the lists, so equal settings compile the same.
+ */
+export const tableCacheSchema = z.object({
+  /** "<ns>/<name>/r<rule>": every match of the rule shares its entries; the first part of every key (purge by route). */
+  id: z.string().min(1),
+  ttlMs: z.number().int().min(1).max(3_600_000),
+  /** Lower-case request headers whose values are part of the key, sorted. */
+  varyHeaders: z.array(lowerHeaderName),
+  /** Query parameters in the key, sorted; absent: the whole query string is. */
+  queryParams: z.array(z.string().min(1)).optional(),
+  maxEntryBytes: z.number().int().positive(),
+  /** memory: this proxy's LRU; redis: the fleet's shared tier. */
+  storage: z.enum(['memory', 'redis']),
+  /** Present when callers may skip and refresh the cache (Cache-Control: max-age=0), with the scope they need if any. */
+  clientInvalidation: z.object({ scope: z.string().min(1).optional() }).optional(),
+  /** The ApiRoute's spec.cacheEpoch: part of every key, so a new one leaves the old entries unreachable (a purge). */
+  epoch: z.string().min(1).optional(),
+});
+export type TableCache = z.output<typeof tableCacheSchema>;
+// --- Request validation (proxy/validation) ---
+
+/**
+ * A route's request validation. `bodySchema` is the JSON Schema as written (the compiler checked it compiles; the
+ * proxy compiles it once per distinct schema, and refuses a table with one that does not).
+ */
+export const tableRequestValidationSchema = z.object({
+  bodySchema: z.record(z.string(), z.unknown()).optional(),
+  /** Lower-case; each must be present and not empty. */
+  requiredHeaders: z.array(lowerHeaderName),
+  /** Case-sensitive; each must be present and not empty. */
+  requiredQuery: z.array(z.string().min(1)),
+});
+export type TableRequestValidation = z.output<typeof tableRequestValidationSchema>;
+
+// --- end of request validation ---
+
+/** Header values Node sends as they are: visible ASCII and obs-text, space and tab (no CR, LF or other controls). */
+const HEADER_VALUE_RE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * A route's own answer (docs/direct-responses.md), given after its policies. Header values and the body are templates
+ * the proxy parses once per table (proxy/direct/response-template.ts); `escape` says how substituted values are
+ * escaped in the body, chosen by the compiler from the content type.
+ */
+export const tableDirectResponseSchema = z
+  .object({
+    status: z.number().int().min(200).max(599),
+    /** [lower-case name, value template], sorted; never content-length or hop-by-hop fields. */
+    headers: z.array(z.tuple([lowerHeaderName, z.string().regex(HEADER_VALUE_RE, 'header values hold no control characters')])),
+    /** The body template; absent: an empty body. */
+    body: z.string().optional(),
+    escape: z.enum(['json', 'html', 'none']),
+  })
+  .superRefine((d, ctx) => {
+    for (const [i, [name, value]] of d.headers.entries()) {
+      if (FRAMING_HEADERS.has(name)) ctx.addIssue({ code: 'custom', message: `${name} is set by the proxy`, path: ['headers', i] });
+      const t = parseTemplate(value, 'header');
+      if (!t.ok) ctx.addIssue({ code: 'custom', message: t.error, path: ['headers', i] });
+    }
+    if (d.body !== undefined) {
+      const t = parseTemplate(d.body, d.escape);
+      if (!t.ok) ctx.addIssue({ code: 'custom', message: t.error, path: ['body'] });
+    }
+  });
+export type TableDirectResponse = z.output<typeof tableDirectResponseSchema>;
+
+/** Fields a direct response may not set: the proxy frames the response itself. */
+export const FRAMING_HEADERS: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-connection']);
+
+/** A route's redirect: Location is the request's URL with these parts replaced, query kept. */
+export const tableRedirectSchema = z.object({
+  statusCode: z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)]),
+  scheme: z.enum(['http', 'https']).optional(),
+  hostname: z.string().min(1).regex(/^[a-z0-9.-]+$/).optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  /** The new path, from the client's (basePath included, never stripped); absent keeps it. */
+  path: tableRewriteSchema.optional(),
+});
+export type TableRedirect = z.output<typeof tableRedirectSchema>;
+
+/** Exactly one action per route, and forwarding settings only on routes that forward. */
+function routeActionProblem(r: { backends?: unknown; directResponse?: unknown; redirect?: unknown; canary?: unknown; rewrite?: unknown; websocket?: unknown; cache?: unknown }): string | null {
+  const actions = Number(r.backends !== undefined) + Number(r.directResponse !== undefined) + Number(r.redirect !== undefined);
+  if (actions !== 1) return 'a route has exactly one of backends, directResponse or redirect';
+  if (r.backends === undefined && (r.canary !== undefined || r.rewrite !== undefined || r.websocket !== undefined || r.cache !== undefined)) return 'canary, rewrite, websocket and cache need backends';
+  return null;
+}
+
+export const tableRouteSchema = z
+  .object({
   /** Unique in the table: "<ns>/<name>/r<rule>/m<match>". */
   id: z.string().min(1),
   source: z.object({ namespace: z.string(), name: z.string(), rule: z.number().int(), match: z.number().int() }),
@@ -334,7 +432,10 @@ export const tableRouteSchema = z.object({
   rewrite: tableRewriteSchema.optional(),
   requestHeaders: tableHeaderChangesSchema,
   responseHeaders: tableHeaderChangesSchema,
-  backends: z.array(weightedBackendSchema).min(1),
+  /** Where the route forwards; absent on a route that answers itself (directResponse or redirect, exactly one). */
+  backends: z.array(weightedBackendSchema).min(1).optional(),
+  directResponse: tableDirectResponseSchema.optional(),
+  redirect: tableRedirectSchema.optional(),
   canary: z
     .object({
       header: z.object({ name: lowerHeaderName, value: z.string() }).optional(),
@@ -361,7 +462,15 @@ export const tableRouteSchema = z.object({
   httpsRedirect: z.union([z.literal(301), z.literal(308)]).optional(),
   /** Present when the ApiRoute sets spec.tls.clientCertificate (on the plain port such a route is refused or redirected). */
   clientCertificate: tableClientCertificateSchema.optional(),
-});
+  /** Present when the rule caches answers (after its authorizer and rate limits: a hit is still authorized and counted). */
+  cache: tableCacheSchema.optional(),
+  /** Present when the rule validates requests (after client IP rules, authorization and rate limits). */
+  requestValidation: tableRequestValidationSchema.optional(),
+})
+  .superRefine((r, ctx) => {
+    const problem = routeActionProblem(r);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  });
 export type TableRoute = z.output<typeof tableRouteSchema>;
 
 export const routingTableSchema = z.object({
@@ -393,4 +502,7 @@ export const ROUTE_DEFAULTS = {
   /** AWS API Gateway's WebSocket idle timeout and maximum connection duration. */
   websocketIdleMs: 10 * 60_000,
   websocketMaxDurationMs: 2 * 3_600_000,
+  /** A cache block without ttl (5 minutes, as AWS) or maxEntrySize (1 MiB). */
+  cacheTtlMs: 300_000,
+  cacheMaxEntryBytes: 1024 * 1024,
 } as const;

@@ -16,6 +16,7 @@ import { runStandalone, type Standalone } from '../../cli/commands/standalone.ts
 import { send } from './helpers/http-client.ts';
 import { startEcho, type EchoReply } from './helpers/upstreams.ts';
 import { startWsUpstream } from './helpers/websocket-upstreams.ts';
+import { opensslHandshake } from '../support/openssl-handshake.ts';
 import { caSecretYaml, testCa, testCertificate, tlsSecretYaml, type TestPair } from '../support/test-certificates.ts';
 import { eventually, waitFor } from '../support/wait-for.ts';
 
@@ -150,8 +151,8 @@ test('SNI picks the exact host, then a one-label wildcard, then the default; no 
   const caFile = join(h.dir, '..', `ca-${process.pid}.pem`);
   writeFileSync(caFile, exact.certPem);
   t.after(() => rmSync(caFile, { force: true }));
-  // --http1.1: the listener offers HTTP/1.1 only for now (HTTP/2 is issue 12 §2).
-  const curl = await run('curl', ['-sS', '--http1.1', '--cacert', caFile, '--resolve', `api.example.com:${port}:127.0.0.1`, `https://api.example.com:${port}/api/curl`]);
+  // curl negotiates HTTP/2 by ALPN: SNI picks the certificate the same way for either protocol.
+  const curl = await run('curl', ['-sS', '--cacert', caFile, '--resolve', `api.example.com:${port}:127.0.0.1`, `https://api.example.com:${port}/api/curl`]);
   assert.equal((JSON.parse(curl.stdout) as EchoReply).path, '/api/curl', curl.stdout);
   await assert.rejects(run('curl', ['-sS', '-k', '--resolve', `nothing.test:${port}:127.0.0.1`, `https://nothing.test:${port}/api/curl`]), 'no certificate for an unknown name');
 });
@@ -248,6 +249,22 @@ test('client certificates: required and optional per host, verified against that
   const h = await startHarness(t, files);
   const port = h.gw.httpsPort as number;
   const forged = { 'x-forwarded-client-cert': 'Subject="CN=root"' };
+
+  // Only a host with a CA bundle asks for a certificate (a CertificateRequest naming that host's CA, and no other);
+  // the others send none, so a browser shows no certificate picker there. Both TLS versions: the request is turned on
+  // per connection, inside the SNI callback.
+  for (const version of ['tls1_2', 'tls1_3'] as const) {
+    const strictHello = await opensslHandshake(port, 'strict.mtls.test', version);
+    assert.ok(strictHello.certificateRequested, `${version}: strict asks for a certificate\n${strictHello.output}`);
+    assert.deepEqual(strictHello.caNames, ['CN = CA one'], `${version}: naming its own CA only`);
+    const looseHello = await opensslHandshake(port, 'loose.mtls.test', version);
+    assert.ok(looseHello.certificateRequested, `${version}: an optional host asks too`);
+    assert.deepEqual(looseHello.caNames, ['CN = CA two']);
+    const openHello = await opensslHandshake(port, 'open.mtls.test', version);
+    assert.match(openHello.subject, /CN = \*\.mtls\.test/, `${version}: the handshake completed\n${openHello.output}`);
+    assert.ok(!openHello.certificateRequested, `${version}: a host without a CA sends no CertificateRequest\n${openHello.output}`);
+    assert.deepEqual(openHello.caNames, []);
+  }
 
   const ok = await get(port, 'strict.mtls.test', '/strict', { cert: alice, headers: forged });
   assert.equal(ok.status, 200);

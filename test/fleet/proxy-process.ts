@@ -8,6 +8,8 @@ export interface ProxyProcess {
   name: string;
   pid: number;
   port: number;
+  /** The HTTPS port (null without --https-port). */
+  httpsPort: number | null;
   adminPort: number;
   logs: () => string;
   /** SIGTERM then SIGKILL; `kill9` skips the grace. */
@@ -16,7 +18,7 @@ export interface ProxyProcess {
   exited: () => string | null;
 }
 
-const startedLine = z.object({ msg: z.literal('gatehouse proxy started'), port: z.number().int(), adminPort: z.number().int() });
+const startedLine = z.object({ msg: z.literal('gatehouse proxy started'), port: z.number().int(), httpsPort: z.number().int().nullable(), adminPort: z.number().int() });
 
 /**
  * `--shutdown-delay 0s` unless `args` give one (the last wins): no balancer is in front of these, and stop()'s SIGTERM
@@ -32,7 +34,7 @@ export async function startProxyProcess(name: string, args: string[], timeoutMs 
     timeoutMs,
   });
   const exited = (): string | null => p.child.signalCode ?? (p.child.exitCode === null ? null : String(p.child.exitCode));
-  return { name, pid: p.pid, port: p.started.port, adminPort: p.started.adminPort, logs: p.logs, stop: p.stop, exited };
+  return { name, pid: p.pid, port: p.started.port, httpsPort: p.started.httpsPort, adminPort: p.started.adminPort, logs: p.logs, stop: p.stop, exited };
 }
 
 /** GET through a proxy's traffic port with a Host header (status 0 when it does not answer). */

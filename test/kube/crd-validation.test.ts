@@ -189,6 +189,21 @@ describe('apply-time validation against a real API server', { skip: missingBinar
         /ratepolicy\.gatehouse\.dev\/plans-only created/,
       );
     });
+
+    test('ApiRoute with a request validation body schema: stored as written, nothing pruned', async () => {
+      const schema = {
+        $schema: 'http://json-schema.org/draft-04/schema#',
+        title: 'Order',
+        type: 'object',
+        required: ['items'],
+        properties: { items: { type: 'array', items: { type: 'object', properties: { sku: { type: 'string', pattern: '^[A-Z]{3}$' } } } }, 'x-any': { example: [1, 'two', null] } },
+      };
+      await applyOk(oneRule('validated', `requestValidation: { requiredHeaders: [X-Tenant], bodySchema: ${JSON.stringify(schema)} }\nbackends: [{ url: http://orders.internal }]`), /apiroute\.gatehouse\.dev\/validated created/);
+      const got = JSON.parse((await cp.kubectl(['get', 'apiroute', 'validated', '-o', 'json'])).stdout).spec;
+      assert.deepEqual(got.rules[0].requestValidation.bodySchema, schema);
+      // The suites below list what exists: this one was only about storage.
+      assert.equal((await cp.kubectl(['delete', 'apiroute', 'validated'])).code, 0);
+    });
   });
 
   describe('common mistakes are rejected by kubectl apply, naming the field', () => {
@@ -215,7 +230,40 @@ describe('apply-time validation against a real API server', { skip: missingBinar
         'spec.rules[0].backends',
         'should have at least 1 items',
       ]);
-      await applyRejected(oneRule('missing-backends', 'name: nothing'), ['spec.rules[0].backends', 'Required value']);
+      await applyRejected(oneRule('missing-backends', 'name: nothing'), ['spec.rules[0]', 'a rule sets exactly one of backends, directResponse or redirect']);
+    });
+
+    test('direct responses and redirects: exactly one action, no forwarding settings, no body on 204, a body file inside the folder', async () => {
+      await applyOk(
+        oneRule('mock', `directResponse:\n  status: 200\n  headers: { Content-Type: application/json }\n  body: { inline: '{"path":"\${request.path}"}' }`),
+        /apiroute\.gatehouse\.dev\/mock created/,
+      );
+      await applyOk(oneRule('moved', 'redirect: { replacePrefix: /v2 }'), /apiroute\.gatehouse\.dev\/moved created/);
+      const moved = JSON.parse((await cp.kubectl(['get', 'apiroute', 'moved', '-o', 'json'])).stdout) as { spec: { rules: Array<{ redirect: { statusCode: number } }> } };
+      assert.equal(moved.spec.rules[0]?.redirect.statusCode, 302, 'statusCode defaults to 302');
+      // The rest of this block lists only what it rejected.
+      assert.equal((await cp.kubectl(['delete', 'apiroute', 'mock', 'moved'])).code, 0);
+      await applyRejected(oneRule('both-actions', 'backends: [{ url: http://a.example.com }]\ndirectResponse: { status: 200 }'), [
+        'spec.rules[0]',
+        'a rule sets exactly one of backends, directResponse or redirect',
+      ]);
+      await applyRejected(oneRule('canary-redirect', 'redirect: { hostname: b.example.com }\ncanary:\n  header: { name: x-c, value: "1" }\n  backends: [{ url: http://c.example.com }]'), [
+        'spec.rules[0].canary',
+        'canary applies to rules with backends, not to directResponse or redirect',
+      ]);
+      await applyRejected(oneRule('body-204', 'directResponse: { status: 204, body: { inline: x } }'), ['spec.rules[0].directResponse.body', 'a 204 or 304 response has no body']);
+      await applyRejected(oneRule('escaping-file', 'directResponse: { status: 200, body: { file: ../etc/passwd } }'), [
+        'spec.rules[0].directResponse.body.file',
+        'file must be a path relative to the config folder',
+      ]);
+      await applyRejected(oneRule('bad-code', 'redirect: { statusCode: 304 }'), ['spec.rules[0].redirect.statusCode', 'Unsupported value: 304']);
+    });
+
+    test('an empty requestValidation block (CEL)', async () => {
+      await applyRejected(oneRule('empty-validation', 'requestValidation: {}\nbackends: [{ url: http://orders.internal }]'), [
+        'spec.rules[0].requestValidation',
+        'set at least one of bodySchema, requiredHeaders and requiredQuery',
+      ]);
     });
 
     test('a backend with both service and url', async () => {

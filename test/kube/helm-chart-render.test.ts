@@ -412,6 +412,32 @@ describe('helm chart: lint and template', { skip: missingHelm && 'helm missing: 
     assert.match(fractional.stderr, /\/proxy\/shutdown\/delaySeconds/);
   });
 
+  test('cache: --cache-max-bytes, and the admin token Secret mounted for --admin-token-file; neither by default', async () => {
+    const objects = await helm.template({ proxy: { cache: { maxBytes: '512Mi', adminTokenSecret: 'gatehouse-admin', adminTokenSecretKey: 'bearer' } } });
+    assertFlagsInUsage(objects);
+    const proxy = find(objects, 'Deployment', PROXY);
+    const flags = flagMap(container(proxy).args);
+    assert.equal(flags.get('cache-max-bytes'), '512Mi');
+    assert.equal(flags.get('admin-token-file'), '/etc/gatehouse/admin-token/token');
+    const mount = container(proxy).volumeMounts.find((m) => m.mountPath === '/etc/gatehouse/admin-token');
+    assert.equal(mount?.readOnly, true);
+    assert.deepEqual(podSpec(proxy).volumes.find((v) => v.name === mount?.name)?.secret, {
+      secretName: 'gatehouse-admin',
+      defaultMode: 0o440,
+      items: [{ key: 'bearer', path: 'token' }],
+    });
+
+    const defaults = find(await helm.template({}), 'Deployment', PROXY);
+    const defaultFlags = flagMap(container(defaults).args);
+    assert.equal(defaultFlags.has('cache-max-bytes'), false);
+    assert.equal(defaultFlags.has('admin-token-file'), false);
+    assert.equal(container(defaults).volumeMounts.some((m) => m.mountPath === '/etc/gatehouse/admin-token'), false);
+
+    const badSize = await helm.run(['template', 'gh', CHART_DIR, '--set', 'proxy.cache.maxBytes=lots']);
+    assert.notEqual(badSize.code, 0);
+    assert.match(badSize.stderr, /\/proxy\/cache\/maxBytes/);
+  });
+
   test('tracing: --otlp-endpoint and --otlp-sample, the headers Secret mounted for --otlp-headers-file; off by default', async () => {
     const objects = await helm.template({
       proxy: { tracing: { otlpEndpoint: 'http://otel-collector.observability:4318/v1/traces', sample: 0.25, headersSecret: 'otlp-auth', headersSecretKey: 'otlp-headers' } },

@@ -1,7 +1,7 @@
 // Which V8 heap flags `gatehouse controller` re-executes itself with: its own unless the user chose.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CONTROLLER_HEAP_GROWING_PERCENT, CONTROLLER_SEMI_SPACE_MB, missingHeapFlags } from '../../cli/commands/controller-heap-flags.ts';
+import { CONTROLLER_HEAP_GROWING_PERCENT, CONTROLLER_SEMI_SPACE_MB, missingHeapFlags, missingProxyHeapFlags, PROXY_SEMI_SPACE_MB } from '../../cli/commands/controller-heap-flags.ts';
 
 const ours = [`--max-semi-space-size=${CONTROLLER_SEMI_SPACE_MB}`, `--heap-growing-percent=${CONTROLLER_HEAP_GROWING_PERCENT}`];
 
@@ -16,4 +16,9 @@ test('a flag the user set, on the command line or in NODE_OPTIONS, with - or _, 
   assert.deepEqual(missingHeapFlags([], '  --max-heap-size=1024  '), [ours[1]], '--max-heap-size sizes the young generation too');
   assert.deepEqual(missingHeapFlags(['--heap-growing-percent=50'], undefined), [ours[0]]);
   assert.deepEqual(missingHeapFlags(['--heap_growing_percent=50', '--max-semi-space-size', '4'], undefined), []);
+});
+
+test('the proxy gets its own young-generation size, under the same rules', () => {
+  assert.deepEqual(missingProxyHeapFlags([], undefined), [`--max-semi-space-size=${PROXY_SEMI_SPACE_MB}`, `--heap-growing-percent=${CONTROLLER_HEAP_GROWING_PERCENT}`]);
+  assert.deepEqual(missingProxyHeapFlags([], '--max-semi-space-size=16 --heap-growing-percent=30'), []);
 });

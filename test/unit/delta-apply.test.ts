@@ -29,17 +29,19 @@ function prng(seed: number): () => number {
 }
 
 const HOSTS = [['a.example.com'], ['b.example.com'], ['*.example.com'], ['*.b.example.com'], [], ['a.example.com', 'c.example.com']];
+/** Many exact hosts, so the router's versioned host map outgrows its overlay and is compacted along the way. */
+const MANY_HOSTS = [...HOSTS, ...Array.from({ length: 150 }, (_, i) => [`h${i}.example.com`])];
 const METHODS = [[], ['GET'], ['POST'], ['GET', 'PUT']];
 const PATHS = ['/x', '/x/y', '/items', '/items/7', '/'];
 
-function randomRoute(rand: () => number, id: string, backends: readonly string[]): TableRoute {
+function randomRouteOf(rand: () => number, id: string, backends: readonly string[], hosts: readonly string[][] = HOSTS): TableRoute {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
   const kind = rand();
   const path: TableRoute['path'] =
     kind < 0.4 ? { type: 'prefix', value: pick(PATHS) } : kind < 0.7 ? { type: 'exact', value: pick(PATHS) } : { type: 'template', value: pick(['/items/{id}', '/x/{a}', '/{p+}']) };
   const to: string[] = rand() < 0.2 ? [pick(backends), pick(backends)] : [pick(backends)];
   return route(id, '/', [...new Set(to)], {
-    hosts: pick(HOSTS),
+    hosts: pick(hosts),
     path,
     methods: pick(METHODS),
     timeouts: { connectMs: rand() < 0.3 ? 2_000 : 1_000, requestMs: 10_000, idleMs: 5_000 },
@@ -48,7 +50,7 @@ function randomRoute(rand: () => number, id: string, backends: readonly string[]
 
 function probes(): MatchInput[] {
   const out: MatchInput[] = [];
-  for (const host of ['a.example.com', 'b.example.com', 'c.example.com', 'z.b.example.com', 'q.example.com', 'other.test']) {
+  for (const host of ['a.example.com', 'b.example.com', 'c.example.com', 'z.b.example.com', 'q.example.com', 'other.test', 'h3.example.com', 'h77.example.com', 'h149.example.com']) {
     for (const path of ['/x', '/x/y', '/x/z', '/items', '/items/7', '/items/8/9', '/', '/nope']) {
       for (const method of ['GET', 'POST', 'PUT', 'DELETE']) out.push({ host, method, path, query: '', headers: {} });
     }
@@ -87,9 +89,24 @@ function targetKeys(runtime: Runtime): string[] {
   return keys.sort();
 }
 
-for (const seed of [1, 2, 3, 4, 5, 6]) {
-  test(`a delta gives the runtime a full build gives (seed ${seed})`, async () => {
+/** What the runtime answers for every probe: a runtime once made must keep answering so (requests in flight hold it). */
+function answers(runtime: Runtime): string[] {
+  return probes().map((input) => describeMatch(runtime, input));
+}
+
+for (const [seed, hosts, steps] of [
+  [1, HOSTS, 40],
+  [2, HOSTS, 40],
+  [3, HOSTS, 40],
+  [4, HOSTS, 40],
+  [5, HOSTS, 40],
+  [6, HOSTS, 40],
+  [7, MANY_HOSTS, 80],
+  [8, MANY_HOSTS, 80],
+] as const) {
+  test(`a delta gives the runtime a full build gives (seed ${seed}${hosts === MANY_HOSTS ? ', many hosts' : ''})`, async () => {
     const rand = prng(seed);
+    const randomRoute = (r: () => number, id: string, ids: readonly string[]): TableRoute => randomRouteOf(r, id, ids, hosts);
     let backendIds = ['be-0', 'be-1', 'be-2', 'be-3'];
     const backendOf = (id: string, n: number): TableBackend => backend(id, [9000 + (n % 5), 9100 + (n % 3)], n % 4 === 0 ? { pathPrefix: `/p${n}` } : {});
     let backends = backendIds.map((id, n) => backendOf(id, n));
@@ -101,7 +118,7 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
     let nextId = 120;
     let deltas = 0;
 
-    for (let step = 1; step <= 40; step++) {
+    for (let step = 1; step <= steps; step++) {
       // A new backend now and then; an unused one removed; one's settings changed.
       if (rand() < 0.3) {
         const id = `be-${nextId++}`;
@@ -112,7 +129,7 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
       routes = routes.filter(() => rand() > 0.05);
       routes = routes.map((r) => (rand() < 0.05 ? randomRoute(rand, r.id, backendIds) : r));
       for (let k = Math.floor(rand() * 6); k > 0; k--) routes.splice(Math.floor(rand() * (routes.length + 1)), 0, randomRoute(rand, `r${nextId++}`, backendIds));
-      const used = new Set(routes.flatMap((r) => r.backends.map((b) => b.backend)));
+      const used = new Set(routes.flatMap((r) => (r.backends ?? []).map((b) => b.backend)));
       if (rand() < 0.3) {
         const unused = backendIds.filter((id) => !used.has(id));
         if (unused.length > 0) {
@@ -124,8 +141,10 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
       const delta = tableDelta(current, next);
       assert.ok(delta !== null, `step ${step}: the controller would send a delta`);
       deltas++;
+      const before = answers(runtime);
       const incremental = await applyDelta(runtime, delta, new TimeSlicer(), () => null);
       assert.ok(incremental.ok, `step ${step}: ${incremental.ok ? '' : incremental.error}`);
+      assert.deepEqual(answers(runtime), before, `step ${step}: the previous runtime still answers as it did`);
       const full = buildRuntime(next, runtime);
       assert.ok(full.ok);
 
@@ -140,7 +159,38 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
       runtime = incremental.runtime;
       current = next;
     }
-    assert.equal(deltas, 40);
+    assert.equal(deltas, steps);
+  });
+}
+
+// Routes added one after another into the same gap (each right before the same route, so every new key halves the
+// last gap) until two keys would collide and the router is built anew; and at the start and the end of the table.
+for (const where of ['one gap', 'start', 'end'] as const) {
+  test(`routes added again and again into ${where === 'one gap' ? 'one gap' : `the ${where}`} match a full build`, async () => {
+    const rand = prng(11);
+    const ids = ['be-0', 'be-1'];
+    let routes: TableRoute[] = Array.from({ length: 30 }, (_, i) => randomRouteOf(rand, `r${i}`, ids));
+    let current = routingTableSchema.parse(table(routes, ids.map((id, n) => backend(id, [9000 + n])), 'v0'));
+    const built = buildRuntime(current);
+    assert.ok(built.ok);
+    let runtime = built.runtime;
+    for (let step = 1; step <= 80; step++) {
+      const added = randomRouteOf(rand, `n${step}`, ids);
+      // Before r10 (so after the previous one added): the gap below r10's key halves every time.
+      const at = where === 'start' ? 0 : where === 'end' ? routes.length : routes.findIndex((r) => r.id === 'r10');
+      routes = [...routes.slice(0, at), added, ...routes.slice(at)];
+      const next = routingTableSchema.parse(table(routes, ids.map((id, n) => backend(id, [9000 + n])), `v${step}`));
+      const delta = tableDelta(current, next);
+      assert.ok(delta !== null);
+      const incremental = await applyDelta(runtime, delta, new TimeSlicer(), () => null);
+      assert.ok(incremental.ok, `step ${step}: ${incremental.ok ? '' : incremental.error}`);
+      const full = buildRuntime(next);
+      assert.ok(full.ok);
+      assert.equal(JSON.stringify(incremental.runtime.table), JSON.stringify(next), `step ${step}: table bytes`);
+      assert.deepEqual(answers(incremental.runtime), answers(full.runtime), `step ${step}`);
+      runtime = incremental.runtime;
+      current = next;
+    }
   });
 }
 

@@ -2,7 +2,7 @@
 // is mode 0600, torn and corrupt records end the replay at the last good one, a missing journal leaves the snapshot,
 // an interrupted rename leaves the old file, and a compaction (in a worker thread) keeps the same table.
 import { strict as assert } from 'node:assert';
-import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -12,6 +12,7 @@ import { tableLines, writeSnapshot } from '../../proxy/subscribe/table-snapshot.
 import type { DeltaMessage } from '../../proxy/table/stream-protocol.ts';
 import { routingTableSchema, type RoutingTable, type TableRoute } from '../../proxy/table/table-schema.ts';
 import { backend, route, table } from '../e2e/helpers/tables.ts';
+import { testCertificate } from '../support/test-certificates.ts';
 
 const numbered = (i: number, path = `/r${i}`): TableRoute => route(`r${i}`, path, ['be'], { hosts: [`h${i % 7}.example.com`] });
 const make = (routes: TableRoute[], version: string, port = 9): RoutingTable => routingTableSchema.parse(table(routes, [backend('be', [port]), backend('other', [8])], version));
@@ -228,4 +229,45 @@ test('a change that does not follow on from the file (a table it never saw) writ
   const loaded = await loadedVersion(path);
   assert.equal(loaded.version, 'v2');
   assert.ok((await readFile(path, 'utf8')).startsWith('{"gatehouseTableSnapshot":1,"schema":4,"version":"v2"}'));
+});
+
+const pair = testCertificate('/CN=api.example.com', ['DNS:api.example.com']);
+const tlsTable = (version: string): RoutingTable =>
+  routingTableSchema.parse(
+    table([route('r', '/r', ['be'], { hosts: ['api.example.com'] })], [backend('be', [1])], version, [], [], {
+      certificates: [{ id: 'default/api-cert', certPem: pair.certPem, keyPem: pair.keyPem }],
+      tlsHosts: [{ id: 'api.example.com', certificate: 'default/api-cert' }],
+    }),
+  );
+
+test('written with mode 0600, replacing world-readable files, and read back as the same table (its key included)', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'table.json');
+  await writeFile(path, '{}');
+  await chmod(path, 0o644);
+  await writeFile(journalPathOf(path), '');
+  await chmod(journalPathOf(path), 0o644);
+  const file = new TableFile(path, { onError: (err) => assert.fail(String(err)) });
+  await file.recordTable(tlsTable('v1'));
+  await file.close();
+  for (const p of [path, journalPathOf(path)]) assert.equal((await stat(p)).mode & 0o777, 0o600, p);
+  assert.ok((await readFile(path, 'utf8')).includes(JSON.stringify(pair.keyPem)), 'the key is in the file (the proxy serves it after a restart)');
+  const loaded = await loadTableFile(path);
+  assert.ok(loaded.ok);
+  assert.deepEqual(loaded.table, tlsTable('v1'));
+  assert.deepEqual((await readdir(dir)).sort(), ['table.json', 'table.json.journal'], 'no temp file left behind');
+});
+
+test('a journal left world-readable is made 0600 when a proxy carries on appending to it', async (t) => {
+  const path = join(await tempDir(t), 'table.json');
+  const first = new TableFile(path, { onError: (err) => assert.fail(String(err)) });
+  await first.recordTable(tlsTable('v1'));
+  await first.close();
+  await chmod(journalPathOf(path), 0o644);
+  const again = new TableFile(path, { onError: (err) => assert.fail(String(err)) });
+  const loaded = await loadTableFile(path);
+  assert.ok(loaded.ok && loaded.replay.clean);
+  await again.resume(loaded);
+  await again.close();
+  assert.equal((await stat(journalPathOf(path))).mode & 0o777, 0o600);
 });
