@@ -14,9 +14,9 @@ import { tableDelta } from '../controller/distribute/table-delta.ts';
 import { encodeTable } from '../controller/distribute/table-encoding.ts';
 import { startGateway } from '../proxy/server/start-gateway.ts';
 import { TableAssembler } from '../proxy/subscribe/table-assembler.ts';
-import { TableFileWriter } from '../proxy/subscribe/table-file.ts';
+import { TableFile } from '../proxy/subscribe/table-file.ts';
 import { decodeFrame, encodeText } from '../proxy/table/stream-frames.ts';
-import { controllerMessage } from '../proxy/table/stream-protocol.ts';
+import { controllerMessage, type DeltaMessage } from '../proxy/table/stream-protocol.ts';
 import { routingTableSchema, type RoutingTable, type TableRoute } from '../proxy/table/table-schema.ts';
 import { backend, route, table } from '../test/e2e/helpers/tables.ts';
 import { percentile, round1 } from './percentiles.ts';
@@ -45,10 +45,12 @@ async function measure(run: () => Promise<void>, persist: () => Promise<void>): 
 async function main(): Promise<void> {
   const gateway = await startGateway({ port: 0, adminPort: 0, logger: pino({ level: 'silent' }) });
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-apply-bench-'));
-  const file = new TableFileWriter(join(dir, 'table.json'), (err) => {
-    throw err;
+  const file = new TableFile(join(dir, 'table.json'), {
+    onError: (err) => {
+      throw err;
+    },
   });
-  const persist = async (): Promise<void> => file.save(gateway.table() as RoutingTable);
+  const persistTable = async (): Promise<void> => file.recordTable(gateway.table() as RoutingTable);
   const routes = Array.from({ length: ROUTES }, (_, i) => numbered(i));
   let current = make(routes, 'v0');
   const full: Array<{ ms: number; stallMs: number }> = [];
@@ -74,19 +76,26 @@ async function main(): Promise<void> {
     if (k % 5 === 0) {
       // Every fifth change also measured as a whole table, from the same base.
       const [nextParts, baseParts] = [await partsOf(next), await partsOf(current)];
-      full.push(await measure(() => applyFull(nextParts), persist));
+      full.push(await measure(() => applyFull(nextParts), persistTable));
       await applyFull(baseParts);
+      await persistTable(); // the file back at the base too, so the delta below is appended to its journal
     }
+    let message: DeltaMessage | undefined;
     delta.push(
-      await measure(async () => {
-        const m = controllerMessage.parse(await decodeFrame(Buffer.from(frame), false));
-        if (m.type !== 'delta') throw new Error('not a delta');
-        const applied = await gateway.applyDelta(m);
-        if (!applied.ok) throw new Error(applied.error);
-      }, persist),
+      await measure(
+        async () => {
+          const m = controllerMessage.parse(await decodeFrame(Buffer.from(frame), false));
+          if (m.type !== 'delta') throw new Error('not a delta');
+          const applied = await gateway.applyDelta(m);
+          if (!applied.ok) throw new Error(applied.error);
+          message = m;
+        },
+        async () => file.recordChange(message as DeltaMessage, () => gateway.table()),
+      ),
     );
     current = next;
   }
+  await file.close();
   await gateway.close();
   await rm(dir, { recursive: true, force: true });
   const row = (xs: Array<{ ms: number; stallMs: number }>) => ({ n: xs.length, applyP50Ms: round1(pct(xs.map((x) => x.ms), 50)), applyP99Ms: round1(pct(xs.map((x) => x.ms), 99)), stallP50Ms: round1(pct(xs.map((x) => x.stallMs), 50)), stallMaxMs: round1(Math.max(...xs.map((x) => x.stallMs))) });

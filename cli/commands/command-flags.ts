@@ -141,7 +141,7 @@ export const PROXY = defineCommand({
       description: "the controller's stream port",
     },
     'token-file': { value: 'FILE', schema: z.string().min(1), required: true, description: 'the stream token, reloaded when it changes' },
-    'table-file': { value: 'PATH', schema: z.string().min(1), description: 'keeps the last good table, served at start before the controller answers' },
+    'table-file': { value: 'PATH', schema: z.string().min(1), description: 'keeps the last good table (PATH and PATH.journal, mode 0600), served at start before the controller answers' },
     port: { value: 'N', schema: port, default: '8080', description: 'the gateway port' },
     'admin-port': { value: 'N', schema: port, default: '9090', description: 'the admin port (health, metrics)' },
     host: { value: 'HOST', schema: z.string(), default: '0.0.0.0', description: 'the address the gateway port listens on' },

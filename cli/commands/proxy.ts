@@ -14,7 +14,7 @@ import { startGateway } from '../../proxy/server/start-gateway.ts';
 import { exitOnShutdownSignals } from './shutdown-signals.ts';
 import { ControllerSubscription } from '../../proxy/subscribe/controller-subscription.ts';
 import { CredentialFiles } from '../../proxy/subscribe/stream-credentials.ts';
-import { readTableFile, TableFileWriter } from '../../proxy/subscribe/table-file.ts';
+import { loadTableFile, TableFile } from '../../proxy/subscribe/table-file.ts';
 import { logLevel } from './log-level.ts';
 import { clientTimeouts } from './client-timeout-flags.ts';
 import { ensureProxyHeapFlags } from './controller-heap-flags.ts';
@@ -65,13 +65,16 @@ export async function proxyCommand(args: string[]): Promise<number> {
   });
 
   const tablePath = flags['table-file'];
-  let tableFile: TableFileWriter | undefined;
+  let tableFile: TableFile | undefined;
   if (tablePath) {
-    tableFile = new TableFileWriter(tablePath, (err) => logger.error({ err, path: tablePath }, 'writing the table file failed'));
-    const loaded = await readTableFile(tablePath);
+    tableFile = new TableFile(tablePath, { onError: (err) => logger.error({ err, path: tablePath }, 'writing the table file failed') });
+    const loaded = await loadTableFile(tablePath);
     if (loaded.ok) {
+      const { applied, skipped, stopped } = loaded.replay;
+      if (stopped !== undefined) logger.warn({ path: tablePath, version: loaded.table.version, applied, stopped }, 'table file journal read up to its last good record');
       const result = await gateway.applyTableSliced(loaded.table);
-      if (result.ok) logger.info({ path: tablePath, version: result.version }, 'serving the table from the table file');
+      if (result.ok) logger.info({ path: tablePath, version: result.version, journalRecords: applied, skipped }, 'serving the table from the table file');
+      await tableFile.resume(loaded);
     } else if (!loaded.missing) {
       logger.warn({ path: tablePath, error: loaded.error }, 'table file not used');
     }
@@ -86,7 +89,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
     // The subscription stays open through the delay and the drain: tables still apply to the requests served.
     const release = async (): Promise<void> => {
       await subscription.close();
-      await tableFile?.idle();
+      await tableFile?.close();
       await gateway.close();
     };
     await gracefulShutdown({ ...trafficSteps(gateway), release }, timing, `shutting down (${signal})`, logger);

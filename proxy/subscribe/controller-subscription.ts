@@ -12,7 +12,7 @@ import { ApplyStallWindow } from './apply-stall-window.ts';
 import { ReconnectBackoff } from './reconnect-backoff.ts';
 import type { StreamCredentials } from './stream-credentials.ts';
 import { TableAssembler } from './table-assembler.ts';
-import type { TableFileWriter } from './table-file.ts';
+import type { TableFile } from './table-file.ts';
 
 export interface SubscriptionOptions {
   /** ws:// or wss:// URL of a controller replica's stream port. */
@@ -22,7 +22,7 @@ export interface SubscriptionOptions {
   name: string;
   gateway: Gateway;
   logger: Logger;
-  tableFile?: TableFileWriter;
+  tableFile?: TableFile;
   backoff?: ReconnectBackoff;
   /** No message or ping from the controller for this long: the connection is dead (half-open TCP). */
   silenceMs?: number;
@@ -176,27 +176,27 @@ export class ControllerSubscription {
     }
     const started = performance.now();
     const result = await this.#opts.gateway.applyTableSliced(assembled.table);
-    this.#settled(part.version, result, performance.now() - started);
+    this.#settled(part.version, result, performance.now() - started, false, (file) => file.recordTable(assembled.table));
   }
 
   async #onDelta(delta: DeltaMessage): Promise<void> {
     const started = performance.now();
     const result = await this.#opts.gateway.applyDelta(delta);
     // Whatever the reason (another base, an inconsistent delta), the whole table fixes it: ask for it.
-    this.#settled(delta.version, result, performance.now() - started, true);
+    this.#settled(delta.version, result, performance.now() - started, true, (file) => file.recordChange(delta, () => this.#opts.gateway.table()));
   }
 
   #onEndpoints(message: EndpointsMessage): void {
     const result = this.#opts.gateway.applyEndpoints(message.baseVersion, message.version, message.backends);
-    this.#settled(message.version, result, 0, this.#opts.gateway.version() !== message.baseVersion);
+    this.#settled(message.version, result, 0, this.#opts.gateway.version() !== message.baseVersion, (file) => file.recordChange(message, () => this.#opts.gateway.table()));
   }
 
-  #settled(version: string, result: { ok: true } | { ok: false; error: string }, applyMs: number, resync = false): void {
+  /** `persist` records what was applied in the table file: the change itself, so its cost follows the change. */
+  #settled(version: string, result: { ok: true } | { ok: false; error: string }, applyMs: number, resync: boolean, persist: (file: TableFile) => Promise<void>): void {
     if (result.ok) {
       this.#backoff.reset();
       this.#send({ type: 'ack', version });
-      const table = this.#opts.gateway.table();
-      if (table) this.#persisting = this.#opts.tableFile?.save(table);
+      if (this.#opts.tableFile) this.#persisting = persist(this.#opts.tableFile);
       if (applyMs > 0) this.#log.debug({ version, applyMs: Math.round(applyMs) }, 'applied');
     } else {
       this.#send({ type: 'nack', version, error: result.error, ...(resync && { resync: true }) });

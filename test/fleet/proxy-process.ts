@@ -14,6 +14,8 @@ export interface ProxyProcess {
   logs: () => string;
   /** SIGTERM then SIGKILL; `kill9` skips the grace. */
   stop: (kill9?: boolean) => Promise<void>;
+  /** How it ended ('SIGKILL', an exit code), or null while it runs. */
+  exited: () => string | null;
 }
 
 const startedLine = z.object({ msg: z.literal('gatehouse proxy started'), port: z.number().int(), httpsPort: z.number().int().nullable(), adminPort: z.number().int() });
@@ -22,15 +24,17 @@ const startedLine = z.object({ msg: z.literal('gatehouse proxy started'), port: 
  * `--shutdown-delay 0s` unless `args` give one (the last wins): no balancer is in front of these, and stop()'s SIGTERM
  * would otherwise wait out the 5 s default.
  */
-export async function startProxyProcess(name: string, args: string[], timeoutMs = 60_000): Promise<ProxyProcess> {
+export async function startProxyProcess(name: string, args: string[], timeoutMs = 60_000, env?: NodeJS.ProcessEnv): Promise<ProxyProcess> {
   const p = await startCliProcess({
+    ...(env && { env }),
     args: ['proxy', '--name', name, '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--shutdown-delay', '0s', ...args],
     marker: 'gatehouse proxy started',
     schema: startedLine,
     what: `proxy ${name}`,
     timeoutMs,
   });
-  return { name, pid: p.pid, port: p.started.port, httpsPort: p.started.httpsPort, adminPort: p.started.adminPort, logs: p.logs, stop: p.stop };
+  const exited = (): string | null => p.child.signalCode ?? (p.child.exitCode === null ? null : String(p.child.exitCode));
+  return { name, pid: p.pid, port: p.started.port, httpsPort: p.started.httpsPort, adminPort: p.started.adminPort, logs: p.logs, stop: p.stop, exited };
 }
 
 /** GET through a proxy's traffic port with a Host header (status 0 when it does not answer). */

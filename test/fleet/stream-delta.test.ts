@@ -3,10 +3,11 @@
 // the controller's table byte for byte (its persisted table file is compared with the controller's table). A delta a
 // proxy cannot apply is NACKed, the old table keeps serving, and the whole table follows.
 import { strict as assert } from 'node:assert';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { loadTableFile } from '../../proxy/subscribe/table-file.ts';
 import { routingTableSchema, type RoutingTable, type TableBackend, type TableRoute } from '../../proxy/table/table-schema.ts';
 
 import { startProxy as subscribeProxy, startStream } from './stream-fixture.ts';
@@ -50,7 +51,10 @@ test('route and backend changes travel as deltas; each proxy ends up with the co
     await eventually(async () => fleet.list().every((p) => p.version === version.version), `both ACKs of ${version.version}`);
     const expected = JSON.stringify(version);
     for (const name of ['p1', 'p2']) {
-      await eventually(async () => (await readFile(join(dir, `${name}.json`), 'utf8').catch(() => '')) === expected, `${name}'s table file is ${version.version}, byte for byte`);
+      await eventually(async () => {
+        const loaded = await loadTableFile(join(dir, `${name}.json`));
+        return loaded.ok && JSON.stringify(canonical(loaded.table)) === expected;
+      }, `${name}'s table file is ${version.version}, byte for byte`);
     }
     assert.equal(JSON.stringify(gateways[0]!.table()), expected);
   };

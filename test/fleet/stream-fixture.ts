@@ -6,7 +6,7 @@ import { SnapshotStream } from '../../controller/distribute/snapshot-stream.ts';
 import { StreamToken } from '../../controller/distribute/stream-token.ts';
 import { ControllerSubscription } from '../../proxy/subscribe/controller-subscription.ts';
 import { ReconnectBackoff } from '../../proxy/subscribe/reconnect-backoff.ts';
-import { TableFileWriter } from '../../proxy/subscribe/table-file.ts';
+import { TableFile } from '../../proxy/subscribe/table-file.ts';
 import { startTestGateway, type Gateway } from '../e2e/helpers/gateway.ts';
 
 export const TOKEN = 'test-token-0123456789abcdef';
@@ -28,12 +28,12 @@ export async function startProxy(
   opts: { maxRoutes?: number; tableFile?: string } = {},
 ): Promise<{ gateway: Gateway; subscription: ControllerSubscription }> {
   const gateway = await startTestGateway(t, undefined, opts.maxRoutes === undefined ? {} : { maxRoutes: opts.maxRoutes });
-  const tableFile = opts.tableFile === undefined ? undefined : new TableFileWriter(opts.tableFile, () => {});
+  const tableFile = opts.tableFile === undefined ? undefined : new TableFile(opts.tableFile, { onError: () => {} });
   const subscription = new ControllerSubscription({ url, credentials: async () => ({ token: TOKEN }), name, gateway, logger: quiet, backoff: new ReconnectBackoff(50, 500), ...(tableFile && { tableFile }) });
   subscription.start();
   t.after(async () => {
     await subscription.close();
-    await tableFile?.idle();
+    await tableFile?.close();
   });
   return { gateway, subscription };
 }

@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { FleetTracker } from '../../controller/distribute/fleet-tracker.ts';
 import { SnapshotStream } from '../../controller/distribute/snapshot-stream.ts';
 import { StreamToken } from '../../controller/distribute/stream-token.ts';
-import { readTableFile } from '../../proxy/subscribe/table-file.ts';
+import { journalPathOf, loadTableFile } from '../../proxy/subscribe/table-file.ts';
 import { STREAM_SUBPROTOCOL } from '../../proxy/table/stream-protocol.ts';
 import type { RoutingTable } from '../../proxy/table/table-schema.ts';
 
@@ -61,11 +61,15 @@ test('proxies get the current table on connect, then each new version; endpoint-
 
   // The table file follows the applied table (mode 0600), endpoint updates included.
   await eventually(async () => {
-    const loaded = await readTableFile(join(dir, 'p1.json'));
+    const loaded = await loadTableFile(join(dir, 'p1.json'));
     return loaded.ok && loaded.table.version === 'v2';
   }, 'the table file holds v2');
   assert.equal((await stat(join(dir, 'p1.json'))).mode & 0o777, 0o600);
-  assert.ok((await readFile(join(dir, 'p1.json'), 'utf8')).includes(`"port":${b.port}`));
+  assert.equal((await stat(journalPathOf(join(dir, 'p1.json')))).mode & 0o777, 0o600);
+  // The endpoint update is a journal record, not a rewrite of the snapshot.
+  assert.ok((await readFile(journalPathOf(join(dir, 'p1.json')), 'utf8')).includes(`"port":${b.port}`));
+  const loaded = await loadTableFile(join(dir, 'p1.json'));
+  assert.ok(loaded.ok && JSON.stringify(loaded.table).includes(`"port":${b.port}`));
 });
 
 test('a table the proxy cannot apply is NACKed with the reason and the old one keeps serving', async (t) => {

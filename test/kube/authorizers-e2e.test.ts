@@ -283,11 +283,13 @@ test('Secret values never appear in /debug/table (hashes only), the statuses, th
   assert.equal(jwtAuth.jwks.source, 'inline');
   assert.deepEqual(Object.keys(jwtAuth.jwks.keys[0] ?? {}).sort(), ['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y'], 'public members only');
 
+  // Both files of the table file: the snapshot and the journal of changes since (its records are plain JSON).
   const fileText = await waitFor('the table file holds the bob keys', async () => {
-    const text = await readFile(tableFile(), 'utf8');
+    const text = (await readFile(tableFile(), 'utf8')) + (await readFile(`${tableFile()}.journal`, 'utf8').catch(() => ''));
     return keyAuth.keys.every((k) => text.includes(k.hash)) ? text : undefined;
   });
   assert.equal((await stat(tableFile())).mode & 0o777, 0o600, 'table file mode');
+  assert.equal((await stat(`${tableFile()}.journal`)).mode & 0o777, 0o600, 'table file journal mode');
 
   const statuses: string[] = [];
   for (const kind of ['authorizers', 'apiroutes'] as const) {

@@ -64,6 +64,23 @@ test('compile with a cache gives the same table, statuses and accepted objects a
   assert.ok(cache.stats.routeHits > 0 && cache.stats.validationHits > 0, JSON.stringify(cache.stats));
 });
 
+test('a key listed twice (two objects, or the same object twice) is judged as one invalid resource with the cache too', () => {
+  const routes = Array.from({ length: 12 }, (_, i) => route(i, 'v0', 1));
+  const svc = service(80);
+  const sl = slice(['10.0.0.1']);
+  const input = (resources: RawResource[]): Omit<CompileInput, 'lastAccepted' | 'cache'> => ({ resources, services: [svc], endpointSlices: [sl] });
+  const other = route(3, 'other', 5);
+  const fresh = route(20, 'v0', 1);
+  sameWithAndWithoutCache([
+    input([...routes]),
+    input([...routes, other]), // route-3 listed twice, the second a different object
+    input([...routes]), // back to once
+    input([...routes, routes[7] as RawResource]), // the same object twice
+    input([fresh, ...routes, fresh, other]), // a new key listed twice, and route-3 again
+    input([...routes, fresh]),
+  ]);
+});
+
 test('the checkpointed table hash equals the plain one when routes change early, late, are added and removed', () => {
   // 400 ApiRoutes × 3 = 1,200 table routes: several hash chunks.
   const routes = Array.from({ length: 400 }, (_, i) => route(i, 'v0', 1));
