@@ -4,7 +4,8 @@
 // controller killed → proxies keep serving; a proxy restarted meanwhile serves from its file; the controller back →
 // all resync. Every process is stopped by pid in after(), pass or fail.
 import { strict as assert } from 'node:assert';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadTableFile } from '../../proxy/subscribe/table-file.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -92,8 +93,10 @@ interface Condition {
 /** The endpoints of a backend in a proxy's table file (what it applied). */
 async function fileEndpoints(name: string, backendId: string): Promise<string> {
   try {
-    const t = JSON.parse(await readFile(join(dir, `${name}.json`), 'utf8')) as { backends: Array<{ id: string; endpoints: unknown }> };
-    return JSON.stringify(t.backends.find((b) => b.id === backendId)?.endpoints ?? null);
+    // The snapshot with its journal replayed, as the proxy itself reads it at start.
+    const loaded = await loadTableFile(join(dir, `${name}.json`));
+    if (!loaded.ok) return 'null';
+    return JSON.stringify(loaded.table.backends.find((b) => b.id === backendId)?.endpoints ?? null);
   } catch {
     return 'null';
   }
