@@ -133,20 +133,23 @@ export function handleRequest(req: GatewayRequest, res: GatewayResponse, deps: G
   runPolicy(policy, ctx, (denial) => {
     if (denial !== null) return reject(rr.metrics, route, target.path, denial.status, denial.error, denial.headers, ctx.consumer?.name ?? null);
     // An asynchronous step (a JWKS fetch, an external decision) may outlast the client.
-    if (res.destroyed || req.socket.destroyed) {
-      rr.metrics.requestDone(method, 499, (performance.now() - startedAt) / 1000);
-      // No access-log line for it (as before); its span still ends, as a client gone.
-      if (span !== null) {
-        const consumer = ctx.consumer?.name ?? null;
-        tracer?.end(span, { requestId, method, path: target.path, route: route.id, status: 499, traceparent, consumer, upstream: null, upstreamMs: -1, bytesIn: 0, bytesOut: 0, error: 'GATEHOUSE_ABORTED' }, route);
-      }
-      return;
-    }
+    if (res.destroyed || req.socket.destroyed) return clientGone(deps, rr, { requestId, method, path: target.path, traceparent, consumer: ctx.consumer?.name ?? null }, startedAt, span);
     proceed(req, res, deps, rr, match.params, target, method, hostName, requestId, traceparent, span, startedAt, ctx, continueFirst);
   });
 }
 
 type RouteParams = Extract<MatchResult, { kind: 'route' }>['params'];
+
+/**
+ * The client left while the gateway was still deciding (an asynchronous policy step, its body being read): counted
+ * as 499, nothing to answer, no access-log line; its span still ends, as a client gone.
+ */
+function clientGone(deps: GatewayServerDeps, rr: RuntimeRoute, r: Pick<AccessLogLine, 'requestId' | 'method' | 'path' | 'traceparent' | 'consumer'>, startedAt: number, span: Span | null): void {
+  rr.metrics.requestDone(r.method, 499, (performance.now() - startedAt) / 1000);
+  if (span === null) return;
+  const line = { ...r, route: rr.route.id, status: 499, upstream: null, upstreamMs: -1, bytesIn: 0, bytesOut: 0, error: 'GATEHOUSE_ABORTED' };
+  deps.settings.tracer?.end(span, line, rr.route);
+}
 
 /** Past the policies: the route's request validation when it has one (proxy/validation), then its cache or upstream. */
 function proceed(
@@ -173,12 +176,8 @@ function proceed(
   validateRequest(validation, req, target.query, route.maxBodyBytes, deps.clientTimeouts.bodyMs, sendContinue, (refusal, body) => {
     if (refusal === null) return serve(req, res, deps, rr, params, target, method, host, requestId, traceparent, span, startedAt, ctx, body === null && continueFirst, body);
     const consumer = ctx?.consumer?.name ?? null;
-    if (refusal.status === 499) {
-      // Gone while its body was read: counted, nothing to answer (as when it leaves during an asynchronous policy).
-      rr.metrics.requestDone(method, 499, (performance.now() - startedAt) / 1000);
-      if (span !== null) deps.settings.tracer?.end(span, { requestId, method, path: target.path, route: route.id, status: 499, traceparent, consumer, upstream: null, upstreamMs: -1, bytesIn: 0, bytesOut: 0, error: 'GATEHOUSE_ABORTED' }, route);
-      return;
-    }
+    // Gone while its body was read: as when it leaves during an asynchronous policy.
+    if (refusal.status === 499) return clientGone(deps, rr, { requestId, method, path: target.path, traceparent, consumer }, startedAt, span);
     const rejected = { requestId, method, path: target.path, route: route.id, status: refusal.status, traceparent, consumer };
     rejectRequest(res, deps, rejected, rr.metrics, startedAt, refusal.error, refusal.close === true ? CLOSE : undefined, span, route, refusal.errors);
   });
