@@ -8,13 +8,14 @@ import { redisOptions } from './redis-flags.ts';
 import { cacheOptions } from './cache-flags.ts';
 import { tlsOptions } from './tls-flags.ts';
 import { packageVersion } from '../package-version.ts';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { gracefulShutdown, trafficSteps } from '../../proxy/server/graceful-shutdown.ts';
-import { startGateway } from '../../proxy/server/start-gateway.ts';
+import { startGateway, type Gateway } from '../../proxy/server/start-gateway.ts';
 import { exitOnShutdownSignals } from './shutdown-signals.ts';
 import { ControllerSubscription } from '../../proxy/subscribe/controller-subscription.ts';
 import { CredentialFiles } from '../../proxy/subscribe/stream-credentials.ts';
 import { loadTableFile, TableFile } from '../../proxy/subscribe/table-file.ts';
+import { ApplyStallWindow } from '../../proxy/subscribe/apply-stall-window.ts';
 import { logLevel } from './log-level.ts';
 import { clientTimeouts } from './client-timeout-flags.ts';
 import { ensureProxyHeapFlags } from './controller-heap-flags.ts';
@@ -68,16 +69,12 @@ export async function proxyCommand(args: string[]): Promise<number> {
   let tableFile: TableFile | undefined;
   if (tablePath) {
     tableFile = new TableFile(tablePath, { onError: (err) => logger.error({ err, path: tablePath }, 'writing the table file failed') });
-    const loaded = await loadTableFile(tablePath);
-    if (loaded.ok) {
-      const { applied, skipped, stopped } = loaded.replay;
-      if (stopped !== undefined) logger.warn({ path: tablePath, version: loaded.table.version, applied, stopped }, 'table file journal read up to its last good record');
-      const result = await gateway.applyTableSliced(loaded.table);
-      if (result.ok) logger.info({ path: tablePath, version: result.version, journalRecords: applied, skipped }, 'serving the table from the table file');
-      await tableFile.resume(loaded);
-    } else if (!loaded.missing) {
-      logger.warn({ path: tablePath, error: loaded.error }, 'table file not used');
-    }
+    // Loading at start is a whole-table apply like a resync: its longest stall is reported the same way.
+    const stall = new ApplyStallWindow((seconds, cpuSeconds) => gateway.metrics.applyStalled(seconds, cpuSeconds));
+    stall.begin();
+    const loading = serveTableFile(tablePath, tableFile, gateway, logger);
+    stall.end(loading);
+    await loading;
   }
 
   const subscription = new ControllerSubscription({ url: flags.controller, credentials: () => credentials.current(), name, gateway, logger, ...(tableFile && { tableFile }) });
@@ -95,4 +92,18 @@ export async function proxyCommand(args: string[]): Promise<number> {
     await gracefulShutdown({ ...trafficSteps(gateway), release }, timing, `shutting down (${signal})`, logger);
   });
   return -1; // keep running
+}
+
+/** The table --table-file holds, served before the controller answers; the file's writer carries on after it. */
+async function serveTableFile(path: string, tableFile: TableFile, gateway: Gateway, logger: Logger): Promise<void> {
+  const loaded = await loadTableFile(path);
+  if (loaded.ok) {
+    const { applied, skipped, stopped } = loaded.replay;
+    if (stopped !== undefined) logger.warn({ path, version: loaded.table.version, applied, stopped }, 'table file journal read up to its last good record');
+    const result = await gateway.applyTableSliced(loaded.table);
+    if (result.ok) logger.info({ path, version: result.version, journalRecords: applied, skipped }, 'serving the table from the table file');
+    await tableFile.resume(loaded);
+  } else if (!loaded.missing) {
+    logger.warn({ path, error: loaded.error }, 'table file not used');
+  }
 }

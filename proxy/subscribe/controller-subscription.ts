@@ -1,6 +1,6 @@
 // The proxy's side of the stream: connect to the controller with the bearer token, say which version it serves,
-// apply what arrives (one message at a time, in order), ACK or NACK each version, persist what was applied, and
-// reconnect with jittered backoff whenever the connection is lost. The gateway keeps serving its current table
+// apply what arrives (one message at a time, in order), persist what was applied, ACK each version once it is on disk
+// (or NACK it), and reconnect with jittered backoff whenever the connection is lost. The gateway keeps serving its current table
 // throughout: nothing here ever unloads a table.
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
@@ -42,6 +42,8 @@ export class ControllerSubscription {
   readonly #stall: ApplyStallWindow;
   /** The table file write the last applied change started, if any: the stall window lasts until it is done. */
   #persisting: Promise<void> | undefined;
+  /** ACKs and NACKs in the order of the versions they answer: an ACK waits for its version's table file write. */
+  #replies: Promise<void> = Promise.resolve();
   /** Connections opened, for logs and tests. */
   connects = 0;
 
@@ -66,6 +68,7 @@ export class ControllerSubscription {
     clearTimeout(this.#silenceTimer);
     this.#socket?.terminate();
     await this.#queue;
+    await this.#replies;
     this.#stall.stop();
   }
 
@@ -151,7 +154,7 @@ export class ControllerSubscription {
       this.#assembler.reset();
       const version = (json as { version?: unknown } | null)?.version;
       this.#log.warn({ error }, 'invalid message from the controller');
-      if (typeof version === 'string' && version.length > 0 && version.length <= 200) this.#send({ type: 'nack', version, error });
+      if (typeof version === 'string' && version.length > 0 && version.length <= 200) this.#reply({ type: 'nack', version, error });
       return;
     }
     const message = parsed.data;
@@ -165,13 +168,13 @@ export class ControllerSubscription {
     const assembled = this.#assembler.add(part);
     if (assembled.kind === 'incomplete') return;
     if (assembled.kind === 'out-of-order') {
-      this.#send({ type: 'nack', version: part.version, error: assembled.error, resync: true });
+      this.#reply({ type: 'nack', version: part.version, error: assembled.error, resync: true });
       return;
     }
     if (assembled.schema !== TABLE_SCHEMA_VERSION) {
       const error = `table schema ${assembled.schema} is not supported by this proxy (it accepts schema ${TABLE_SCHEMA_VERSION})`;
       this.#log.error({ version: part.version, error, serving: this.#opts.gateway.version() ?? null }, 'routing table refused');
-      this.#send({ type: 'nack', version: part.version, error });
+      this.#reply({ type: 'nack', version: part.version, error });
       return;
     }
     const started = performance.now();
@@ -191,16 +194,34 @@ export class ControllerSubscription {
     this.#settled(message.version, result, 0, this.#opts.gateway.version() !== message.baseVersion, (file) => file.recordChange(message, () => this.#opts.gateway.table()));
   }
 
-  /** `persist` records what was applied in the table file: the change itself, so its cost follows the change. */
+  /**
+   * `persist` records what was applied in the table file: the change itself, so its cost follows the change. The ACK
+   * goes out once that write is done (successful or not: a failed write is logged, and the table is served either
+   * way), so a version the controller counts as Programmed is one a restarted proxy serves without the controller.
+   */
   #settled(version: string, result: { ok: true } | { ok: false; error: string }, applyMs: number, resync: boolean, persist: (file: TableFile) => Promise<void>): void {
     if (result.ok) {
       this.#backoff.reset();
-      this.#send({ type: 'ack', version });
-      if (this.#opts.tableFile) this.#persisting = persist(this.#opts.tableFile);
+      const written = this.#opts.tableFile ? persist(this.#opts.tableFile) : undefined;
+      this.#persisting = written;
+      this.#reply({ type: 'ack', version }, written);
       if (applyMs > 0) this.#log.debug({ version, applyMs: Math.round(applyMs) }, 'applied');
     } else {
-      this.#send({ type: 'nack', version, error: result.error, ...(resync && { resync: true }) });
+      this.#reply({ type: 'nack', version, error: result.error, ...(resync && { resync: true }) });
     }
+  }
+
+  /**
+   * Sends an ACK or NACK after every earlier one (a NACK must not overtake the ACK of the version before it: the
+   * controller falls back to the last version ACKed), on the connection it answers: one replaced meanwhile gets none.
+   */
+  #reply(message: ProxyMessage, after?: Promise<void>): void {
+    const socket = this.#socket;
+    this.#replies = this.#replies
+      .then(() => after?.catch(() => undefined))
+      .then(() => {
+        if (socket === this.#socket && socket?.readyState === WebSocket.OPEN) socket.send(encodeText(message));
+      });
   }
 
   #send(message: ProxyMessage): void {

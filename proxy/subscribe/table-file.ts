@@ -57,7 +57,8 @@ export async function loadTableFile(path: string): Promise<LoadedTableFile> {
   return { ok: true, table, replay, snapshotBytes: snapshot.bytes, journalBytes: journal.goodBytes };
 }
 
-type Op = { kind: 'snapshot'; table: RoutingTable } | { kind: 'append'; record: Buffer; version: string } | { kind: 'swap'; generation: number; from: number; records: number; version: string; snapshotBytes: number };
+/** `done` are called once the operation is written, failed, or superseded by a snapshot written after it. */
+type Op = ({ kind: 'snapshot'; table: RoutingTable } | { kind: 'append'; record: Buffer; version: string } | { kind: 'swap'; generation: number; from: number; records: number; version: string; snapshotBytes: number }) & { done: Array<() => void> };
 
 export interface TableFileOptions {
   onError: (err: unknown) => void;
@@ -131,11 +132,16 @@ export class TableFile {
     this.#snapshotBytes = loaded.snapshotBytes;
   }
 
-  /** A full table: a new snapshot (anything still queued is superseded by it). */
+  /**
+   * A full table: a new snapshot (anything still queued is superseded by it). Resolves once it is written (or its
+   * write failed: onError has it), not waiting for later operations.
+   */
   recordTable(table: RoutingTable): Promise<void> {
     this.#version = table.version;
-    this.#ops = [{ kind: 'snapshot', table }];
-    return this.#kick();
+    // The superseded operations are done when the snapshot is: it holds what they would have written.
+    const done = this.#ops.flatMap((op) => op.done);
+    this.#ops = [{ kind: 'snapshot', table, done }];
+    return this.#enqueued(done);
   }
 
   /**
@@ -148,8 +154,9 @@ export class TableFile {
       return table === undefined ? this.#kick() : this.recordTable(table);
     }
     this.#version = change.version;
-    this.#ops.push({ kind: 'append', record: encodeRecord(change), version: change.version });
-    return this.#kick();
+    const done: Array<() => void> = [];
+    this.#ops.push({ kind: 'append', record: encodeRecord(change), version: change.version, done });
+    return this.#enqueued(done);
   }
 
   /** Resolves when every queued operation and any running compaction (with its journal rewrite) is done. */
@@ -166,6 +173,13 @@ export class TableFile {
     this.#journal = undefined;
   }
 
+  /** Starts the queue if idle; resolves when the operation owning `done` has settled. */
+  #enqueued(done: Array<() => void>): Promise<void> {
+    const settled = new Promise<void>((resolve) => done.push(resolve));
+    void this.#kick();
+    return settled;
+  }
+
   #kick(): Promise<void> {
     this.#draining ??= this.#drain().finally(() => (this.#draining = undefined));
     return this.#draining;
@@ -174,8 +188,10 @@ export class TableFile {
   async #drain(): Promise<void> {
     if (!this.#tempsRemoved) {
       this.#tempsRemoved = true;
-      await removeStaleTemps(this.#path);
+      // Left-over temp files are litter, not a reason to stop writing (an operation's waiters must always settle).
+      await removeStaleTemps(this.#path).catch(this.#onError);
     }
+    let inFlight: Op[] = [];
     while (this.#ops.length > 0) {
       const op = this.#ops[0] as Op;
       try {
@@ -183,18 +199,24 @@ export class TableFile {
           let n = 1;
           while (this.#ops[n]?.kind === 'append') n++;
           const batch = this.#ops.splice(0, n) as Array<Extract<Op, { kind: 'append' }>>;
+          inFlight = batch;
           await this.#append(batch);
         } else {
           this.#ops.shift();
+          inFlight = [op];
           if (op.kind === 'snapshot') await this.#writeSnapshot(op.table);
           else await this.#swap(op);
         }
       } catch (err) {
         this.#onError(err);
         // The files' state is unknown: drop what was queued on it; the next change writes the whole table.
+        const dropped = this.#ops.filter((o) => o.kind !== 'snapshot');
         this.#ops = this.#ops.filter((o) => o.kind === 'snapshot');
+        inFlight.push(...dropped);
         if (this.#ops.length === 0) this.#version = undefined;
       }
+      for (const settled of inFlight) for (const resolve of settled.done) resolve();
+      inFlight = [];
       this.#maybeCompact();
     }
   }
@@ -270,7 +292,7 @@ export class TableFile {
       .then(
         (result) => {
           faultPoint('compaction-before-swap');
-          this.#ops.push({ kind: 'swap', generation, from: job.uptoBytes, records, version: result.version, snapshotBytes: result.bytes });
+          this.#ops.push({ kind: 'swap', generation, from: job.uptoBytes, records, version: result.version, snapshotBytes: result.bytes, done: [] });
           void this.#kick();
         },
         (err: unknown) => {

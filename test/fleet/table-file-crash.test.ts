@@ -17,7 +17,7 @@ import { routingTableSchema, type RoutingTable, type TableRoute } from '../../pr
 import { backend, route, table } from '../e2e/helpers/tables.ts';
 import { startEcho } from '../e2e/helpers/upstreams.ts';
 import { eventually, waitFor } from '../support/wait-for.ts';
-import { getThrough, startProxyProcess, type ProxyProcess } from './proxy-process.ts';
+import { getThrough, metricValue, startProxyProcess, type ProxyProcess } from './proxy-process.ts';
 import { startStream, TOKEN } from './stream-fixture.ts';
 
 const BASE_ROUTES = 1500;
@@ -81,6 +81,8 @@ async function assertServesLastGood(t: TestContext, r: Rig, name: string): Promi
   assert.equal((await getThrough(p.port, HOST, `/k${k + 1}`)).status, 404, `/k${k + 1} (not in ${version}) does not`);
   const big = version.endsWith('-big');
   assert.equal((await getThrough(p.port, 'b0.example.com', big ? '/moved0' : '/base0')).status, 200);
+  // The load is a whole-table apply: its longest event-loop stall is reported like a resync's.
+  await waitFor('the load reported as an applied table change', async () => ((await metricValue(p.adminPort, 'gatehouse_table_apply_stall_max_seconds_count')) >= 1 ? true : undefined));
   assert.equal((await getThrough(p.port, 'b0.example.com', big ? '/base0' : '/moved0')).status, 404);
   await p.stop(true);
   return version;
@@ -103,10 +105,20 @@ async function killedAt(t: TestContext, r: Rig, fault: string, drive: (name: str
   await eventually(() => p.exited() === 'SIGKILL', `the proxy kills itself at ${fault}`);
 }
 
-test('killed mid-append to the journal: the table before that delta is served', async (t) => {
+test('killed mid-append to the journal: the table before that delta is served, and that delta was never ACKed', async (t) => {
   const r = await rig(t);
   await establish(t, r, 1);
+  // Every ACK and disconnect the controller side sees, in the order it sees them (one socket: a message sent before
+  // the kill is handled before its close).
+  const seen: string[] = [];
+  let killedId = -1;
+  const { hello, ack, gone } = r.fleet;
+  r.fleet.hello = (id, name, remote, version) => ((killedId = name === 'journal-mid-append' ? id : killedId), hello.call(r.fleet, id, name, remote, version));
+  r.fleet.ack = (id, version) => (seen.push(`ack ${version}`), ack.call(r.fleet, id, version));
+  r.fleet.gone = (id) => (seen.push(`gone ${id}`), gone.call(r.fleet, id));
   await killedAt(t, r, 'journal-mid-append', async () => publish(r, versionTable(2, r.port)));
+  await eventually(() => seen.includes(`gone ${killedId}`), 'the killed proxy is seen gone');
+  assert.ok(!seen.includes('ack v2'), `v2 is not ACKed when its write never finished (${seen.join(', ')})`);
   assert.equal(await assertServesLastGood(t, r, 'after'), 'v1');
 });
 
@@ -143,8 +155,7 @@ test('killed after a compaction wrote its snapshot, before the journal was rewri
 
 test('killed from outside at random moments while deltas and full tables arrive: always a published table, whole', async (t) => {
   const r = await rig(t);
-  // A last-good table on disk first: killed before its first table was ever written, a proxy has none to serve
-  // (it ACKs before the write is durable, docs/fleet.md), which says nothing about crash safety.
+  // A last-good table on disk first, so every restart has something to serve whatever the kill interrupted.
   await establish(t, r, 1);
   let k = 1;
   // The random moments are seeded (printed), so a failure can be replayed.
@@ -158,6 +169,7 @@ test('killed from outside at random moments while deltas and full tables arrive:
     const name = `round${round}`;
     const p = await start(t, r, name);
     // A burst of versions, some of them full tables; the kill comes right after a random one of them is ACKed.
+    let ackedBeforeKill = '';
     const burst: RoutingTable[] = [];
     for (let i = 0; i < 8; i++) burst.push(versionTable(++k, r.port, random(4) === 0));
     const killAfter = random(burst.length);
@@ -166,6 +178,7 @@ test('killed from outside at random moments while deltas and full tables arrive:
       if (i === killAfter) {
         const version = (burst[i] as RoutingTable).version;
         await eventually(() => acked(r, name, version), `${name} applies ${version}`, 30_000, 2);
+        ackedBeforeKill = version;
         // Later versions keep coming while it dies.
         for (const later of burst.slice(i + 1, i + 3)) publish(r, later);
         await p.stop(true);
@@ -174,6 +187,8 @@ test('killed from outside at random moments while deltas and full tables arrive:
       if (random(2) === 0) await eventually(() => acked(r, name, (burst[i] as RoutingTable).version), `${name} applies it`, 30_000, 2);
     }
     const served = await assertServesLastGood(t, r, `${name}-after`);
+    // An ACK is sent once its version is on disk: what was ACKed survives the kill.
+    assert.ok(kOf(served) >= kOf(ackedBeforeKill), `serves ${served} after ${ackedBeforeKill} was ACKed`);
     t.diagnostic(`round ${round}: killed after v${k - burst.length + killAfter + 1}, restarted serving ${served}`);
   }
 });
