@@ -1,12 +1,10 @@
-// A routing table's JSON, produced a slice at a time from cached pieces. Routes and backends are immutable and handed
-// from one table to the next as the same objects, so each one is serialised once in its life: writing a 10k-route
-// table after a one-route change then costs a few writev calls over buffers that already exist, not a 5 MB
-// JSON.stringify (tens of ms holding the event loop) nor 5 MB of fresh strings and buffers for the GC every time.
-// Joined, the pieces are byte for byte JSON.stringify(table).
+// A routing table's JSON, produced a slice at a time (the controller's /debug/table streams it: a 50k-route table is
+// ~24 MB, not to be one JSON.stringify holding the event loop), and each item's JSON computed once per object for the
+// controller's delta (routes and backends are immutable and handed from one table to the next as the same objects).
+// Joined, the slices are byte for byte JSON.stringify(table).
 import type { RoutingTable } from './table-schema.ts';
 
 const jsonOf = new WeakMap<object, string>();
-const bytesOf = new WeakMap<object, Buffer>();
 const COMMA = Buffer.from(',');
 
 /** JSON.stringify(item), computed once per object. */
@@ -16,27 +14,19 @@ export function itemJson(item: object): string {
   return text;
 }
 
-/** JSON.stringify(item) as UTF-8, computed once per object (its own cache: the proxy never needs the string). */
-function itemBytes(item: object): Buffer {
-  let bytes = bytesOf.get(item);
-  if (bytes === undefined) bytesOf.set(item, (bytes = Buffer.from(JSON.stringify(item))));
-  return bytes;
-}
-
 /**
- * JSON.stringify(item) as UTF-8, made afresh each time: for a writer that runs rarely and must not keep a copy of
- * every item alive for as long as the item lives (the controller's /debug/table).
+ * JSON.stringify(item) as UTF-8, made afresh each time: a writer that runs rarely must not keep a copy of every item
+ * alive for as long as the item lives.
  */
 export function freshItemBytes(item: object): Buffer {
   return Buffer.from(JSON.stringify(item));
 }
 
 /**
- * The table's JSON as lists of buffers for writev, each list holding at most `itemsPerChunk` routes or backends (with
- * the commas between them: 256 items make 512 buffers, under Linux's IOV_MAX of 1024). Items come from the per-object
- * cache unless `bytesOfItem` says otherwise.
+ * The table's JSON as lists of buffers, each list holding at most `itemsPerChunk` routes or backends (with the commas
+ * between them: 256 items make 512 buffers, under Linux's IOV_MAX of 1024, for a writer using writev).
  */
-export function* tableJsonChunks(table: RoutingTable, itemsPerChunk = 256, bytesOfItem: (item: object) => Buffer = itemBytes): Generator<Buffer[]> {
+export function* tableJsonChunks(table: RoutingTable, itemsPerChunk = 256, bytesOfItem: (item: object) => Buffer = freshItemBytes): Generator<Buffer[]> {
   let chunk: Buffer[] = [];
   let text = '{';
   const flushText = (): void => {
