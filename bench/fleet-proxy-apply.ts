@@ -5,7 +5,8 @@
 // --hostless: no route has hosts, so all of them share the router's one any-host bucket (a third each exact, template
 // and prefix; templates half with a static lead of their own, half in groups of ~10 sharing one).
 //
-//   node bench/fleet-proxy-apply.ts [--routes 10000] [--changes 30] [--hostless]
+//   node bench/fleet-proxy-apply.ts [--routes 10000] [--changes 30] [--hostless] [--samples (each delta's numbers too)]
+//     [--deltas-only (no whole tables in between: their garbage makes major GCs land in later deltas' windows)]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,7 @@ import { routingTableSchema, type RoutingTable, type TableRoute } from '../proxy
 import { backend, route, table } from '../test/e2e/helpers/tables.ts';
 import { percentile, round1 } from './percentiles.ts';
 
-const { values } = parseArgs({ options: { routes: { type: 'string' }, changes: { type: 'string' }, hostless: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { routes: { type: 'string' }, changes: { type: 'string' }, hostless: { type: 'boolean' }, samples: { type: 'boolean' }, 'deltas-only': { type: 'boolean' } } });
 const ROUTES = Number(values.routes ?? 10_000);
 const CHANGES = Number(values.changes ?? 30);
 const pct = (xs: number[], p: number): number => percentile([...xs].sort((a, b) => a - b), p);
@@ -97,7 +98,7 @@ async function main(): Promise<void> {
   for (let k = 0; k < CHANGES; k++) {
     const next = make([...current.routes, numbered(ROUTES + k)], `v${k + 1}`);
     const frame = encodeText(tableDelta(current, next));
-    if (k % 5 === 0) {
+    if (k % 5 === 0 && values['deltas-only'] !== true) {
       // Every fifth change also measured as a whole table, from the same base.
       const [nextParts, baseParts] = [await partsOf(next), await partsOf(current)];
       full.push(await measure(() => applyFull(nextParts), persistTable));
@@ -131,7 +132,8 @@ async function main(): Promise<void> {
     stallP99Ms: round1(pct(xs.map((x) => x.stallMs), 99)),
     stallMaxMs: round1(Math.max(...xs.map((x) => x.stallMs))),
   });
-  process.stdout.write(`${JSON.stringify({ routes: ROUTES, hostless: HOSTLESS, delta: row(delta), fullTable: row(full) }, null, 2)}\n`);
+  const samples = values.samples === true ? { deltaSamples: delta.map((x) => [round1(x.ms), round1(x.cpuMs), round1(x.stallMs)]) } : {};
+  process.stdout.write(`${JSON.stringify({ routes: ROUTES, hostless: HOSTLESS, delta: row(delta), fullTable: row(full), ...samples }, null, 2)}\n`);
 }
 
 void main();

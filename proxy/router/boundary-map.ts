@@ -7,10 +7,10 @@ import { VersionedMap } from './versioned-map.ts';
 
 export class BoundaryMap<V> {
   readonly #map: VersionedMap<string, V>;
-  /** lengths[n]: how many keys are n characters long. */
-  readonly #lengths: Uint32Array;
+  /** lengths[n]: how many keys are n characters long (a plain array: a typed array's buffer costs more per bucket). */
+  readonly #lengths: readonly number[];
 
-  private constructor(map: VersionedMap<string, V>, lengths: Uint32Array) {
+  private constructor(map: VersionedMap<string, V>, lengths: readonly number[]) {
     this.#map = map;
     this.#lengths = lengths;
   }
@@ -43,8 +43,8 @@ export class BoundaryMap<V> {
   with(changes: ReadonlyArray<readonly [string, V | undefined]>): BoundaryMap<V> {
     let longest = this.#lengths.length - 1;
     for (const [key] of changes) longest = Math.max(longest, key.length);
-    const lengths = new Uint32Array(longest + 1);
-    lengths.set(this.#lengths);
+    const lengths = [...this.#lengths];
+    while (lengths.length <= longest) lengths.push(0);
     for (const [key, value] of changes) {
       const had = this.#map.has(key);
       if (had && value === undefined) lengths[key.length] = lengths[key.length]! - 1;
@@ -59,9 +59,11 @@ export class BoundaryMap<V> {
   }
 }
 
-function countLengths(keys: Iterable<string>): Uint32Array {
-  const all = [...keys];
-  const lengths = new Uint32Array(all.reduce((max, k) => Math.max(max, k.length), 0) + 1);
-  for (const key of all) lengths[key.length] = lengths[key.length]! + 1;
+function countLengths(keys: Iterable<string>): number[] {
+  const lengths: number[] = [];
+  for (const key of keys) {
+    while (lengths.length <= key.length) lengths.push(0);
+    lengths[key.length] = lengths[key.length]! + 1;
+  }
   return lengths;
 }

@@ -123,6 +123,8 @@ export class PathBucket {
 }
 
 const EMPTY_REGEXES = new RegexPaths([]);
+/** The exact tier of every bucket without exact routes (never changed: `with` makes new versions). */
+const NO_EXACT = VersionedMap.empty<string, readonly Candidate[]>();
 
 type Tier = 'exact' | 'prefix' | 'template' | 'regex';
 
@@ -179,7 +181,7 @@ function* buildSteps(candidates: readonly Candidate[]): BuildSteps<PathBucket> {
   const prefixTable = prefixes.size > 0 ? PrefixTable.of(prefixes) : null;
   yield;
   return new PathBucket({
-    exact: VersionedMap.of<string, readonly Candidate[]>(exact),
+    exact: exact.size > 0 ? VersionedMap.of<string, readonly Candidate[]>(exact) : NO_EXACT,
     templates: tries.size > 0 ? TemplateGroups.of(tries) : null,
     prefixes: prefixTable,
     regexes: regexes.length > 0 ? new RegexPaths(regexes) : null,
