@@ -20,6 +20,11 @@ export class BoundaryMap<V> {
     return new BoundaryMap(VersionedMap.of(entries), countLengths(entries.keys()));
   }
 
+  /** The longest key's length: no boundary past it can hold a value. */
+  get longest(): number {
+    return this.#lengths.length - 1;
+  }
+
   get size(): number {
     return this.#map.size;
   }

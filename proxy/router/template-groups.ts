@@ -66,11 +66,19 @@ export class TemplateGroups {
   find(input: MatchInput): TemplateHit | null {
     const path = input.path;
     if (path.charCodeAt(0) !== 0x2f /* / */) return null;
+    // Boundaries from the start (the order does not matter: every group's winner is compared), stopping past the
+    // longest key, so a long path costs no more than its first few segments.
+    const longest = this.groups.longest;
     let best: TemplateHit | null = null;
-    for (let end = path.length; end >= 0; end = end === 0 ? -1 : path.lastIndexOf('/', end - 1)) {
+    for (let end = 0; end !== -1 && end <= longest; end = path.indexOf('/', end + 1)) {
       const trie = this.groups.at(path, end);
       if (trie === undefined) continue;
       const hit = trie.find(input, end + 1);
+      if (hit !== null && (best === null || compareTemplates(hit.candidate, best.candidate) < 0)) best = hit;
+    }
+    if (path.length <= longest) {
+      // The whole path as a key: only all-static templates can match there.
+      const hit = this.groups.at(path, path.length)?.find(input, path.length + 1) ?? null;
       if (hit !== null && (best === null || compareTemplates(hit.candidate, best.candidate) < 0)) best = hit;
     }
     return best;
@@ -80,8 +88,10 @@ export class TemplateGroups {
   collectAllow(input: MatchInput, allow: Set<string>): void {
     const path = input.path;
     if (path.charCodeAt(0) !== 0x2f) return;
-    for (let end = path.length; end >= 0; end = end === 0 ? -1 : path.lastIndexOf('/', end - 1)) {
+    const longest = this.groups.longest;
+    for (let end = 0; end !== -1 && end <= longest; end = path.indexOf('/', end + 1)) {
       this.groups.at(path, end)?.collectAllow(input, allow, end + 1);
     }
+    if (path.length <= longest) this.groups.at(path, path.length)?.collectAllow(input, allow, path.length + 1);
   }
 }
