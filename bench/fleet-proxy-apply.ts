@@ -5,7 +5,7 @@
 // --hostless: no route has hosts, so all of them share the router's one any-host bucket (a third each exact, template
 // and prefix; templates half with a static lead of their own, half in groups of ~10 sharing one).
 //
-//   node bench/fleet-proxy-apply.ts [--routes 10000] [--changes 30] [--hostless] [--samples (each delta's numbers too)]
+//   node bench/fleet-proxy-apply.ts [--routes 10000] [--changes 30] [--hostless] [--samples (each delta's start, apply, CPU and stall ms)]
 //     [--deltas-only (no whole tables in between: their garbage makes major GCs land in later deltas' windows)]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -43,6 +43,8 @@ function hostless(i: number): TableRoute {
 const make = (routes: TableRoute[], version: string): RoutingTable => routingTableSchema.parse(table(routes, [backend('be', [9])], version));
 
 interface Sample {
+  /** performance.now() at the start: lines up with --trace-gc's times. */
+  at: number;
   ms: number;
   cpuMs: number;
   stallMs: number;
@@ -64,7 +66,7 @@ async function measure(run: () => Promise<void>, persist: () => Promise<void>): 
   // One more timer turn, so the histogram sees the last synchronous stretch.
   await new Promise((r) => setTimeout(r, 5));
   h.disable();
-  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, stallMs: Math.max(h.max / 1e6, firstStretchMs) };
+  return { at: t0, ms, cpuMs: (cpu.user + cpu.system) / 1000, stallMs: Math.max(h.max / 1e6, firstStretchMs) };
 }
 
 async function main(): Promise<void> {
@@ -132,7 +134,7 @@ async function main(): Promise<void> {
     stallP99Ms: round1(pct(xs.map((x) => x.stallMs), 99)),
     stallMaxMs: round1(Math.max(...xs.map((x) => x.stallMs))),
   });
-  const samples = values.samples === true ? { deltaSamples: delta.map((x) => [round1(x.ms), round1(x.cpuMs), round1(x.stallMs)]) } : {};
+  const samples = values.samples === true ? { deltaSamples: delta.map((x) => [Math.round(x.at), round1(x.ms), round1(x.cpuMs), round1(x.stallMs)]) } : {};
   process.stdout.write(`${JSON.stringify({ routes: ROUTES, hostless: HOSTLESS, delta: row(delta), fullTable: row(full), ...samples }, null, 2)}\n`);
 }
 
