@@ -16,7 +16,7 @@ export function compilePath(path: TablePathMatch, routeId: string): CompiledPath
       return { type: 'exact', value: path.value };
     case 'prefix':
       if (!path.value.startsWith('/')) throw new Error(`route ${routeId}: path prefix ${JSON.stringify(path.value)} must start with "/"`);
-      return { type: 'prefix', key: path.value.replace(/\/+$/, '') };
+      return { type: 'prefix', key: prefixKey(path.value) };
     case 'template':
       return { type: 'template', template: parseTemplate(path.value, routeId) };
     case 'regex': {
@@ -25,4 +25,9 @@ export function compilePath(path: TablePathMatch, routeId: string): CompiledPath
       return { type: 'regex', re, hasGroups: /\(\?<[A-Za-z_$]/.test(path.value) };
     }
   }
+}
+
+/** A prefix's key in the prefix tier: without its trailing "/" ("" for "/"). */
+export function prefixKey(value: string): string {
+  return value.replace(/\/+$/, '');
 }

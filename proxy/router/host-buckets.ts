@@ -3,7 +3,7 @@
 // matching route falls through to the next, so a host-specific API does not hide catch-all routes.
 import type { TableRoute } from '../table/table-schema.ts';
 import type { Candidate } from './candidate.ts';
-import { PathBucket } from './path-bucket.ts';
+import { PathBucket, type BucketChange } from './path-bucket.ts';
 import type { MatchInput, MatchResult } from './route-index-types.ts';
 import { VersionedMap } from './versioned-map.ts';
 
@@ -27,42 +27,44 @@ export class HostBuckets {
       return;
     }
     const { exact, wildcard, any } = groupByHost(candidates);
-    this.exact = VersionedMap.of(new Map([...exact].map(([host, list]) => [host, new PathBucket(list)])));
-    this.wildcard = VersionedMap.of(new Map([...wildcard].map(([suffix, list]) => [suffix, new PathBucket(list)])));
+    this.exact = VersionedMap.of(new Map([...exact].map(([host, list]) => [host, PathBucket.of(list)])));
+    this.wildcard = VersionedMap.of(new Map([...wildcard].map(([suffix, list]) => [suffix, PathBucket.of(list)])));
     this.wildcardLength = wildcardLengths(this.wildcard);
-    this.any = any.length > 0 ? new PathBucket(any) : null;
+    this.any = any.length > 0 ? PathBucket.of(any) : null;
   }
 
   /**
-   * The same index built one host bucket at a time, pausing when `slicer` says the time slice is used up, so a
-   * 10k-route table does not hold the event loop in one go. One huge bucket is still built at once.
+   * The same index built in time slices, pausing when `slicer` says the slice is used up, so a 50k-route table does
+   * not hold the event loop in one go; a big bucket (the any-host one) pauses inside its own build too.
    */
   static async build(candidates: readonly Candidate[], slicer: Slicer): Promise<HostBuckets> {
     const groups = await groupByHostSliced(candidates, slicer);
     const exact = new Map<string, PathBucket>();
     const wildcard = new Map<string, PathBucket>();
     for (const [host, list] of groups.exact) {
-      exact.set(host, new PathBucket(list));
+      exact.set(host, await PathBucket.build(list, slicer));
       if (slicer.due()) await slicer.pause();
     }
     for (const [suffix, list] of groups.wildcard) {
-      wildcard.set(suffix, new PathBucket(list));
+      wildcard.set(suffix, await PathBucket.build(list, slicer));
       if (slicer.due()) await slicer.pause();
     }
-    const any = groups.any.length > 0 ? new PathBucket(groups.any) : null;
+    const any = groups.any.length > 0 ? await PathBucket.build(groups.any, slicer) : null;
     return new HostBuckets(candidates, { exact: VersionedMap.of(exact), wildcard: VersionedMap.of(wildcard), any });
   }
 
   /**
-   * This index with only the buckets named in `rebuilt` replaced (an empty list drops the bucket); every other bucket
-   * is reused as it is. Sound when the routes of the other buckets and their relative order did not change.
+   * This index after the changes to the buckets they name (a bucket left without routes is dropped); every other
+   * bucket is reused as it is, and a changed one shares all it can with its previous version (PathBucket.with). Sound
+   * when no route's order key moved (route-order.ts).
    */
-  static async rebuild(previous: HostBuckets, rebuilt: ReadonlyMap<HostKey, readonly Candidate[]>, slicer: Slicer): Promise<HostBuckets> {
+  static async update(previous: HostBuckets, changes: ReadonlyMap<HostKey, BucketChange>, slicer: Slicer): Promise<HostBuckets> {
     const exact: Array<[string, PathBucket | undefined]> = [];
     const wildcard: Array<[string, PathBucket | undefined]> = [];
     let any = previous.any;
-    for (const [key, list] of rebuilt) {
-      const bucket = list.length > 0 ? new PathBucket(list) : null;
+    for (const [key, change] of changes) {
+      const old = previous.bucket(key);
+      const bucket = old !== null ? await old.with(change, slicer) : change.added.length > 0 ? PathBucket.of(change.added) : null;
       if (key === ANY_HOST) any = bucket;
       else (key.startsWith('w:') ? wildcard : exact).push([key.slice(2), bucket ?? undefined]);
       if (slicer.due()) await slicer.pause();

@@ -2,30 +2,36 @@
 // segment boundaries, longest first, so "/api" matches "/api", "/api/" and "/api/x" but not "/apix";
 // only boundary lengths that some prefix has are sliced and looked up.
 import { bySpecificityThenOrder, collectAllowed, firstMatch, type Candidate } from './candidate.ts';
+import { BoundaryMap } from './boundary-map.ts';
+import type { Slicer } from './host-buckets.ts';
+import { changedList, type KeyChange } from './keyed-lists.ts';
 import type { MatchInput } from './route-index-types.ts';
 
 export class PrefixTable {
-  private readonly byKey = new Map<string, Candidate[]>();
-  /** hasLength[n]: some prefix key is n characters long. */
-  private readonly hasLength: Uint8Array;
+  private readonly byKey: BoundaryMap<readonly Candidate[]>;
 
-  constructor(candidates: readonly Candidate[]) {
-    for (const c of candidates) {
-      if (c.path.type !== 'prefix') throw new Error(`route ${c.route.id} is not a prefix route`);
-      const key = c.path.key;
-      let list = this.byKey.get(key);
-      if (list === undefined) this.byKey.set(key, (list = []));
-      list.push(c);
-    }
-    this.hasLength = new Uint8Array([...this.byKey.keys()].reduce((max, k) => Math.max(max, k.length), 0) + 1);
-    for (const key of this.byKey.keys()) this.hasLength[key.length] = 1;
-    for (const list of this.byKey.values()) list.sort(bySpecificityThenOrder);
+  private constructor(byKey: BoundaryMap<readonly Candidate[]>) {
+    this.byKey = byKey;
+  }
+
+  /** `byKey`'s lists are sorted here; the map becomes the table's and must not be changed afterwards. */
+  static of(byKey: Map<string, Candidate[]>): PrefixTable {
+    for (const list of byKey.values()) list.sort(bySpecificityThenOrder);
+    return new PrefixTable(BoundaryMap.of<readonly Candidate[]>(byKey));
+  }
+
+  /** The next version with only the changed keys' lists rebuilt (null: no prefix route left); this one is not changed. */
+  async with(changes: ReadonlyMap<string, KeyChange>, slicer: Slicer): Promise<PrefixTable | null> {
+    const next: Array<[string, readonly Candidate[] | undefined]> = [];
+    for (const [key, change] of changes) next.push([key, changedList(this.byKey.get(key) ?? [], change, bySpecificityThenOrder) ?? undefined]);
+    const byKey = await this.byKey.with(next).compactedIfDue(slicer);
+    return byKey.size > 0 ? new PrefixTable(byKey) : null;
   }
 
   find(input: MatchInput): Candidate | null {
     const path = input.path;
     for (let end = path.length; end >= 0; end = end === 0 ? -1 : path.lastIndexOf('/', end - 1)) {
-      const list = this.listAt(path, end);
+      const list = this.byKey.at(path, end);
       if (list === undefined) continue;
       const hit = firstMatch(list, input);
       if (hit !== null) return hit;
@@ -36,14 +42,8 @@ export class PrefixTable {
   collectAllow(input: MatchInput, allow: Set<string>): void {
     const path = input.path;
     for (let end = path.length; end >= 0; end = end === 0 ? -1 : path.lastIndexOf('/', end - 1)) {
-      const list = this.listAt(path, end);
+      const list = this.byKey.at(path, end);
       if (list !== undefined) for (const c of list) collectAllowed(c, input, allow);
     }
-  }
-
-  /** The routes whose prefix is path[0, end); `end` is the path's length or the index of a "/". */
-  private listAt(path: string, end: number): Candidate[] | undefined {
-    if (this.hasLength[end] !== 1) return undefined;
-    return this.byKey.get(end === path.length ? path : path.slice(0, end));
   }
 }

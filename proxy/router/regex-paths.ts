@@ -1,6 +1,7 @@
 // Regex routes, tried in table order. A linear scan: fine for the handful a table has, and the
 // reason regex routes come last in precedence.
 import { collectAllowed, fullyMatches, type Candidate } from './candidate.ts';
+import { changedList, type KeyChange } from './keyed-lists.ts';
 import type { MatchInput } from './route-index-types.ts';
 
 export interface RegexHit {
@@ -13,7 +14,13 @@ export class RegexPaths {
   private readonly list: readonly Candidate[];
 
   constructor(candidates: readonly Candidate[]) {
-    this.list = [...candidates].sort((a, b) => a.order - b.order);
+    this.list = [...candidates].sort(byOrder);
+  }
+
+  /** The list after a change, rebuilt whole (it is short); null when no regex route is left. */
+  with(change: KeyChange): RegexPaths | null {
+    const list = changedList(this.list, change, byOrder);
+    return list === null ? null : new RegexPaths(list);
   }
 
   find(input: MatchInput): RegexHit | null {
@@ -30,6 +37,10 @@ export class RegexPaths {
       if (matchPath(c, input.path) !== null) collectAllowed(c, input, allow);
     }
   }
+}
+
+function byOrder(a: Candidate, b: Candidate): number {
+  return a.order - b.order;
 }
 
 function matchPath(c: Candidate, path: string): RegexHit | null {

@@ -32,6 +32,7 @@
 //   buildRouteIndex throw an Error naming the route id.
 import type { TableRoute } from '../table/table-schema.ts';
 import { compileCandidate, type Candidate } from './candidate.ts';
+import type { BucketChange } from './path-bucket.ts';
 import { HostBuckets, hostKeys, type HostKey, type Slicer } from './host-buckets.ts';
 import type { MatchInput, MatchResult, RouteIndex } from './route-index-types.ts';
 import { ORDER_SPACING } from './route-order.ts';
@@ -90,9 +91,9 @@ export function orderKeyOf(index: RouteIndex, routeId: string): number | undefin
 /**
  * The index after a table delta, from `previous`: `removed` are the old versions of removed and changed routes,
  * `added` the new versions of changed and added ones with their order keys (a changed route keeps its key). Only the
- * host buckets these are in are rebuilt, from the old bucket's members (their compiled candidates reused: keys do
- * not move) and the added routes compiled once; every other bucket is shared with `previous`. Nothing walks the
- * table: the cost is the touched buckets' sizes.
+ * host buckets these are in change, and within them only the keys the routes sit at (PathBucket.with); the added
+ * routes are compiled once, every other bucket and candidate is shared with `previous`. Nothing walks the table or a
+ * bucket: the cost follows the change.
  */
 export async function buildRouteIndexDelta(
   previous: RouteIndex,
@@ -101,24 +102,21 @@ export async function buildRouteIndexDelta(
   slicer: Slicer,
 ): Promise<RouteIndex> {
   if (!(previous instanceof CompiledRouteIndex)) throw new Error('a delta needs an index built by this module');
-  const affected = new Map<HostKey, Candidate[]>();
-  for (const route of removed) for (const key of hostKeys(route)) affected.set(key, []);
-  const compiled = added.map(({ route, order }) => ({ keys: hostKeys(route), candidate: compileCandidate(route, order) }));
-  for (const { keys } of compiled) for (const key of keys) affected.set(key, []);
-  const gone = new Set(removed);
-  for (const [key, list] of affected) {
-    for (const member of previous.hosts.bucket(key)?.members ?? []) if (!gone.has(member.route)) list.push(member);
+  const changes = new Map<HostKey, BucketChange>();
+  const changeAt = (key: HostKey): BucketChange => {
+    let change = changes.get(key);
+    if (change === undefined) changes.set(key, (change = { removed: [], added: [] }));
+    return change;
+  };
+  for (const route of removed) for (const key of hostKeys(route)) changeAt(key).removed.push(route);
+  for (const { route, order } of added) {
+    const candidate = compileCandidate(route, order);
+    for (const key of hostKeys(route)) changeAt(key).added.push(candidate);
   }
-  for (const { keys, candidate } of compiled) for (const key of keys) affected.get(key)?.push(candidate);
-  for (const list of affected.values()) list.sort(byOrder);
   if (slicer.due()) await slicer.pause();
-  const changes: Array<[string, number | undefined]> = removed.map((r) => [r.id, undefined]);
-  for (const { route, order } of added) changes.push([route.id, order]);
-  let orders = previous.orders.with(changes);
+  const orderChanges: Array<[string, number | undefined]> = removed.map((r) => [r.id, undefined]);
+  for (const { route, order } of added) orderChanges.push([route.id, order]);
+  let orders = previous.orders.with(orderChanges);
   if (orders.wantsCompaction) orders = await orders.compacted(slicer);
-  return new CompiledRouteIndex(await HostBuckets.rebuild(previous.hosts, affected, slicer), orders);
-}
-
-function byOrder(a: Candidate, b: Candidate): number {
-  return a.order - b.order;
+  return new CompiledRouteIndex(await HostBuckets.update(previous.hosts, changes, slicer), orders);
 }

@@ -1,6 +1,8 @@
 // Matches request paths against many templates by walking a segment trie. Several templates can
 // match one path and the best one may fail on method or headers, so the walk visits every matching
-// branch, but prunes any subtree whose best rank cannot beat the winner found so far.
+// branch, but prunes any subtree whose best rank cannot beat the winner found so far. A trie holds
+// one group of templates that share their leading static segments (template-groups.ts): it is built
+// from the segments after them, and a walk starts where they end in the path.
 // Match state lives on the trie (match() is synchronous and Node is single-threaded), so a request
 // allocates only the segment strings it looks up and, on a hit, its params.
 import { collectAllowed, fullyMatches, type Candidate } from './candidate.ts';
@@ -48,6 +50,8 @@ let capStart = new Int32Array(8);
 let capEnd = new Int32Array(8);
 
 export class TemplateTrie {
+  /** What it was built from, in precedence order: a change to the group rebuilds it from them. */
+  readonly candidates: readonly Candidate[];
   private readonly root = new TrieNode();
   // Per-call state.
   private input: MatchInput | null = null;
@@ -55,8 +59,10 @@ export class TemplateTrie {
   private best: TemplateHit | null = null;
   private allow: Set<string> | null = null;
 
-  constructor(candidates: readonly Candidate[]) {
+  /** `lead`: how many leading segments (static, the same in every template here) the trie leaves out. */
+  constructor(candidates: readonly Candidate[], lead: number) {
     const sorted = [...candidates].sort(compareTemplates);
+    this.candidates = sorted;
     let maxParams = 0;
     sorted.forEach((candidate, rank) => {
       if (candidate.path.type !== 'template') throw new Error(`route ${candidate.route.id} is not a template`);
@@ -65,7 +71,8 @@ export class TemplateTrie {
       const entry: Entry = { candidate, rank, names };
       let node = this.root;
       node.minRank = Math.min(node.minRank, rank);
-      for (let i = 0; i < segments.length; i++) {
+      if (lead === segments.length) (node.leaf ??= []).push(entry);
+      for (let i = lead; i < segments.length; i++) {
         const seg = segments[i]!;
         if (seg.kind === 'greedy') {
           (node.greedy ??= []).push(entry);
@@ -82,14 +89,13 @@ export class TemplateTrie {
     }
   }
 
-  /** The best template route that fully matches, or null. */
-  find(input: MatchInput): TemplateHit | null {
-    if (input.path.charCodeAt(0) !== 0x2f /* / */) return null;
+  /** The best template route that fully matches, or null; `start` is where the segments after the lead begin. */
+  find(input: MatchInput, start: number): TemplateHit | null {
     this.input = input;
     this.bestRank = Number.POSITIVE_INFINITY;
     this.best = null;
     this.allow = null;
-    this.walk(this.root, 1, 0);
+    this.walk(this.root, start, 0);
     const hit = this.best;
     this.input = null;
     this.best = null;
@@ -97,12 +103,11 @@ export class TemplateTrie {
   }
 
   /** Adds the methods of path-matching templates whose method did not match (for a 405). */
-  collectAllow(input: MatchInput, allow: Set<string>): void {
-    if (input.path.charCodeAt(0) !== 0x2f) return;
+  collectAllow(input: MatchInput, allow: Set<string>, start: number): void {
     this.input = input;
     this.bestRank = Number.POSITIVE_INFINITY;
     this.allow = allow;
-    this.walk(this.root, 1, 0);
+    this.walk(this.root, start, 0);
     this.input = null;
     this.allow = null;
   }

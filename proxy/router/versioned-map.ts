@@ -9,6 +9,9 @@ import type { Slicer } from './host-buckets.ts';
 const GONE: unique symbol = Symbol('gone');
 type Slot<V> = V | typeof GONE;
 
+/** The overlay of every first version: never written (`with` copies an overlay before changing it), so one will do. */
+const NO_OVERLAY: ReadonlyMap<unknown, unknown> = new Map();
+
 /** Entries copied per slice check while compacting (a check reads the clock only now and then). */
 const COMPACT_STEP = 256;
 
@@ -25,11 +28,11 @@ export class VersionedMap<K, V> implements ReadonlyMap<K, V> {
 
   /** A first version holding `entries`; the map handed in becomes the base and must not be changed afterwards. */
   static of<K, V>(entries: Map<K, V>): VersionedMap<K, V> {
-    return new VersionedMap(entries, new Map(), entries.size);
+    return new VersionedMap(entries, NO_OVERLAY as ReadonlyMap<K, Slot<V>>, entries.size);
   }
 
   static empty<K, V>(): VersionedMap<K, V> {
-    return new VersionedMap(new Map(), new Map(), 0);
+    return new VersionedMap(new Map(), NO_OVERLAY as ReadonlyMap<K, Slot<V>>, 0);
   }
 
   get(key: K): V | undefined {
