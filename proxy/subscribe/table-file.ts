@@ -181,7 +181,11 @@ export class TableFile {
   }
 
   #kick(): Promise<void> {
-    this.#draining ??= this.#drain().finally(() => (this.#draining = undefined));
+    this.#draining ??= this.#drain().finally(() => {
+      this.#draining = undefined;
+      // Queued after the loop saw an empty queue but before this ran (a waiter resumed in between): drain again.
+      if (this.#ops.length > 0) void this.#kick();
+    });
     return this.#draining;
   }
 
