@@ -4,7 +4,9 @@
 // proxy gives itself apply) with no reachable controller. Once a proxy serves the table's last route, it is left
 // alone for --settle-ms and its resident set (VmRSS from /proc) and V8 heap (its own /metrics) are read.
 //
-//   node bench/proxy-memory.ts [--routes 1,10000,20000,50000] [--runs 2] [--settle-ms 3000]
+//   node bench/proxy-memory.ts [--routes 1,10000,20000,50000] [--runs 2] [--settle-ms 3000] [--entry FILE]
+//
+// --entry runs another build of the gatehouse CLI (e.g. JavaScript emitted by tsc) instead of cli/gatehouse.ts.
 //
 // Every proxy is stopped by pid before the next starts (they would share the 2 cores otherwise).
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -21,9 +23,9 @@ import { waitFor } from '../test/support/wait-for.ts';
 import { freePort } from './ports.ts';
 import { BENCH_NAMESPACE, benchApiRoute, benchEndpointSlice, benchService } from './controller-fixtures.ts';
 
-const { values } = parseArgs({ options: { routes: { type: 'string' }, runs: { type: 'string' }, 'settle-ms': { type: 'string' }, help: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { routes: { type: 'string' }, runs: { type: 'string' }, 'settle-ms': { type: 'string' }, entry: { type: 'string' }, help: { type: 'boolean' } } });
 if (values.help) {
-  process.stdout.write('node bench/proxy-memory.ts [--routes 1,10000,20000,50000] [--runs 2] [--settle-ms 3000]\n');
+  process.stdout.write('node bench/proxy-memory.ts [--routes 1,10000,20000,50000] [--runs 2] [--settle-ms 3000] [--entry cli/gatehouse.ts]\n');
   process.exit(0);
 }
 const SIZES = (values.routes ?? '1,10000,20000,50000').split(',').map(Number);
@@ -75,7 +77,7 @@ async function measure(path: string, tokenFile: string, table: RoutingTable, run
   let proxy: ProxyProcess | undefined;
   try {
     // Port 1 on loopback: nothing listens there, so the proxy serves its file and keeps retrying the controller.
-    proxy = await startProxyProcess(`mem-${table.routes.length}-${run}`, ['--controller', 'ws://127.0.0.1:1', '--token-file', tokenFile, '--table-file', path], 120_000);
+    proxy = await startProxyProcess(`mem-${table.routes.length}-${run}`, ['--controller', 'ws://127.0.0.1:1', '--token-file', tokenFile, '--table-file', path], 120_000, undefined, values.entry);
     const p = proxy;
     // Serving: the table's last route answers (502: its endpoint refuses), not the proxy's own "no route" 404.
     await waitFor('the proxy serving its table file', async () => ((await getThrough(p.port, host, '/items')).status === 502 ? true : undefined), 300_000, 100);
@@ -115,7 +117,7 @@ async function main(): Promise<void> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  const report = { node: process.version, settleMs: SETTLE_MS, samples };
+  const report = { node: process.version, entry: values.entry ?? 'cli/gatehouse.ts', settleMs: SETTLE_MS, samples };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
 

@@ -1,0 +1,42 @@
+// Packages the proxy loads only when something needs them, not at start: ajv (and its dialects and formats) when a
+// table has a route with a body schema, ioredis when Redis is configured. Loaded at start they cost an idle proxy
+// that uses neither ~10 MB of its resident set (docs/fleet.md, Memory).
+//
+// Both are CommonJS, so they load with a synchronous require at first use: a table build that compiles a schema
+// stays synchronous, and the package is there before the runtime that needs it is swapped in (a package that fails
+// to load fails that compile, so the table is refused; no route is ever served without its validation).
+import { createRequire } from 'node:module';
+import type * as AjvModule from 'ajv';
+import type * as Ajv2020Module from 'ajv/dist/2020.js';
+import type Ajv4Module from 'ajv-draft-04';
+import type formatsModule from 'ajv-formats';
+import type * as IoredisModule from 'ioredis';
+
+const require = createRequire(import.meta.url);
+
+export interface AjvPackages {
+  Ajv: typeof AjvModule.Ajv;
+  Ajv2020: typeof Ajv2020Module.Ajv2020;
+  Ajv4: typeof AjvModule.Ajv;
+  addFormats: (ajv: AjvModule.Ajv) => AjvModule.Ajv;
+}
+
+let ajv: AjvPackages | undefined;
+
+/** ajv with the three dialects the proxy compiles (json-schema-compiler.ts). */
+export function ajvPackages(): AjvPackages {
+  if (ajv === undefined) {
+    // ajv-draft-04 and ajv-formats export `default` (CommonJS built from TypeScript).
+    const { Ajv } = require('ajv') as typeof AjvModule;
+    const { Ajv2020 } = require('ajv/dist/2020.js') as typeof Ajv2020Module;
+    const Ajv4 = (require('ajv-draft-04') as { default: typeof Ajv4Module }).default as unknown as typeof AjvModule.Ajv;
+    const addFormats = (require('ajv-formats') as { default: typeof formatsModule }).default as unknown as AjvPackages['addFormats'];
+    ajv = { Ajv, Ajv2020, Ajv4, addFormats };
+  }
+  return ajv;
+}
+
+/** ioredis (the Redis of Global rate limits and the shared cache tier). */
+export function ioredisPackage(): typeof IoredisModule {
+  return require('ioredis') as typeof IoredisModule;
+}
