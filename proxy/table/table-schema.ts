@@ -60,8 +60,26 @@ export const tableBackendSchema = z
   .refine((b) => b.tls === undefined || b.protocol === 'https', { message: 'tls settings on a backend that is not https', path: ['tls'] });
 export type TableBackend = z.output<typeof tableBackendSchema>;
 
+/**
+ * Consecutive routes mostly carry equal timeouts, retries and backend ids (an ApiRoute's rules, and the defaults):
+ * a parsed value equal to the one parsed just before it is replaced by that one (frozen, being shared), so they are
+ * held once instead of once per route (`JSON.parse` makes a new string or object every time). One slot, so nothing
+ * is kept beyond the last value.
+ */
+function sameAsLast<T>(equal: (a: T, b: T) => boolean): (value: T) => T {
+  let last: T | undefined;
+  return (value) => {
+    if (last !== undefined && equal(last, value)) return last;
+    last = typeof value === 'object' && value !== null ? Object.freeze(value) : value;
+    return value;
+  };
+}
+
 export const weightedBackendSchema = z.object({
-  backend: z.string().min(1),
+  backend: z
+    .string()
+    .min(1)
+    .transform(sameAsLast((a, b) => a === b)),
   weight: z.number().int().min(0),
 });
 export type WeightedBackend = z.output<typeof weightedBackendSchema>;
@@ -453,12 +471,14 @@ export const tableRouteSchema = z
       backends: z.array(weightedBackendSchema).min(1),
     })
     .optional(),
-  timeouts: z.object({
-    connectMs: z.number().int().positive(),
-    requestMs: z.number().int().positive(),
-    idleMs: z.number().int().positive(),
-  }),
-  retries: z.object({ attempts: z.number().int().min(0).max(5) }),
+  timeouts: z
+    .object({
+      connectMs: z.number().int().positive(),
+      requestMs: z.number().int().positive(),
+      idleMs: z.number().int().positive(),
+    })
+    .transform(sameAsLast((a, b) => a.connectMs === b.connectMs && a.requestMs === b.requestMs && a.idleMs === b.idleMs)),
+  retries: z.object({ attempts: z.number().int().min(0).max(5) }).transform(sameAsLast((a, b) => a.attempts === b.attempts)),
   maxBodyBytes: z.number().int().nonnegative(),
   clientIp: tableClientIpRulesSchema.optional(),
   auth: tableRouteAuthSchema.optional(),
