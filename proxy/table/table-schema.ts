@@ -61,7 +61,7 @@ export const tableBackendSchema = z
 export type TableBackend = z.output<typeof tableBackendSchema>;
 
 /**
- * Consecutive routes mostly carry equal timeouts, retries and backend ids (an ApiRoute's rules, and the defaults):
+ * Consecutive routes mostly carry equal hosts, timeouts, retries and backend ids (an ApiRoute's rules, the defaults):
  * a parsed value equal to the one parsed just before it is replaced by that one (frozen, being shared), so they are
  * held once instead of once per route (`JSON.parse` makes a new string or object every time). One slot, so nothing
  * is kept beyond the last value.
@@ -451,7 +451,10 @@ export const tableRouteSchema = z
   id: z.string().min(1),
   source: z.object({ namespace: z.string(), name: z.string(), rule: z.number().int(), match: z.number().int() }),
   /** Exact or "*.suffix" hosts, lower-case; empty means any host. */
-  hosts: z.array(z.string().min(1)),
+  hosts: z
+    .array(z.string().min(1))
+    .transform(sharedEmpty)
+    .transform(sameAsLast((a, b) => a.length === b.length && a.every((h, i) => h === b[i]))),
   path: tablePathMatchSchema,
   /** Upper-case methods; empty means any method. */
   methods: z.array(z.string().min(1)).transform(sharedEmpty),

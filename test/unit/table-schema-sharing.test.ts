@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { routingTableSchema } from '../../proxy/table/table-schema.ts';
 import { backend, route, table } from '../e2e/helpers/tables.ts';
 
-test('parsed routes share empty lists, empty header changes and equal timeouts, retries and backend ids', () => {
+test('parsed routes share empty lists, empty header changes and equal hosts, timeouts, retries and backend ids', () => {
   const source = table(
     [
-      route('a', '/a', ['be']),
-      route('b', '/b', ['be']),
+      route('a', '/a', ['be'], { hosts: ['x.example.com'] }),
+      route('b', '/b', ['be'], { hosts: ['x.example.com'] }),
       route('c', '/c', ['be'], { methods: ['GET'], requestHeaders: { set: [['x-a', '1']], add: [], remove: [] }, timeouts: { connectMs: 1, requestMs: 2, idleMs: 3 }, retries: { attempts: 0 } }),
     ],
     [backend('be', [9])],
@@ -25,6 +25,8 @@ test('parsed routes share empty lists, empty header changes and equal timeouts, 
   assert.equal(a.requestHeaders, b.responseHeaders);
   assert.ok(Object.isFrozen(a.methods) && Object.isFrozen(a.requestHeaders));
   assert.throws(() => (a.methods as string[]).push('GET'), TypeError);
+  assert.equal(a.hosts, b.hosts);
+  assert.equal(c.hosts.length, 0);
   assert.equal(a.timeouts, b.timeouts);
   assert.equal(a.retries, b.retries);
   assert.ok(Object.isFrozen(a.timeouts));
