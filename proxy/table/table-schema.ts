@@ -2,6 +2,7 @@
 // Like Envoy's xDS it is versioned, JSON-serialisable, and validated by the proxy before use.
 // Backends (clusters) are separate from routes so endpoint-only changes never touch the routes.
 import { z } from 'zod';
+import { shareRouteParts } from './shared-route-parts.ts';
 import { parseTemplate } from '../direct/response-template.ts';
 
 // 2: authorizers and per-route policies. A proxy of schema 1 would drop the fields it does not know and serve
@@ -60,26 +61,8 @@ export const tableBackendSchema = z
   .refine((b) => b.tls === undefined || b.protocol === 'https', { message: 'tls settings on a backend that is not https', path: ['tls'] });
 export type TableBackend = z.output<typeof tableBackendSchema>;
 
-/**
- * Consecutive routes mostly carry equal hosts, timeouts, retries and backend ids (an ApiRoute's rules, the defaults):
- * a parsed value equal to the one parsed just before it is replaced by that one (frozen, being shared), so they are
- * held once instead of once per route (`JSON.parse` makes a new string or object every time). One slot, so nothing
- * is kept beyond the last value.
- */
-function sameAsLast<T>(equal: (a: T, b: T) => boolean): (value: T) => T {
-  let last: T | undefined;
-  return (value) => {
-    if (last !== undefined && equal(last, value)) return last;
-    last = typeof value === 'object' && value !== null ? Object.freeze(value) : value;
-    return value;
-  };
-}
-
 export const weightedBackendSchema = z.object({
-  backend: z
-    .string()
-    .min(1)
-    .transform(sameAsLast((a, b) => a === b)),
+  backend: z.string().min(1),
   weight: z.number().int().min(0),
 });
 export type WeightedBackend = z.output<typeof weightedBackendSchema>;
@@ -106,21 +89,11 @@ export const tableRewriteSchema = z.discriminatedUnion('kind', [
 ]);
 export type TableRewrite = z.output<typeof tableRewriteSchema>;
 
-// Most routes change no header and match on no method, header or query parameter: a parsed route shares one frozen
-// empty list (and one empty set of header changes) instead of holding its own, ~350 bytes a route (3.5 MB of an
-// idle proxy's heap at 10k routes; docs/fleet.md, Memory). Frozen: code writing into one would throw instead of
-// changing every route.
-const EMPTY_LIST: readonly never[] = Object.freeze([]);
-const sharedEmpty = <T>(list: T[]): T[] => (list.length === 0 ? (EMPTY_LIST as never[]) : list);
-const NO_HEADER_CHANGES = Object.freeze({ set: EMPTY_LIST as never[], add: EMPTY_LIST as never[], remove: EMPTY_LIST as never[] });
-
-export const tableHeaderChangesSchema = z
-  .object({
-    set: z.array(z.tuple([lowerHeaderName, z.string()])),
-    add: z.array(z.tuple([lowerHeaderName, z.string()])),
-    remove: z.array(lowerHeaderName),
-  })
-  .transform((c) => (c.set.length === 0 && c.add.length === 0 && c.remove.length === 0 ? NO_HEADER_CHANGES : c));
+export const tableHeaderChangesSchema = z.object({
+  set: z.array(z.tuple([lowerHeaderName, z.string()])),
+  add: z.array(z.tuple([lowerHeaderName, z.string()])),
+  remove: z.array(lowerHeaderName),
+});
 export type TableHeaderChanges = z.output<typeof tableHeaderChangesSchema>;
 
 /** Where a credential is read from; header names lower-case, the prefix (e.g. "Bearer ") matched case-insensitively. */
@@ -451,15 +424,12 @@ export const tableRouteSchema = z
   id: z.string().min(1),
   source: z.object({ namespace: z.string(), name: z.string(), rule: z.number().int(), match: z.number().int() }),
   /** Exact or "*.suffix" hosts, lower-case; empty means any host. */
-  hosts: z
-    .array(z.string().min(1))
-    .transform(sharedEmpty)
-    .transform(sameAsLast((a, b) => a.length === b.length && a.every((h, i) => h === b[i]))),
+  hosts: z.array(z.string().min(1)),
   path: tablePathMatchSchema,
   /** Upper-case methods; empty means any method. */
-  methods: z.array(z.string().min(1)).transform(sharedEmpty),
-  headers: z.array(tableValueMatchSchema).transform(sharedEmpty),
-  query: z.array(tableValueMatchSchema).transform(sharedEmpty),
+  methods: z.array(z.string().min(1)),
+  headers: z.array(tableValueMatchSchema),
+  query: z.array(tableValueMatchSchema),
   rewrite: tableRewriteSchema.optional(),
   requestHeaders: tableHeaderChangesSchema,
   responseHeaders: tableHeaderChangesSchema,
@@ -474,14 +444,12 @@ export const tableRouteSchema = z
       backends: z.array(weightedBackendSchema).min(1),
     })
     .optional(),
-  timeouts: z
-    .object({
-      connectMs: z.number().int().positive(),
-      requestMs: z.number().int().positive(),
-      idleMs: z.number().int().positive(),
-    })
-    .transform(sameAsLast((a, b) => a.connectMs === b.connectMs && a.requestMs === b.requestMs && a.idleMs === b.idleMs)),
-  retries: z.object({ attempts: z.number().int().min(0).max(5) }).transform(sameAsLast((a, b) => a.attempts === b.attempts)),
+  timeouts: z.object({
+    connectMs: z.number().int().positive(),
+    requestMs: z.number().int().positive(),
+    idleMs: z.number().int().positive(),
+  }),
+  retries: z.object({ attempts: z.number().int().min(0).max(5) }),
   maxBodyBytes: z.number().int().nonnegative(),
   clientIp: tableClientIpRulesSchema.optional(),
   auth: tableRouteAuthSchema.optional(),
@@ -503,7 +471,8 @@ export const tableRouteSchema = z
   .superRefine((r, ctx) => {
     const problem = routeActionProblem(r);
     if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
-  });
+  })
+  .transform(shareRouteParts);
 export type TableRoute = z.output<typeof tableRouteSchema>;
 
 export const routingTableSchema = z.object({

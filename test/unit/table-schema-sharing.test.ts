@@ -1,4 +1,4 @@
-// Parsed routes share what most of them hold the same (proxy/table/table-schema.ts): empty lists and header changes,
+// Parsed routes share what most of them hold the same (proxy/table/shared-route-parts.ts): empty lists and header changes,
 // and timeouts, retries and backend ids equal to the previous route's. Shared values are frozen (a write throws
 // instead of changing every route), and the table reads and serializes exactly as before.
 import { test } from 'node:test';
