@@ -1,7 +1,7 @@
 // The value of a duration flag (`--redis-timeout 100ms`, `--shutdown-delay 5s`): one grammar for every such flag,
 // the manifests' without hours ("250ms", "2s", "1m30s", "1.5s"), converted to milliseconds.
 import { z } from 'zod';
-import { parseDurationMs } from '../../crds/schemas/index.ts';
+import { parseDurationMs } from '../../crds/schemas/quantities.ts';
 
 const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m))+$/;
 /** Beyond this a Node timer fires at once (2^31 - 1 ms); no flag means anything near it. */

@@ -1,7 +1,7 @@
 // --trusted-proxies CIDR[,CIDR…]: the load balancers or ingress in front of the gateway, whose X-Forwarded-For is
 // believed when it names the client (for client IP rules, authorizers and logs). Default: none.
 import { z } from 'zod';
-import { isCidr } from '../../crds/schemas/api-route.ts';
+import { isCidr } from '../../crds/schemas/cidr.ts';
 import { defineFlags } from './flag-definitions.ts';
 
 export const TRUSTED_PROXIES_FLAGS = defineFlags({

@@ -1,7 +1,7 @@
 // ApiRoute: hosts, an optional basePath, and rules that send matching requests to weighted backends.
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { withRules } from './rule.ts';
+import { isCidr } from './cidr.ts';
 import { durationSchema, parseDurationMs, sizeSchema } from './quantities.ts';
 import { API_VERSION, localRefSchema, metadataSchema, objectNameSchema, statusSchema } from './metadata.ts';
 
@@ -337,14 +337,7 @@ export const requestValidationSchema = withRules(
 
 // --- end of request validation ---
 
-/** "10.0.0.0/8", "2001:db8::/32": an address and a prefix length that fits it. */
-export function isCidr(text: string): boolean {
-  const slash = text.indexOf('/');
-  if (slash < 0) return false;
-  const family = isIP(text.slice(0, slash));
-  const bits = text.slice(slash + 1);
-  return family !== 0 && /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
-}
+export { isCidr };
 
 const cidrSchema = z
   .string()

@@ -1,7 +1,8 @@
 // One undici Pool per upstream endpoint (and connect timeout / TLS settings, which are per-pool settings in undici).
 // Pools outlive tables: a table swap that keeps an endpoint keeps its warm connections; one that changes how it is
 // verified (a rotated CA, another server name) makes a new pool, so no connection verified the old way is reused.
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
+import { undiciPool } from './on-demand-packages.ts';
 import type { TableBackend, TableEndpoint } from '../table/table-schema.ts';
 import type { EndpointHealth } from './endpoint-health.ts';
 import type { UpstreamTls } from './upstream-tls.ts';
@@ -37,7 +38,7 @@ export class UpstreamEndpoint {
     this.tls = tls;
     this.servername = tls?.servername;
     this.connectMs = connectMs;
-    this.pool = new Pool(origin, {
+    this.pool = new (undiciPool())(origin, {
       connections: settings.connections,
       keepAliveTimeout: settings.keepAliveMs,
       // Upstreams speak HTTP/1.1 (hop-by-hop headers and upgrades assume it): never offer h2 by ALPN.

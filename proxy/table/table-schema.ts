@@ -2,6 +2,7 @@
 // Like Envoy's xDS it is versioned, JSON-serialisable, and validated by the proxy before use.
 // Backends (clusters) are separate from routes so endpoint-only changes never touch the routes.
 import { z } from 'zod';
+import { shareRouteParts } from './shared-route-parts.ts';
 import { parseTemplate } from '../direct/response-template.ts';
 
 // 2: authorizers and per-route policies. A proxy of schema 1 would drop the fields it does not know and serve
@@ -470,7 +471,8 @@ export const tableRouteSchema = z
   .superRefine((r, ctx) => {
     const problem = routeActionProblem(r);
     if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
-  });
+  })
+  .transform(shareRouteParts);
 export type TableRoute = z.output<typeof tableRouteSchema>;
 
 export const routingTableSchema = z.object({

@@ -9,14 +9,11 @@
 //
 // The dialect is chosen by `$schema`: draft-04 (what AWS API Gateway models use), draft-07, or 2020-12 (also the
 // default when `$schema` is absent). Anything else is refused, not guessed.
-import { Ajv, type AnySchema, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import Ajv4Module from 'ajv-draft-04';
-import formatsModule from 'ajv-formats';
-
-// Both packages are CommonJS with `exports.default`; under Node's ESM interop the default import is the module object.
-const Ajv4 = ((Ajv4Module as unknown as { default?: typeof Ajv4Module }).default ?? Ajv4Module) as unknown as typeof Ajv;
-const addFormats = ((formatsModule as unknown as { default?: typeof formatsModule }).default ?? formatsModule) as unknown as (ajv: Ajv) => Ajv;
+//
+// ajv itself is loaded at the first compile (on-demand-packages.ts): a proxy whose table has no body schema never
+// loads it.
+import type { Ajv, AnySchema, ErrorObject, Options, ValidateFunction } from 'ajv';
+import { ajvPackages } from '../runtime/on-demand-packages.ts';
 
 export type SchemaDialect = 'draft-04' | 'draft-07' | '2020-12';
 
@@ -95,6 +92,7 @@ function instanceFor(dialect: SchemaDialect): Ajv {
   let ajv = instances.get(dialect);
   if (ajv === undefined) {
     const options = { ...OPTIONS, logger: LOGGER };
+    const { Ajv, Ajv2020, Ajv4, addFormats } = ajvPackages();
     ajv = dialect === 'draft-04' ? new Ajv4(options) : dialect === 'draft-07' ? new Ajv(options) : new Ajv2020(options);
     addFormats(ajv);
     instances.set(dialect, ajv);

@@ -24,9 +24,10 @@ const startedLine = z.object({ msg: z.literal('gatehouse proxy started'), port: 
  * `--shutdown-delay 0s` unless `args` give one (the last wins): no balancer is in front of these, and stop()'s SIGTERM
  * would otherwise wait out the 5 s default.
  */
-export async function startProxyProcess(name: string, args: string[], timeoutMs = 60_000, env?: NodeJS.ProcessEnv): Promise<ProxyProcess> {
+export async function startProxyProcess(name: string, args: string[], timeoutMs = 60_000, env?: NodeJS.ProcessEnv, entry?: string): Promise<ProxyProcess> {
   const p = await startCliProcess({
     ...(env && { env }),
+    ...(entry && { entry }),
     args: ['proxy', '--name', name, '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--shutdown-delay', '0s', ...args],
     marker: 'gatehouse proxy started',
     schema: startedLine,

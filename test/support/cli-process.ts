@@ -47,10 +47,12 @@ export interface CliStartOptions<T> {
   what: string;
   timeoutMs: number;
   env?: NodeJS.ProcessEnv;
+  /** The gatehouse script to run (default cli/gatehouse.ts; a bench may run a build of it). */
+  entry?: string;
 }
 
 export async function startCliProcess<T>(opts: CliStartOptions<T>): Promise<CliProcess<T>> {
-  const child = spawn(process.execPath, [CLI, ...opts.args], {
+  const child = spawn(process.execPath, [opts.entry ?? CLI, ...opts.args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', ...opts.env },
   });

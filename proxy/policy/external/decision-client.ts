@@ -1,7 +1,8 @@
 // Sends decision requests to the authorizer service over one kept-alive undici Pool. One deadline covers the
 // whole exchange (queueing, connect, headers and body), the answer's body is read up to a bound, and every
 // failure comes back as a value: nothing the service does can reject into the caller or crash the process.
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
+import { undiciPackage } from '../../runtime/on-demand-packages.ts';
 import { trustContext } from '../../runtime/upstream-tls.ts';
 
 /** An answer larger than this is not a decision (a misrouted page, a misbehaving service): it is refused unread. */
@@ -29,7 +30,7 @@ export class DecisionClient {
       if (target.protocol === 'http:' || target.protocol === 'https:') {
         // https: the system CAs as backends have them (upstream-tls.ts).
         const tls = target.protocol === 'https:' ? { secureContext: trustContext(undefined) } : {};
-        pool = new Pool(target.origin, { connections: CONNECTIONS, connect: { timeout: timeoutMs, ...tls } });
+        pool = new (undiciPackage().Pool)(target.origin, { connections: CONNECTIONS, connect: { timeout: timeoutMs, ...tls } });
         path = target.pathname + target.search;
       }
     } catch {

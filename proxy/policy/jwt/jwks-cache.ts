@@ -21,7 +21,8 @@
 // - with no keys ever fetched, keysFor rejects with JwksUnavailableError (the authorizer answers 503, not 401).
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
+import { undiciPackage } from '../../runtime/on-demand-packages.ts';
 import { trustContext } from '../../runtime/upstream-tls.ts';
 import type { AuthMetrics, Clock } from '../policy-types.ts';
 import { DEFAULT_FETCH_LIMITS, fetchJwks, maxAgeSeconds, type JwksFetchLimits } from './jwks-fetch.ts';
@@ -92,7 +93,7 @@ export class JwksCache {
     this.#tuning = tuning;
     // Its own agent: the CA applies to this source only, and close() can drop its connections.
     // Trust as for backends (upstream-tls.ts): only the given CA, else the system CAs (bundled, OS store, extra).
-    this.#agent = new Agent({ connect: { timeout: tuning.timeoutMs, secureContext: trustContext(source.caPem) } });
+    this.#agent = new (undiciPackage().Agent)({ connect: { timeout: tuning.timeoutMs, secureContext: trustContext(source.caPem) } });
   }
 
   /** Another authorizer uses this source: the shortest cacheMs wins (fresher keys never hurt correctness). */

@@ -1,7 +1,8 @@
 // One GET of a JWK Set over undici: bounded in time and size, never following redirects, and reporting every
 // failure as a JwksFetchError whose message is safe to log and show in status (status code, error code, size):
 // never response bytes, which could be anything the server sent.
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undiciPackage } from '../../runtime/on-demand-packages.ts';
 
 export interface JwksFetchLimits {
   /** Whole-request deadline: a slow or hung issuer must not hold a refresh (or a waiting request) for long. */
@@ -26,7 +27,7 @@ export class JwksFetchError extends Error {
 export async function fetchJwks(uri: string, dispatcher: Dispatcher, limits: JwksFetchLimits, signal: AbortSignal): Promise<FetchedJwks> {
   let res: Dispatcher.ResponseData;
   try {
-    res = await request(uri, {
+    res = await undiciPackage().request(uri, {
       method: 'GET',
       dispatcher,
       headers: { accept: 'application/jwk-set+json, application/json' },

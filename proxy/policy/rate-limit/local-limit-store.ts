@@ -2,6 +2,9 @@
 // them, bounded in entries, so a flood of distinct keys (spoofed headers, scanning clients) evicts the idlest counters
 // instead of growing the heap. An evicted bucket comes back full and an evicted quota at zero: the bound costs some
 // accuracy for the least recently seen keys, never memory.
+//
+// The LRU is made at the first counter stored: lru-cache allocates its whole index up front (~28 bytes per key, 2.8
+// MB at the default 100k keys), which a proxy whose table has no rate limit would carry for nothing.
 import { LRUCache } from 'lru-cache';
 import type { LimitCall, LimitState, TakeResult } from './limit-types.ts';
 import { msUntil, tokensAt } from './token-bucket.ts';
@@ -16,18 +19,20 @@ interface Counter {
 export const DEFAULT_LOCAL_LIMIT_KEYS = 100_000;
 
 export class LocalLimitStore {
-  readonly #counters: LRUCache<string, Counter>;
+  readonly #maxKeys: number;
+  #counters: LRUCache<string, Counter> | null = null;
 
   constructor(maxKeys: number = DEFAULT_LOCAL_LIMIT_KEYS) {
-    this.#counters = new LRUCache({ max: maxKeys });
+    if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new TypeError(`maxKeys must be a positive integer, not ${maxKeys}`);
+    this.#maxKeys = maxKeys;
   }
 
   get size(): number {
-    return this.#counters.size;
+    return this.#counters?.size ?? 0;
   }
 
   get maxKeys(): number {
-    return this.#counters.max;
+    return this.#maxKeys;
   }
 
   /** Takes one unit from every counter of `calls`, or from none when any refuses. */
@@ -37,7 +42,7 @@ export class LocalLimitStore {
     const found: Array<Counter | undefined> = [];
     let allowed = true;
     for (const call of calls) {
-      const counter = this.#counters.get(call.key);
+      const counter = this.#counters?.get(call.key);
       found.push(counter);
       let value: number;
       if (call.window === undefined) {
@@ -72,7 +77,7 @@ export class LocalLimitStore {
   /** Gives back the unit a take consumed, when a later check refused the request (best effort: capped, never negative). */
   refund(calls: readonly LimitCall[], nowMs: number): void {
     for (const call of calls) {
-      const counter = this.#counters.get(call.key);
+      const counter = this.#counters?.get(call.key);
       if (counter === undefined) continue;
       if (call.window === undefined) {
         const tokens = tokensAt(call.rule, counter.value, counter.at, nowMs) + 1;
@@ -85,7 +90,7 @@ export class LocalLimitStore {
 
   /** Writes a counter read in this call (the LRU entry itself, so no second lookup) or creates it. */
   #store(counter: Counter | undefined, key: string, value: number, at: number, window: string): void {
-    if (counter === undefined) this.#counters.set(key, { value, at, window });
+    if (counter === undefined) (this.#counters ??= new LRUCache({ max: this.#maxKeys })).set(key, { value, at, window });
     else {
       counter.value = value;
       counter.at = at;

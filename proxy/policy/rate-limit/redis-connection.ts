@@ -17,8 +17,8 @@
 // - The password (option or URL) never appears in a log line or an error message made here: messages pass through
 //   redact(). ioredis' own error objects can carry it (a failed HELLO's `command.args`), so only their message is used.
 import { isIP } from 'node:net';
-import { Cluster, Redis } from 'ioredis';
-import type { ClusterOptions, RedisOptions } from 'ioredis';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import { ioredisPackage } from '../../runtime/on-demand-packages.ts';
 import type { Logger } from 'pino';
 
 export type RedisStatus = 'connecting' | 'ready' | 'unavailable';
@@ -112,6 +112,8 @@ function parseRedisUrl(url: string): ParsedUrl {
 export class RedisConnection {
   /** The ioredis client; the store defines its scripts on it. */
   readonly client: Redis | Cluster;
+  /** The client is a Cluster (seed nodes), not one Redis. */
+  readonly isCluster: boolean;
   /** Where it connects, without the password: for logs and errors. */
   readonly target: string;
   readonly #logger: Logger;
@@ -130,6 +132,9 @@ export class RedisConnection {
     const hasUrl = options.url !== undefined && options.url !== '';
     const hasNodes = options.clusterNodes !== undefined && options.clusterNodes.length > 0;
     if (hasUrl === hasNodes) throw new Error('redis: give exactly one of url and clusterNodes');
+    // Loaded here, not at start: a proxy without Redis never loads ioredis.
+    const ioredis = ioredisPackage();
+    this.isCluster = hasNodes;
     const common = {
       commandTimeout: options.commandTimeoutMs,
       connectTimeout: options.connectTimeoutMs,
@@ -144,7 +149,7 @@ export class RedisConnection {
       const password = options.password ?? parsed.password;
       this.#secrets = [password, parsed.password, parsed.rawPassword].filter((s): s is string => s !== undefined && s !== '');
       this.target = parsed.display;
-      this.client = new Redis({
+      this.client = new ioredis.Redis({
         ...common,
         host: parsed.host,
         port: parsed.port,
@@ -186,7 +191,7 @@ export class RedisConnection {
           tls: options.tls ? { ca: options.caPem } : undefined,
         },
       };
-      this.client = new Cluster(nodes, clusterOptions);
+      this.client = new ioredis.Cluster(nodes, clusterOptions);
     }
 
     const onChange = (): void => this.#check();
@@ -194,7 +199,7 @@ export class RedisConnection {
     // An 'error' listener is required (ioredis prints unhandled ones); errors repeat on every reconnect attempt, so
     // they are only remembered here and reported with the next transition.
     this.client.on('error', (err: Error) => this.#recordError(err));
-    if (this.client instanceof Cluster) {
+    if (this.isCluster) {
       this.client.on('node error', (err: Error) => this.#recordError(err));
       // Node connections now reconnect on their own, so the Cluster itself stays 'ready' through any outage: its
       // status comes from its masters (see status()), and each master's loss and return is logged once.
@@ -294,7 +299,7 @@ export class RedisConnection {
   }
 
   #check(): void {
-    if (this.client instanceof Cluster) this.#masterUp = this.#someMasterUp(this.client);
+    if (this.isCluster) this.#masterUp = this.#someMasterUp(this.client as Cluster);
     const now = this.status();
     if (now === this.#notified) return;
     this.#notified = now;

@@ -10,7 +10,6 @@
 // (hex) to keep keys short; so is a tag that is empty or holds { or } (either would break the hash tag).
 import { createHash } from 'node:crypto';
 import type { LimitCall, LimitState, TakeResult } from './limit-types.ts';
-import { Cluster } from 'ioredis';
 import type { RedisConnection } from './redis-connection.ts';
 
 /**
@@ -234,7 +233,7 @@ export class RedisLimitStore {
   #corkUntilIdle(): void {
     if (this.#corked) return;
     const stream = (this.#conn.client as { stream?: { cork?: () => void; uncork?: () => void } }).stream;
-    if (this.#conn.client instanceof Cluster || stream?.cork === undefined) return;
+    if (this.#conn.isCluster || stream?.cork === undefined) return;
     stream.cork();
     this.#corked = true;
     setImmediate(() => {
