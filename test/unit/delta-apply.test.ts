@@ -14,19 +14,10 @@ import { TimeSlicer } from '../../proxy/runtime/time-slicer.ts';
 import type { MatchInput } from '../../proxy/router/route-index-types.ts';
 import { TABLE_SCHEMA_VERSION, routingTableSchema, type RoutingTable, type TableBackend, type TableRoute } from '../../proxy/table/table-schema.ts';
 import { backend, route, table } from '../e2e/helpers/tables.ts';
+import { prng } from '../support/seeded-random.ts';
 
 const NO_CHANGE = { removed: [], changed: [], added: [] };
 
-/** mulberry32: small, seeded, good enough to shuffle test tables. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const HOSTS = [['a.example.com'], ['b.example.com'], ['*.example.com'], ['*.b.example.com'], [], ['a.example.com', 'c.example.com']];
 /** Many exact hosts, so the router's versioned host map outgrows its overlay and is compacted along the way. */

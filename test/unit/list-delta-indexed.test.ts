@@ -3,16 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { applyListDelta, applyListDeltaIndexed, type ListDelta } from '../../proxy/table/list-delta.ts';
+import { prng } from '../support/seeded-random.ts';
 
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Item {
   id: string;

@@ -15,17 +15,8 @@ import { ORDER_SPACING } from '../../proxy/router/route-order.ts';
 import type { TablePathMatch, TableRoute } from '../../proxy/table/table-schema.ts';
 import { request, route } from './router-fixture.ts';
 import { referenceMatch, referenceTable } from './router-reference.ts';
+import { prng } from '../support/seeded-random.ts';
 
-/** mulberry32: small, seeded, good enough to shuffle test tables. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Most routes without hosts or on one big host; a few wildcard, catch-all and multi-host ones. */
 const HOSTS: string[][] = [[], [], [], [], ['big.example.com'], ['big.example.com'], ['big.example.com'], ['*.example.com'], ['*.b.example.com'], ['*'], ['big.example.com', 'c.example.com'], ['small.example.com']];

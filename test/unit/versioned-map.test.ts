@@ -4,16 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { VersionedMap } from '../../proxy/router/versioned-map.ts';
 import { TimeSlicer } from '../../proxy/runtime/time-slicer.ts';
+import { prng } from '../support/seeded-random.ts';
 
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function assertSame(map: VersionedMap<string, number>, model: ReadonlyMap<string, number>, what: string): void {
   assert.equal(map.size, model.size, `${what}: size`);
