@@ -21,6 +21,7 @@ import { startControlPlane, type ControlPlane } from './control-plane.ts';
 import { adminGet, startController, waitControllerReady, type ControllerProcess } from './controller-process.ts';
 import type { Condition } from '../../crds/schemas/index.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { stopInOrder } from '../support/stop-in-order.ts';
 
 const NS = 'default';
 const STREAM_TOKEN = `authz-e2e-${randomBytes(12).toString('hex')}`;
@@ -92,19 +93,15 @@ before(async () => {
   );
 });
 
-after(async () => {
-  // In order, each one even if an earlier one throws; the first error is reported.
-  const steps: Array<() => Promise<void> | undefined> = [
+after(() =>
+  stopInOrder([
     () => proxy?.stop(true),
     () => controller?.stop(),
     () => cp?.stop(),
     () => echo?.close(),
     () => (dir === undefined ? undefined : rm(dir, { recursive: true, force: true })),
-  ];
-  const errors: unknown[] = [];
-  for (const step of steps) await Promise.resolve().then(step).catch((err: unknown) => errors.push(err));
-  if (errors.length > 0) throw errors[0];
-});
+  ]),
+);
 
 // ---- resources -------------------------------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ import { caSecretYaml, testCa, testCertificate, tlsSecretYaml, type TestPair } f
 import { waitFor } from '../support/wait-for.ts';
 import { startControlPlane, type ControlPlane } from './control-plane.ts';
 import { adminGet, debugTable, startController, waitControllerReady, type ControllerProcess } from './controller-process.ts';
+import { stopInOrder } from '../support/stop-in-order.ts';
 
 const run = promisify(execFile);
 const NS = 'default';
@@ -110,19 +111,15 @@ before(async () => {
   );
 });
 
-after(async () => {
-  // In order, each one even if an earlier one throws; the first error is reported.
-  const steps: Array<() => Promise<void> | undefined> = [
+after(() =>
+  stopInOrder([
     () => proxy?.stop(true),
     () => controller?.stop(),
     () => cp?.stop(),
     () => echo?.close(),
     () => (dir === undefined ? undefined : rm(dir, { recursive: true, force: true })),
-  ];
-  const errors: unknown[] = [];
-  for (const step of steps) await Promise.resolve().then(step).catch((err: unknown) => errors.push(err));
-  if (errors.length > 0) throw errors[0];
-});
+  ]),
+);
 
 // ---- clients --------------------------------------------------------------------------------------------------------
 
