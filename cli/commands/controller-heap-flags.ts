@@ -15,6 +15,10 @@
 // generation to the 64 MB maximum (~130 MB of the 10k-route proxy's ~210 MB committed; RSS 204 → ~160 MB idle at
 // 10k routes), and a scavenge of a full young generation during a 50k-route build held the event loop for 50–150 ms.
 // Requests make short-lived garbage only, which a small young generation collects as cheaply.
+// The proxy does not take the 20% growth: while a whole table is built the live heap grows from ~20 to ~130 MB (50k
+// routes), and at 20% per step that is a major GC every ~80 ms, each pause (10–87 ms measured) landing in a slice of
+// the build; V8's own growth took the whole-table apply from 3.3 to 2.0 s of CPU and its stalls from 36–90 to 29–42
+// ms, for ~4 MB more resident at 10k routes (docs/fleet.md).
 export const CONTROLLER_SEMI_SPACE_MB = 8;
 export const CONTROLLER_HEAP_GROWING_PERCENT = 20;
 export const PROXY_SEMI_SPACE_MB = 4;
@@ -33,7 +37,6 @@ const FLAGS: HeapFlag[] = [
 
 const PROXY_FLAGS: HeapFlag[] = [
   { flag: `--max-semi-space-size=${PROXY_SEMI_SPACE_MB}`, userChoices: ['--max-semi-space-size', '--max-heap-size'] },
-  { flag: `--heap-growing-percent=${CONTROLLER_HEAP_GROWING_PERCENT}`, userChoices: ['--heap-growing-percent'] },
 ];
 
 /** The flags to add, given the process's own flags and NODE_OPTIONS (the controller's, or `flags`). */

@@ -6,12 +6,18 @@ import { applyListDelta, type ListDelta } from '../../proxy/table/list-delta.ts'
 import type { DeltaMessage, EndpointsMessage } from '../../proxy/table/stream-protocol.ts';
 import { itemJson as json } from '../../proxy/table/table-json.ts';
 import type { RoutingTable } from '../../proxy/table/table-schema.ts';
-import { AUTHORIZERS_PER_PART, BACKENDS_PER_PART, CERTIFICATES_PER_PART, RATE_POLICIES_PER_PART, ROUTES_PER_PART, TLS_HOSTS_PER_PART } from './table-encoding.ts';
+import { AUTHORIZERS_PER_PART, BACKENDS_PER_PART, CERTIFICATES_PER_PART, RATE_POLICIES_PER_PART, TLS_HOSTS_PER_PART } from './table-encoding.ts';
 
+/**
+ * The most routes a delta carries (changed plus added); beyond it the whole table goes. A delta is one message, so
+ * this bounds what the proxy validates at once (~5 ms warm); it is larger than a table part because a proxy that gets
+ * a delta is already running, its validation code warm.
+ */
+export const DELTA_MAX_ROUTES = 500;
 
 export function tableDelta(base: RoutingTable, next: RoutingTable): DeltaMessage | null {
   if (base.schema !== next.schema) return null;
-  const routes = listDelta(base.routes, next.routes, ROUTES_PER_PART);
+  const routes = listDelta(base.routes, next.routes, DELTA_MAX_ROUTES);
   if (routes === null) return null;
   const backends = listDelta(base.backends, next.backends, BACKENDS_PER_PART);
   if (backends === null) return null;
