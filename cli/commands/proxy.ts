@@ -70,9 +70,9 @@ export async function proxyCommand(args: string[]): Promise<number> {
   if (tablePath) {
     tableFile = new TableFile(tablePath, { onError: (err) => logger.error({ err, path: tablePath }, 'writing the table file failed') });
     // Loading at start is a whole-table apply like a resync: its longest stall is reported the same way.
-    const stall = new ApplyStallWindow((seconds, cpuSeconds) => gateway.metrics.applyStalled(seconds, cpuSeconds));
+    const stall = new ApplyStallWindow((seconds, cpuSeconds, whole) => gateway.metrics.applyStalled(seconds, cpuSeconds, whole));
     stall.begin();
-    const loading = serveTableFile(tablePath, tableFile, gateway, logger);
+    const loading = serveTableFile(tablePath, tableFile, gateway, logger, stall);
     stall.end(loading);
     await loading;
   }
@@ -95,9 +95,10 @@ export async function proxyCommand(args: string[]): Promise<number> {
 }
 
 /** The table --table-file holds, served before the controller answers; the file's writer carries on after it. */
-async function serveTableFile(path: string, tableFile: TableFile, gateway: Gateway, logger: Logger): Promise<void> {
+async function serveTableFile(path: string, tableFile: TableFile, gateway: Gateway, logger: Logger, stall: ApplyStallWindow): Promise<void> {
   const loaded = await loadTableFile(path);
   if (loaded.ok) {
+    stall.markWhole();
     const { applied, skipped, stopped } = loaded.replay;
     if (stopped !== undefined) logger.warn({ path, version: loaded.table.version, applied, stopped }, 'table file journal read up to its last good record');
     const result = await gateway.applyTableSliced(loaded.table);

@@ -21,6 +21,8 @@ export class GatewayMetrics {
   private readonly applyStall: Gauge;
   private readonly applyCpu: Gauge;
   private readonly applyStalls: Histogram;
+  private readonly wholeApplyStall: Gauge;
+  private readonly wholeApplyCpu: Gauge;
   private readonly byRoute = new Map<string, RouteTally>();
   private servedVersion: string | undefined;
 
@@ -93,6 +95,16 @@ export class GatewayMetrics {
       buckets: [0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1],
       registers: [this.registry],
     });
+    this.wholeApplyStall = new Gauge({
+      name: 'gatehouse_table_whole_apply_stall_seconds',
+      help: 'The longest event-loop stall while the last whole table was applied (joining, a resync, the table file at start); absent before the first',
+      registers: [this.registry],
+    });
+    this.wholeApplyCpu = new Gauge({
+      name: 'gatehouse_table_whole_apply_cpu_seconds',
+      help: 'CPU time the process used (all threads) while the last whole table was received, applied and persisted; absent before the first',
+      registers: [this.registry],
+    });
     this.tableInfo = new Gauge({
       name: 'gatehouse_table_info',
       help: 'The routing table version served, as the version label (value 1); absent before the first table',
@@ -106,6 +118,8 @@ export class GatewayMetrics {
     });
     // A label-less gauge exports 0 from the start, which would read as an apply in 1970.
     this.tableAppliedAt.remove();
+    this.wholeApplyStall.remove();
+    this.wholeApplyCpu.remove();
     this.tableUpdates.inc({ kind: 'full' }, 0);
     this.tableUpdates.inc({ kind: 'endpoints' }, 0);
     this.tableUpdates.inc({ kind: 'delta' }, 0);
@@ -116,11 +130,18 @@ export class GatewayMetrics {
     this.tableUpdates.inc({ kind });
   }
 
-  /** The longest event-loop stall seen while a table change was received and applied, and the CPU time it took. */
-  applyStalled(seconds: number, cpuSeconds: number): void {
+  /**
+   * The longest event-loop stall seen while a table change was received and applied, and the CPU time it took;
+   * `whole` when a whole table was applied in that time (kept apart: later small changes overwrite the last-change gauges).
+   */
+  applyStalled(seconds: number, cpuSeconds: number, whole: boolean): void {
     this.applyStall.set(seconds);
     this.applyStalls.observe(seconds);
     this.applyCpu.set(cpuSeconds);
+    if (whole) {
+      this.wholeApplyStall.set(seconds);
+      this.wholeApplyCpu.set(cpuSeconds);
+    }
   }
 
   /** The instruments of one route, made once and shared by every table that has the route. */

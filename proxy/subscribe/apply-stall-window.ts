@@ -10,7 +10,7 @@ type IntervalHistogram = ReturnType<typeof monitorEventLoopDelay>;
 const SETTLE_MS = 5;
 
 export class ApplyStallWindow {
-  readonly #report: (seconds: number, cpuSeconds: number) => void;
+  readonly #report: (seconds: number, cpuSeconds: number, whole: boolean) => void;
   #histogram: IntervalHistogram | undefined;
   /** CPU usage when the window opened: the window's CPU time tells work from waiting for a CPU. */
   #cpuAtStart: NodeJS.CpuUsage | undefined;
@@ -23,8 +23,10 @@ export class ApplyStallWindow {
    * unmeasured until its first pause.
    */
   #firstStretchMs = 0;
+  /** A whole table was applied in this window (from the stream or the table file), not only changes. */
+  #whole = false;
 
-  constructor(report: (seconds: number, cpuSeconds: number) => void) {
+  constructor(report: (seconds: number, cpuSeconds: number, whole: boolean) => void) {
     this.#report = report;
   }
 
@@ -38,8 +40,14 @@ export class ApplyStallWindow {
       this.#cpuAtStart = process.cpuUsage();
       const opened = performance.now();
       this.#firstStretchMs = 0;
+      this.#whole = false;
       setImmediate(() => (this.#firstStretchMs = performance.now() - opened));
     }
+  }
+
+  /** The open window holds a whole-table apply (it is reported as such too: the costliest kind, watched on its own). */
+  markWhole(): void {
+    this.#whole = true;
   }
 
   /** The change is done once `settled` resolves (or rejects: a failed write still ends it). */
@@ -53,7 +61,7 @@ export class ApplyStallWindow {
         h.disable();
         this.#histogram = undefined;
         const cpu = process.cpuUsage(this.#cpuAtStart);
-        this.#report(Math.max(h.max / 1e9, this.#firstStretchMs / 1e3), (cpu.user + cpu.system) / 1e6);
+        this.#report(Math.max(h.max / 1e9, this.#firstStretchMs / 1e3), (cpu.user + cpu.system) / 1e6, this.#whole);
       }, SETTLE_MS);
     };
     settled.then(close, close);

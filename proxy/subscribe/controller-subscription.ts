@@ -51,7 +51,7 @@ export class ControllerSubscription {
     this.#opts = opts;
     this.#log = opts.logger.child({ component: 'subscription' });
     this.#backoff = opts.backoff ?? new ReconnectBackoff();
-    this.#stall = new ApplyStallWindow((seconds, cpuSeconds) => opts.gateway.metrics.applyStalled(seconds, cpuSeconds));
+    this.#stall = new ApplyStallWindow((seconds, cpuSeconds, whole) => opts.gateway.metrics.applyStalled(seconds, cpuSeconds, whole));
   }
 
   start(): void {
@@ -178,6 +178,7 @@ export class ControllerSubscription {
       return;
     }
     const started = performance.now();
+    this.#stall.markWhole();
     const result = await this.#opts.gateway.applyTableSliced(assembled.table);
     this.#settled(part.version, result, performance.now() - started, false, (file) => file.recordTable(assembled.table));
   }

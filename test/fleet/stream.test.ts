@@ -95,6 +95,9 @@ test('a table split into many parts (1,200 routes) arrives whole', async (t) => 
   const { gateway } = await startProxy(t, url, 'p');
   await eventually(async () => gateway.version() === 'many', 'serves the 1,200-route table', 15_000);
   assert.equal((await send(gateway.port, '/r1199')).status, 200);
+  // Reported as a whole-table apply, apart from the last-change gauges.
+  const wholeCpu = async (): Promise<number | undefined> => (await gateway.metrics.registry.getSingleMetric('gatehouse_table_whole_apply_cpu_seconds')!.get()).values[0]?.value;
+  await eventually(async () => ((await wholeCpu()) ?? 0) > 0, 'the whole-table apply is reported');
 });
 
 test('a client without the token (or with a wrong one) is refused with 401 at the upgrade', async (t) => {

@@ -83,6 +83,8 @@ async function assertServesLastGood(t: TestContext, r: Rig, name: string): Promi
   assert.equal((await getThrough(p.port, 'b0.example.com', big ? '/moved0' : '/base0')).status, 200);
   // The load is a whole-table apply: its longest event-loop stall is reported like a resync's.
   await waitFor('the load reported as an applied table change', async () => ((await metricValue(p.adminPort, 'gatehouse_table_apply_stall_max_seconds_count')) >= 1 ? true : undefined));
+  // …and as a whole-table apply, which later small changes do not overwrite.
+  assert.ok((await metricValue(p.adminPort, 'gatehouse_table_whole_apply_cpu_seconds')) > 0, 'the whole-table gauges are set');
   assert.equal((await getThrough(p.port, 'b0.example.com', big ? '/base0' : '/moved0')).status, 404);
   await p.stop(true);
   return version;

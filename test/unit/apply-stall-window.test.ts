@@ -3,23 +3,26 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApplyStallWindow } from '../../proxy/subscribe/apply-stall-window.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 function block(ms: number): void {
   const until = performance.now() + ms;
   while (performance.now() < until);
 }
 
-function reported(): { window: ApplyStallWindow; next: Promise<number[]>; cpuMs: number[] } {
+function reported(): { window: ApplyStallWindow; next: Promise<number[]>; cpuMs: number[]; whole: boolean[] } {
   const seen: number[] = [];
   const cpuMs: number[] = [];
+  const whole: boolean[] = [];
   let done: (v: number[]) => void = () => {};
   const next = new Promise<number[]>((resolve) => (done = resolve));
-  const window = new ApplyStallWindow((s, cpu) => {
+  const window = new ApplyStallWindow((s, cpu, w) => {
     seen.push(s * 1000);
     cpuMs.push(cpu * 1000);
+    whole.push(w);
     done(seen);
   });
-  return { window, next, cpuMs };
+  return { window, next, cpuMs, whole };
 }
 
 test('a stall right before end() is reported, with the CPU time the window used', async () => {
@@ -68,4 +71,16 @@ test('work that starts at once, before the loop turns, is counted (the histogram
   window.end();
   const [ms] = await next;
   assert.ok(ms !== undefined && ms >= 55 && ms < 300, `reported ${ms} ms`);
+});
+
+test('a window that held a whole table says so; the next window starts without it', async () => {
+  const { window, whole } = reported();
+  window.begin();
+  window.markWhole();
+  window.end();
+  await waitFor('the first window', () => (whole.length === 1 ? true : undefined), 5_000, 5);
+  window.begin();
+  window.end();
+  await waitFor('the second window', () => (whole.length === 2 ? true : undefined), 5_000, 5);
+  assert.deepEqual(whole, [true, false]);
 });
