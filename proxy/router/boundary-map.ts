@@ -17,7 +17,7 @@ export class BoundaryMap<V> {
 
   /** A first version holding `entries` (which must not be changed afterwards). */
   static of<V>(entries: Map<string, V>): BoundaryMap<V> {
-    return new BoundaryMap(VersionedMap.of(entries), countLengths(entries.keys()));
+    return new BoundaryMap(VersionedMap.of(entries), countLengths(entries));
   }
 
   /** The longest key's length: no boundary past it can hold a value. */
@@ -48,8 +48,8 @@ export class BoundaryMap<V> {
   with(changes: ReadonlyArray<readonly [string, V | undefined]>): BoundaryMap<V> {
     let longest = this.#lengths.length - 1;
     for (const [key] of changes) longest = Math.max(longest, key.length);
-    const lengths = [...this.#lengths];
-    while (lengths.length <= longest) lengths.push(0);
+    const lengths = new Array<number>(longest + 1).fill(0);
+    for (let i = 0; i < this.#lengths.length; i++) lengths[i] = this.#lengths[i]!;
     for (const [key, value] of changes) {
       const had = this.#map.has(key);
       if (had && value === undefined) lengths[key.length] = lengths[key.length]! - 1;
@@ -64,11 +64,11 @@ export class BoundaryMap<V> {
   }
 }
 
-function countLengths(keys: Iterable<string>): number[] {
-  const lengths: number[] = [];
-  for (const key of keys) {
-    while (lengths.length <= key.length) lengths.push(0);
-    lengths[key.length] = lengths[key.length]! + 1;
-  }
+/** Sized once (filled by push, a map of one key kept an array of 17 slots per prefix table and exact map). */
+function countLengths(entries: ReadonlyMap<string, unknown>): number[] {
+  let longest = -1;
+  for (const key of entries.keys()) longest = Math.max(longest, key.length);
+  const lengths = new Array<number>(longest + 1).fill(0);
+  for (const key of entries.keys()) lengths[key.length] = lengths[key.length]! + 1;
   return lengths;
 }

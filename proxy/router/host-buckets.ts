@@ -182,8 +182,9 @@ function wildcardLengths(wildcard: ReadonlyMap<string, unknown>): Uint8Array {
   return lengths;
 }
 
+/** A new list starts as `[c]` (see path-bucket.ts's push). */
 function push(map: Map<string, Candidate[]>, key: string, c: Candidate): void {
-  let list = map.get(key);
-  if (list === undefined) map.set(key, (list = []));
-  list.push(c);
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [c]);
+  else list.push(c);
 }

@@ -15,8 +15,9 @@ export function keyChange(changes: Map<string, KeyChange>, key: string): KeyChan
 
 /** `list` without the removed routes, with the added ones, in `order` (null: the caller sorts); null when nothing is left. */
 export function changedList(list: readonly Candidate[], change: KeyChange, order: ((a: Candidate, b: Candidate) => number) | null): Candidate[] | null {
-  const next = change.removed.size === 0 ? [...list] : list.filter((c) => !change.removed.has(c.route.id));
-  for (const c of change.added) next.push(c);
+  // One allocation of the final size (push would reserve 16 more slots per list).
+  const kept = change.removed.size === 0 ? list : list.filter((c) => !change.removed.has(c.route.id));
+  const next = [...kept, ...change.added];
   if (order !== null) next.sort(order);
   return next.length > 0 ? next : null;
 }

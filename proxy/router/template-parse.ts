@@ -15,24 +15,27 @@ export interface ParsedTemplate {
   readonly names: readonly string[];
 }
 
+const NO_NAMES: readonly string[] = Object.freeze([]);
+
 export function parseTemplate(template: string, routeId: string): ParsedTemplate {
   const fail = (why: string): never => {
     throw new Error(`route ${routeId}: invalid path template ${JSON.stringify(template)}: ${why}`);
   };
   if (!template.startsWith('/')) fail('it must start with "/"');
   const parts = template.slice(1).split('/');
-  const segments: TemplateSegment[] = [];
-  const names: string[] = [];
-  parts.forEach((part, i) => {
+  // Kept by every template route: built at their final size (an array filled by push from empty reserves 17 slots).
+  const segments = parts.map((part, i): TemplateSegment => {
     const seg = parseSegment(part, fail);
     if (seg.kind === 'greedy' && i !== parts.length - 1) fail(`greedy {${seg.name}+} must be the last segment`);
-    if (seg.kind !== 'static') {
-      if (names.includes(seg.name)) fail(`param {${seg.name}} appears twice`);
-      names.push(seg.name);
-    }
-    segments.push(seg);
+    return seg;
   });
-  return { segments, names };
+  const names: string[] = [];
+  for (const seg of segments) {
+    if (seg.kind === 'static') continue;
+    if (names.includes(seg.name)) fail(`param {${seg.name}} appears twice`);
+    names.push(seg.name);
+  }
+  return { segments, names: names.length === 0 ? NO_NAMES : names.slice() };
 }
 
 function parseSegment(part: string, fail: (why: string) => never): TemplateSegment {

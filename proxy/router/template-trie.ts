@@ -49,6 +49,13 @@ export interface TemplateHit {
 let capStart = new Int32Array(8);
 let capEnd = new Int32Array(8);
 
+/** A node's first entry is a one-slot array: an array grown by push from empty reserves 17 slots (~140 bytes). */
+function withEntry(list: Entry[] | null, entry: Entry): Entry[] {
+  if (list === null) return [entry];
+  list.push(entry);
+  return list;
+}
+
 export class TemplateTrie {
   /** What it was built from, in precedence order: a change to the group rebuilds it from them. */
   readonly candidates: readonly Candidate[];
@@ -71,16 +78,16 @@ export class TemplateTrie {
       const entry: Entry = { candidate, rank, names };
       let node = this.root;
       node.minRank = Math.min(node.minRank, rank);
-      if (lead === segments.length) (node.leaf ??= []).push(entry);
+      if (lead === segments.length) node.leaf = withEntry(node.leaf, entry);
       for (let i = lead; i < segments.length; i++) {
         const seg = segments[i]!;
         if (seg.kind === 'greedy') {
-          (node.greedy ??= []).push(entry);
+          node.greedy = withEntry(node.greedy, entry);
           break;
         }
         node = childFor(node, seg.kind === 'static' ? seg.text : null, seg.kind === 'mixed' ? seg : null);
         node.minRank = Math.min(node.minRank, rank);
-        if (i === segments.length - 1) (node.leaf ??= []).push(entry);
+        if (i === segments.length - 1) node.leaf = withEntry(node.leaf, entry);
       }
     });
     if (maxParams > capStart.length) {

@@ -4,12 +4,13 @@
 // request that read it keeps seeing it whole. A lookup is one native Map lookup in the overlay (skipped while it is
 // empty) and one in the base. Once the overlay outgrows ~√size, `compacted` folds it into a new base, in time slices.
 import type { Slicer } from './host-buckets.ts';
+import { SingleEntryMap } from './single-entry-map.ts';
 
 /** In an overlay: the key was deleted from the base. */
 const GONE: unique symbol = Symbol('gone');
 type Slot<V> = V | typeof GONE;
 
-/** The overlay of every first version: never written (`with` copies an overlay before changing it), so one will do. */
+/** The overlay of every first version, and the base of empty ones: never written (`with` copies an overlay before changing it). */
 const NO_OVERLAY: ReadonlyMap<unknown, unknown> = new Map();
 
 /** Entries copied per slice check while compacting (a check reads the clock only now and then). */
@@ -26,13 +27,23 @@ export class VersionedMap<K, V> implements ReadonlyMap<K, V> {
     this.size = size;
   }
 
-  /** A first version holding `entries`; the map handed in becomes the base and must not be changed afterwards. */
+  /**
+   * A first version holding `entries`; the map handed in becomes the base and must not be changed afterwards. A map of
+   * one entry is replaced by a SingleEntryMap, an empty one by a shared empty map (most host buckets' tiers are one or
+   * none).
+   */
   static of<K, V>(entries: Map<K, V>): VersionedMap<K, V> {
-    return new VersionedMap(entries, NO_OVERLAY as ReadonlyMap<K, Slot<V>>, entries.size);
+    const overlay = NO_OVERLAY as ReadonlyMap<K, Slot<V>>;
+    if (entries.size === 0) return new VersionedMap(NO_OVERLAY as ReadonlyMap<K, V>, overlay, 0);
+    if (entries.size === 1) {
+      const [key, value] = entries.entries().next().value as [K, V];
+      return new VersionedMap(new SingleEntryMap(key, value), overlay, 1);
+    }
+    return new VersionedMap(entries, overlay, entries.size);
   }
 
   static empty<K, V>(): VersionedMap<K, V> {
-    return new VersionedMap(new Map(), NO_OVERLAY as ReadonlyMap<K, Slot<V>>, 0);
+    return new VersionedMap(NO_OVERLAY as ReadonlyMap<K, V>, NO_OVERLAY as ReadonlyMap<K, Slot<V>>, 0);
   }
 
   get(key: K): V | undefined {
