@@ -4,9 +4,11 @@
 // proxy gives itself apply) with no reachable controller. Once a proxy serves the table's last route, it is left
 // alone for --settle-ms and its resident set (VmRSS from /proc) and V8 heap (its own /metrics) are read.
 //
-//   node bench/proxy-memory.ts [--routes 1,10000,20000,50000] [--runs 2] [--settle-ms 3000] [--entry FILE]
+//   node bench/proxy-memory.ts [--routes 1,10000,20000,50000] [--runs 2] [--settle-ms 3000] [--variants source,compiled] [--entry FILE]
 //
-// --entry runs another build of the gatehouse CLI (e.g. JavaScript emitted by tsc) instead of cli/gatehouse.ts.
+// Two variants by default, measured in turn for each run: `source` (cli/gatehouse.ts through Node's type stripping,
+// as `npm start` and the tests run it) and `compiled` (the JavaScript tsconfig.build.json emits, built once into a
+// temporary folder: what the container image runs). --entry measures one other build of the CLI instead.
 //
 // Every proxy is stopped by pid before the next starts (they would share the 2 cores otherwise).
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -19,15 +21,20 @@ import { toEndpointSliceInfo, toServiceInfo } from '../controller/sources/kube-o
 import { TableFile } from '../proxy/subscribe/table-file.ts';
 import type { RoutingTable } from '../proxy/table/table-schema.ts';
 import { getThrough, startProxyProcess, type ProxyProcess } from '../test/fleet/proxy-process.ts';
+import { buildCompiled, type CompiledBuild } from '../test/support/compiled-build.ts';
 import { waitFor } from '../test/support/wait-for.ts';
 import { freePort } from './ports.ts';
 import { BENCH_NAMESPACE, benchApiRoute, benchEndpointSlice, benchService } from './controller-fixtures.ts';
 
-const { values } = parseArgs({ options: { routes: { type: 'string' }, runs: { type: 'string' }, 'settle-ms': { type: 'string' }, entry: { type: 'string' }, help: { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: { routes: { type: 'string' }, runs: { type: 'string' }, 'settle-ms': { type: 'string' }, variants: { type: 'string' }, entry: { type: 'string' }, help: { type: 'boolean' } },
+});
 if (values.help) {
-  process.stdout.write('node bench/proxy-memory.ts [--routes 1,10000,20000,50000] [--runs 2] [--settle-ms 3000] [--entry cli/gatehouse.ts]\n');
+  process.stdout.write('node bench/proxy-memory.ts [--routes 1,10000,20000,50000] [--runs 2] [--settle-ms 3000] [--variants source,compiled] [--entry FILE]\n');
   process.exit(0);
 }
+const VARIANTS = values.entry !== undefined ? [values.entry] : (values.variants ?? 'source,compiled').split(',');
+for (const v of VARIANTS) if (values.entry === undefined && v !== 'source' && v !== 'compiled') throw new Error(`--variants: ${v} is neither source nor compiled`);
 const SIZES = (values.routes ?? '1,10000,20000,50000').split(',').map(Number);
 const RUNS = Number(values.runs ?? 2);
 const SETTLE_MS = Number(values['settle-ms'] ?? 3000);
@@ -62,6 +69,7 @@ async function heapMb(adminPort: number): Promise<{ used: number; total: number 
 }
 
 interface Sample {
+  variant: string;
   routes: number;
   run: number;
   rssMB: number;
@@ -70,14 +78,14 @@ interface Sample {
   startMs: number;
 }
 
-async function measure(path: string, tokenFile: string, table: RoutingTable, run: number): Promise<Sample> {
+async function measure(variant: string, entry: string | undefined, path: string, tokenFile: string, table: RoutingTable, run: number): Promise<Sample> {
   const last = table.routes.at(-1);
   const host = last?.hosts[0] ?? 'api-0.bench.example.com';
   const t0 = performance.now();
   let proxy: ProxyProcess | undefined;
   try {
     // Port 1 on loopback: nothing listens there, so the proxy serves its file and keeps retrying the controller.
-    proxy = await startProxyProcess(`mem-${table.routes.length}-${run}`, ['--controller', 'ws://127.0.0.1:1', '--token-file', tokenFile, '--table-file', path], 120_000, undefined, values.entry);
+    proxy = await startProxyProcess(`mem-${table.routes.length}-${run}`, ['--controller', 'ws://127.0.0.1:1', '--token-file', tokenFile, '--table-file', path], 120_000, undefined, entry);
     const p = proxy;
     // Serving: the table's last route answers (502: its endpoint refuses), not the proxy's own "no route" 404.
     await waitFor('the proxy serving its table file', async () => ((await getThrough(p.port, host, '/items')).status === 502 ? true : undefined), 300_000, 100);
@@ -85,7 +93,7 @@ async function measure(path: string, tokenFile: string, table: RoutingTable, run
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     const rssMB = await rssMb(p.pid);
     const heap = await heapMb(p.adminPort);
-    return { routes: table.routes.length, run, rssMB, heapUsedMB: heap.used, heapTotalMB: heap.total, startMs };
+    return { variant, routes: table.routes.length, run, rssMB, heapUsedMB: heap.used, heapTotalMB: heap.total, startMs };
   } finally {
     await proxy?.stop();
   }
@@ -97,7 +105,13 @@ async function main(): Promise<void> {
   const closedPort = await freePort();
   const tokenFile = join(dir, 'token');
   await writeFile(tokenFile, 'proxy-memory-bench-token-0123456789', { mode: 0o600 });
+  let compiled: CompiledBuild | undefined;
   try {
+    if (VARIANTS.includes('compiled')) {
+      compiled = await buildCompiled();
+      say(`compiled the runtime code in ${compiled.emitMs} ms (${compiled.dir})`);
+    }
+    const entryOf = (variant: string): string | undefined => (variant === 'source' ? undefined : variant === 'compiled' ? compiled?.entry : variant);
     for (const size of SIZES) {
       const path = join(dir, `table-${size}.json`);
       const table = fleetTable(size, closedPort);
@@ -108,16 +122,29 @@ async function main(): Promise<void> {
       });
       await file.recordTable(table);
       await file.close();
+      // Variants alternate within a run, so drift on a shared machine falls on both alike.
       for (let run = 1; run <= RUNS; run++) {
-        const s = await measure(path, tokenFile, table, run);
-        say(`${s.routes} routes, run ${run}: RSS ${s.rssMB} MB, heap used ${s.heapUsedMB} / total ${s.heapTotalMB} MB (serving after ${s.startMs} ms)`);
-        samples.push(s);
+        for (const variant of VARIANTS) {
+          const s = await measure(variant, entryOf(variant), path, tokenFile, table, run);
+          say(`${variant}, ${s.routes} routes, run ${run}: RSS ${s.rssMB} MB, heap used ${s.heapUsedMB} / total ${s.heapTotalMB} MB (serving after ${s.startMs} ms)`);
+          samples.push(s);
+        }
       }
     }
   } finally {
+    compiled?.remove();
     await rm(dir, { recursive: true, force: true });
   }
-  const report = { node: process.version, entry: values.entry ?? 'cli/gatehouse.ts', settleMs: SETTLE_MS, samples };
+  // Per variant and size: the median RSS of its runs (the mean of the middle two when even).
+  const summary = VARIANTS.flatMap((variant) =>
+    SIZES.map((size) => {
+      const rss = samples.filter((s) => s.variant === variant && s.routes === size).map((s) => s.rssMB).sort((a, b) => a - b);
+      const mid = rss.length >> 1;
+      return { variant, routes: size, rssMB: rss.length % 2 === 1 ? rss[mid] : ((rss[mid - 1] ?? 0) + (rss[mid] ?? 0)) / 2 };
+    }),
+  );
+  for (const row of summary) say(`${row.variant} ${row.routes} routes: RSS ${row.rssMB} MB`);
+  const report = { node: process.version, variants: VARIANTS, settleMs: SETTLE_MS, summary, samples };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
 

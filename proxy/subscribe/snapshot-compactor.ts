@@ -17,7 +17,9 @@ export interface CompactionResult {
   version: string;
 }
 
-const WORKER = new URL('./snapshot-compactor-worker.ts', import.meta.url);
+// The worker's file has this module's own extension: .ts run from source, .js in the image (tsconfig.build.json).
+// tsc rewrites the extensions of import specifiers only, never a string in `new URL`.
+const WORKER = new URL(`./snapshot-compactor-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 /**
  * A small young generation: the worker's garbage is a line's worth at a time, and a default-sized nursery only made

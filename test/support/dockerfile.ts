@@ -1,5 +1,5 @@
 // Just enough of the Dockerfile and .dockerignore formats for test/e2e/image-files.test.ts: stages with their COPY,
-// RUN, ENV, USER, WORKDIR and ENTRYPOINT instructions, ARG defaults in FROM, and the .dockerignore matching rules
+// RUN (also in file order, to replay a build stage), ENV, USER, WORKDIR and ENTRYPOINT instructions, ARG defaults in FROM, and the .dockerignore matching rules
 // of BuildKit (moby/patternmatcher: the last matching pattern wins, `!` re-includes, a pattern matching a parent
 // folder matches everything in it, `**` spans folders).
 
@@ -11,11 +11,19 @@ export interface CopyInstruction {
   line: number;
 }
 
+export interface RunInstruction {
+  /** The shell-form command (an exec-form RUN stays as its JSON text). */
+  command: string;
+  line: number;
+}
+
 export interface Stage {
   image: string;
   name: string | undefined;
   copies: CopyInstruction[];
   runs: string[];
+  /** The COPY and RUN instructions in file order. */
+  steps: Array<{ copy: CopyInstruction } | { run: RunInstruction }>;
   env: Record<string, string>;
   user: string | undefined;
   workdir: string;
@@ -83,6 +91,7 @@ export function parseDockerfile(text: string): Stage[] {
           name: as?.toUpperCase() === 'AS' ? name : undefined,
           copies: [],
           runs: [],
+          steps: [],
           env: {},
           user: undefined,
           workdir: '/',
@@ -99,11 +108,14 @@ export function parseDockerfile(text: string): Stage[] {
         const paths = words.filter((w) => !w.startsWith('--'));
         const from = flags.find((f) => f.startsWith('--from='))?.slice('--from='.length);
         if (paths.length < 2) throw new Error(`line ${line}: ${keyword} needs a source and a destination`);
-        stage.copies.push({ from, sources: paths.slice(0, -1), dest: paths.at(-1)!, line });
+        const copy = { from, sources: paths.slice(0, -1), dest: paths.at(-1)!, line };
+        stage.copies.push(copy);
+        stage.steps.push({ copy });
         break;
       }
       case 'RUN':
         stage?.runs.push(rest);
+        stage?.steps.push({ run: { command: rest, line } });
         break;
       case 'ENV':
         if (stage) Object.assign(stage.env, envPairs(rest));
