@@ -3,6 +3,7 @@
 // matching route falls through to the next, so a host-specific API does not hide catch-all routes.
 import type { TableRoute } from '../table/table-schema.ts';
 import type { Candidate } from './candidate.ts';
+import { pushKeyed as push } from './keyed-lists.ts';
 import { PathBucket, type BucketChange } from './path-bucket.ts';
 import type { MatchInput, MatchResult } from './route-index-types.ts';
 import { VersionedMap } from './versioned-map.ts';
@@ -180,11 +181,4 @@ function wildcardLengths(wildcard: ReadonlyMap<string, unknown>): Uint8Array {
   const lengths = new Uint8Array([...wildcard.keys()].reduce((max, s) => Math.max(max, s.length), 0) + 1);
   for (const suffix of wildcard.keys()) lengths[suffix.length] = 1;
   return lengths;
-}
-
-/** A new list starts as `[c]` (see path-bucket.ts's push). */
-function push(map: Map<string, Candidate[]>, key: string, c: Candidate): void {
-  const list = map.get(key);
-  if (list === undefined) map.set(key, [c]);
-  else list.push(c);
 }

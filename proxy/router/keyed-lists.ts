@@ -13,6 +13,13 @@ export function keyChange(changes: Map<string, KeyChange>, key: string): KeyChan
   return change;
 }
 
+/** Adds `c` to `key`'s list; a new list starts as `[c]`: grown by push from empty it would reserve 17 slots (~140 bytes), and most keys hold one route. */
+export function pushKeyed(map: Map<string, Candidate[]>, key: string, c: Candidate): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [c]);
+  else list.push(c);
+}
+
 /** `list` without the removed routes, with the added ones, in `order` (null: the caller sorts); null when nothing is left. */
 export function changedList(list: readonly Candidate[], change: KeyChange, order: ((a: Candidate, b: Candidate) => number) | null): Candidate[] | null {
   // One allocation of the final size (push would reserve 16 more slots per list).

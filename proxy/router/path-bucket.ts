@@ -10,7 +10,7 @@ import { runSteps, runStepsSliced, type BuildSteps } from './build-steps.ts';
 import { bySpecificityThenOrder, collectAllowed, firstMatch, type Candidate } from './candidate.ts';
 import { prefixKey } from './compiled-path.ts';
 import type { Slicer } from './host-buckets.ts';
-import { changedList, keyChange, type KeyChange } from './keyed-lists.ts';
+import { changedList, keyChange, pushKeyed as push, type KeyChange } from './keyed-lists.ts';
 import { PrefixTable } from './prefix-table.ts';
 import { RegexPaths } from './regex-paths.ts';
 import type { MatchInput, MatchResult } from './route-index-types.ts';
@@ -199,11 +199,4 @@ function prefixTableOf(changes: ReadonlyMap<string, KeyChange>): PrefixTable | n
   const lists = new Map<string, Candidate[]>();
   for (const [key, kc] of changes) if (kc.added.length > 0) lists.set(key, [...kc.added]);
   return lists.size > 0 ? PrefixTable.of(lists) : null;
-}
-
-/** A new list starts as `[c]`: an array grown by push from empty reserves 17 slots (~140 bytes), and most keys hold one route. */
-function push(map: Map<string, Candidate[]>, key: string, c: Candidate): void {
-  const list = map.get(key);
-  if (list === undefined) map.set(key, [c]);
-  else list.push(c);
 }

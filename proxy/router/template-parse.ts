@@ -24,17 +24,17 @@ export function parseTemplate(template: string, routeId: string): ParsedTemplate
   if (!template.startsWith('/')) fail('it must start with "/"');
   const parts = template.slice(1).split('/');
   // Kept by every template route: built at their final size (an array filled by push from empty reserves 17 slots).
-  const segments = parts.map((part, i): TemplateSegment => {
+  const segments = new Array<TemplateSegment>(parts.length);
+  const names: string[] = [];
+  parts.forEach((part, i) => {
     const seg = parseSegment(part, fail);
     if (seg.kind === 'greedy' && i !== parts.length - 1) fail(`greedy {${seg.name}+} must be the last segment`);
-    return seg;
+    if (seg.kind !== 'static') {
+      if (names.includes(seg.name)) fail(`param {${seg.name}} appears twice`);
+      names.push(seg.name);
+    }
+    segments[i] = seg;
   });
-  const names: string[] = [];
-  for (const seg of segments) {
-    if (seg.kind === 'static') continue;
-    if (names.includes(seg.name)) fail(`param {${seg.name}} appears twice`);
-    names.push(seg.name);
-  }
   return { segments, names: names.length === 0 ? NO_NAMES : names.slice() };
 }
 

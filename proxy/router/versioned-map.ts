@@ -34,7 +34,7 @@ export class VersionedMap<K, V> implements ReadonlyMap<K, V> {
    */
   static of<K, V>(entries: Map<K, V>): VersionedMap<K, V> {
     const overlay = NO_OVERLAY as ReadonlyMap<K, Slot<V>>;
-    if (entries.size === 0) return new VersionedMap(NO_OVERLAY as ReadonlyMap<K, V>, overlay, 0);
+    if (entries.size === 0) return VersionedMap.empty();
     if (entries.size === 1) {
       const [key, value] = entries.entries().next().value as [K, V];
       return new VersionedMap(new SingleEntryMap(key, value), overlay, 1);
