@@ -19,6 +19,7 @@ import { ApplyStallWindow } from '../../proxy/subscribe/apply-stall-window.ts';
 import { logLevel } from './log-level.ts';
 import { clientTimeouts } from './client-timeout-flags.ts';
 import { ensureProxyHeapFlags } from './controller-heap-flags.ts';
+import { warmUpTableCode } from '../../proxy/table/table-warm-up.ts';
 
 export async function proxyCommand(args: string[]): Promise<number> {
   const parsed = parseCommandLine(PROXY, args);
@@ -48,6 +49,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
     return 2;
   }
 
+  warmUpTableCode();
   const gateway = await startGateway({
     port: flags.port,
     host: flags.host,

@@ -24,11 +24,14 @@ export class GatewayMetrics {
   private readonly wholeApplyStall: Gauge;
   private readonly wholeApplyCpu: Gauge;
   private readonly byRoute = new Map<string, RouteTally>();
+  /** The tallies with numbers, in order of first use: what a scrape reads. */
+  private readonly used: RouteTally[] = [];
+  private readonly markUsed = (tally: RouteTally): void => void this.used.push(tally);
   private servedVersion: string | undefined;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
-    const routes = this.byRoute;
+    const routes = this.used;
     new TalliedCounter(
       {
         name: 'gatehouse_requests_total',
@@ -36,7 +39,7 @@ export class GatewayMetrics {
         labelNames: ['route', 'method', 'status_class'],
         registers: [this.registry],
       },
-      () => requestSamples(routes.values()),
+      () => requestSamples(routes),
     );
     new TalliedHistogram(
       {
@@ -46,7 +49,7 @@ export class GatewayMetrics {
         buckets: ADDED_LATENCY_BUCKETS,
         registers: [this.registry],
       },
-      () => bucketSeries(routes.values(), 'added'),
+      () => bucketSeries(routes, 'added'),
     );
     new TalliedHistogram(
       {
@@ -56,7 +59,7 @@ export class GatewayMetrics {
         buckets: UPSTREAM_LATENCY_BUCKETS,
         registers: [this.registry],
       },
-      () => bucketSeries(routes.values(), 'upstream'),
+      () => bucketSeries(routes, 'upstream'),
     );
     new TalliedCounter(
       {
@@ -65,7 +68,7 @@ export class GatewayMetrics {
         labelNames: ['route', 'kind'],
         registers: [this.registry],
       },
-      () => errorSamples(routes.values()),
+      () => errorSamples(routes),
     );
     this.tableApplies = new Counter({
       name: 'gatehouse_table_applies_total',
@@ -148,7 +151,7 @@ export class GatewayMetrics {
   forRoute(routeId: string): RouteMetrics {
     let tally = this.byRoute.get(routeId);
     if (tally === undefined) {
-      tally = new RouteTally(routeId);
+      tally = new RouteTally(routeId, this.markUsed);
       this.byRoute.set(routeId, tally);
     }
     return tally;
