@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { startControlPlane } from '../test/kube/control-plane.ts';
 import { adminGet, startController, type ControllerProcess } from '../test/kube/controller-process.ts';
 import { startEcho } from '../test/e2e/helpers/upstreams.ts';
-import { getThrough, metricValue, startProxyProcess, type ProxyProcess } from '../test/fleet/proxy-process.ts';
+import { getThrough, metricValue, metricValues, startProxyProcess, type ProxyProcess } from '../test/fleet/proxy-process.ts';
 import { percentile, round1 } from './percentiles.ts';
 import { writeResultFiles } from './results-file.ts';
 import { BENCH_NAMESPACE, createBenchApiRoutes, setupBenchCluster } from './controller-fixtures.ts';
@@ -94,11 +94,12 @@ const KEPT_DELTA_BASES = 4;
  */
 async function wholeTableStalls(controller: ControllerProcess, name: string, streamPort: number, dir: string, make: () => Promise<void>): Promise<Record<string, number>> {
   const args = ['--controller', `ws://127.0.0.1:${streamPort}`, '--token-file', join(dir, 'token'), '--table-file', join(dir, `${name}.json`)];
-  const whole = async (p: ProxyProcess): Promise<{ stallMs: number; cpuMs: number }> => ({
-    stallMs: round1((await metricValue(p.adminPort, 'gatehouse_table_whole_apply_stall_seconds')) * 1000),
-    cpuMs: round1((await metricValue(p.adminPort, 'gatehouse_table_whole_apply_cpu_seconds')) * 1000),
-  });
-  const fullApplies = (p: ProxyProcess): Promise<number> => metricValue(p.adminPort, 'gatehouse_table_updates_total{kind="full"}');
+  // One scrape for the gauges and the count of whole tables applied: read apart, the stall could be read before the
+  // window reported and the CPU after (a 0 ms stall), or the load's reading after the resync replaced it.
+  const whole = async (p: ProxyProcess): Promise<{ stallMs: number; cpuMs: number; full: number }> => {
+    const [stall, cpu, full] = await metricValues(p.adminPort, ['gatehouse_table_whole_apply_stall_seconds', 'gatehouse_table_whole_apply_cpu_seconds', 'gatehouse_table_updates_total{kind="full"}']);
+    return { stallMs: round1((stall as number) * 1000), cpuMs: round1((cpu as number) * 1000), full: full as number };
+  };
   const current = async (): Promise<true | undefined> => ((await fleetOf(controller))?.proxies.find((x) => x.name === name)?.current ? true : undefined);
   let p = await startProxyProcess(name, args, 60_000);
   try {
@@ -108,12 +109,15 @@ async function wholeTableStalls(controller: ControllerProcess, name: string, str
     // Past the delta bases the controller keeps, so the restarted proxy can only be brought up to date whole.
     for (let k = 0; k <= KEPT_DELTA_BASES; k++) await make();
     p = await startProxyProcess(name, args, 600_000);
-    const load = await waitFor(`${name}'s load window`, async () => { const w = await whole(p); return w.cpuMs > 0 && (await fullApplies(p)) >= 1 ? w : undefined; }, 600_000, 50);
-    // The load's window closed before the proxy connected (the resync needs the controller's encoding too), so a new
-    // reading after the second full apply is the resync's.
-    await waitFor(`${name} resynced`, async () => ((await fullApplies(p)) >= 2 && (await current()) ? true : undefined), 600_000, 50);
-    const resync = await waitFor(`${name}'s resync window`, async () => { const w = await whole(p); return w.cpuMs !== load.cpuMs || w.stallMs !== load.stallMs ? w : undefined; }, 60_000, 50);
-    return { joinStallMs: join.stallMs, joinCpuMs: join.cpuMs, loadStallMs: load.stallMs, loadCpuMs: load.cpuMs, resyncStallMs: resync.stallMs, resyncCpuMs: resync.cpuMs };
+    // The load's window closes before the proxy connects; the resync's whole table is applied a second or more later.
+    const load = await waitFor(`${name}'s load window`, async () => { const w = await whole(p); return w.full >= 2 || (w.full === 1 && w.cpuMs > 0) ? w : undefined; }, 600_000, 50);
+    const loadSeen = load.full === 1;
+    await waitFor(`${name} resynced`, async () => ((await whole(p)).full >= 2 && (await current()) ? true : undefined), 600_000, 50);
+    // The resync's window closes once its table file is written: a reading other than the load's (or, had the load's
+    // been missed, one taken after the write had time to finish).
+    if (!loadSeen) await new Promise((r) => setTimeout(r, 3000));
+    const resync = await waitFor(`${name}'s resync window`, async () => { const w = await whole(p); return !loadSeen || w.cpuMs !== load.cpuMs || w.stallMs !== load.stallMs ? w : undefined; }, 60_000, 50);
+    return { joinStallMs: join.stallMs, joinCpuMs: join.cpuMs, loadStallMs: loadSeen ? load.stallMs : Number.NaN, loadCpuMs: loadSeen ? load.cpuMs : Number.NaN, resyncStallMs: resync.stallMs, resyncCpuMs: resync.cpuMs };
   } finally {
     await p.stop(true);
   }

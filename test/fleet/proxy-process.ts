@@ -50,7 +50,15 @@ export async function getThrough(port: number, host: string, path: string): Prom
 
 /** A counter's value from a proxy's /metrics (0 when absent). */
 export async function metricValue(adminPort: number, series: string): Promise<number> {
+  return (await metricValues(adminPort, [series]))[0] as number;
+}
+
+/** Several series from one scrape (0 for an absent one): values set together are read together. */
+export async function metricValues(adminPort: number, series: readonly string[]): Promise<number[]> {
   const res = await fetch(`http://127.0.0.1:${adminPort}/metrics`, { signal: AbortSignal.timeout(5_000) });
-  const line = (await res.text()).split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? 0 : Number(line.slice(series.length + 1));
+  const lines = (await res.text()).split('\n');
+  return series.map((s) => {
+    const line = lines.find((l) => l.startsWith(`${s} `));
+    return line === undefined ? 0 : Number(line.slice(s.length + 1));
+  });
 }
