@@ -97,7 +97,7 @@ export function handleRequest(req: GatewayRequest, res: GatewayResponse, deps: G
   let traceparent: string;
   let span: Span | null = null;
   if (tracer === null) traceparent = nextTraceparent(req.headers.traceparent);
-  else ({ traceparent, span } = tracer.start(req.headers.traceparent, method, hostName, startedAt));
+  else ({ traceparent, span } = tracer.start(req.headers.traceparent, method, hostName, startedAt, req.socket.encrypted === true ? 'https' : 'http'));
   const reject = (metrics: RouteMetrics, route: TableRoute | null, path: string, status: number, error: string, extra?: Record<string, string>, consumer: string | null = null): void =>
     rejectRequest(res, deps, { requestId, method, path, route: route?.id ?? NO_ROUTE, status, traceparent, consumer }, metrics, startedAt, error, extra, span, route);
 

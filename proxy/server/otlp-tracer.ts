@@ -106,7 +106,7 @@ export class RequestTracer {
    * from it. A continued trace keeps the client's flags (parent-based sampling followed its sampled bit); a new one
    * carries this hop's sampling decision.
    */
-  start(sent: string | string[] | undefined, method: string, host: string, startedAt: number): TracedRequest {
+  start(sent: string | string[] | undefined, method: string, host: string, startedAt: number, scheme: 'http' | 'https'): TracedRequest {
     const valid = validTraceparent(sent);
     let parent: Context = ROOT_CONTEXT;
     if (valid !== null) {
@@ -119,7 +119,7 @@ export class RequestTracer {
     const traceparent = `00-${context.traceId}-${context.spanId}-${flags}`;
     if (!span.isRecording()) return { traceparent, span: null };
     span.setAttribute(ATTR_HTTP_REQUEST_METHOD, method);
-    span.setAttribute(ATTR_URL_SCHEME, 'http');
+    span.setAttribute(ATTR_URL_SCHEME, scheme);
     if (host !== '') span.setAttribute(ATTR_SERVER_ADDRESS, host);
     return { traceparent, span };
   }

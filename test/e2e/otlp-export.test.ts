@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OtlpTracingOptions } from '../../proxy/server/otlp-tracer.ts';
@@ -15,7 +16,9 @@ import { eventually } from '../support/wait-for.ts';
 import { apiKeyAuthorizer, auth, externalAuthorizer, metricValue, newSalt, scrapeMetrics } from './helpers/authorizers.ts';
 import { closeAfter, startTestGateway, type Gateway, type LogSink } from './helpers/gateway.ts';
 import { send } from './helpers/http-client.ts';
+import { h2request, h2session } from './helpers/http2-client.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver.ts';
+import { selfSignedLocalhost } from './helpers/self-signed.ts';
 import { backend, route, table } from './helpers/tables.ts';
 import { refusedPort, startEcho, startUpstream, type EchoReply } from './helpers/upstreams.ts';
 
@@ -134,6 +137,42 @@ test('a SERVER span per request with the ids the upstream received, the client a
   const consumer = await spanOfRequest(rx, 'otel-consumer');
   assert.equal(consumer.attributes['gatehouse.consumer'], 'alice');
   assert.equal(consumer.spanId, upstreamTraceparent(keyed)[2]);
+});
+
+test('url.scheme is https for requests on the TLS listener, over HTTP/1.1 and HTTP/2, and http on the plain port', async (t) => {
+  const rx = await startOtlpReceiver();
+  const up = await startEcho('up');
+  closeAfter(t, rx, up);
+  const pair = selfSignedLocalhost();
+  const served = {
+    ...table([route('open', '/open', ['be'])], [backend('be', [up.port])]),
+    certificates: [{ id: 'default/otlp', certPem: pair.cert.toString(), keyPem: pair.key.toString() }],
+    tlsHosts: [{ id: '*', certificate: 'default/otlp' }],
+  };
+  const gw = await startTestGateway(t, served, { https: { port: 0 }, tracing: { endpoint: rx.url, batchDelayMs: 20, exportTimeoutMs: 2_000, serviceVersion: '9.9.9-test', serviceInstanceId: 'proxy-under-test' } });
+  const tlsPort = gw.httpsPort as number;
+
+  const plain = await send(gw.port, '/open', { headers: { 'x-request-id': 'scheme-plain' } });
+  assert.equal(plain.status, 200);
+  const h1 = await new Promise<number>((resolve, reject) => {
+    const req = httpsRequest(
+      { host: '127.0.0.1', servername: 'localhost', port: tlsPort, path: '/open', agent: new HttpsAgent({ ALPNProtocols: ['http/1.1'], ca: pair.cert }), headers: { host: `localhost:${tlsPort}`, 'x-request-id': 'scheme-h1' } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(h1, 200);
+  const session = await h2session(t, tlsPort, pair.cert);
+  const h2 = await h2request(session, { ':method': 'GET', ':path': '/open', 'x-request-id': 'scheme-h2' });
+  assert.equal(h2.status, 200);
+
+  assert.equal((await spanOfRequest(rx, 'scheme-plain')).attributes['url.scheme'], 'http');
+  assert.equal((await spanOfRequest(rx, 'scheme-h1')).attributes['url.scheme'], 'https', 'HTTP/1.1 over TLS');
+  assert.equal((await spanOfRequest(rx, 'scheme-h2')).attributes['url.scheme'], 'https', 'HTTP/2');
 });
 
 test('credentials, headers and query strings are never exported, whatever the outcome', async (t) => {
