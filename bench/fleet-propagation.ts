@@ -144,6 +144,8 @@ async function main(): Promise<void> {
     const results: Record<string, unknown>[] = [];
     let existing = 0;
     let extra = 0;
+    const createExtra = (name: string): Promise<unknown> =>
+      api.createNamespacedCustomObject({ group: 'gatehouse.dev', version: 'v1alpha1', namespace: BENCH_NAMESPACE, plural: 'apiroutes', body: extraApiRoute(name, echo.port) });
     for (const size of SIZES) {
       const target = Math.ceil(size / ROUTES_PER_API_ROUTE);
       say(`filling to ${target} ApiRoutes (~${target * ROUTES_PER_API_ROUTE} routes)`);
@@ -166,11 +168,10 @@ async function main(): Promise<void> {
       for (let k = 0; k < CHANGES; k++) {
         const name = `extra-${extra++}`;
         const host = `${name}.bench.example.com`;
-        const body = extraApiRoute(name, echo.port);
         const windowsBefore = await Promise.all(proxies.map((p) => metricValue(p.adminPort, 'gatehouse_table_apply_stall_max_seconds_count')));
         const pending = new Set(proxies);
         const t0 = performance.now();
-        await api.createNamespacedCustomObject({ group: 'gatehouse.dev', version: 'v1alpha1', namespace: BENCH_NAMESPACE, plural: 'apiroutes', body });
+        await createExtra(name);
         const created = performance.now();
         let first: number | undefined;
         let last = t0;
@@ -223,7 +224,7 @@ async function main(): Promise<void> {
       };
       const make = async (): Promise<void> => {
         const name = `extra-${extra++}`;
-        await api.createNamespacedCustomObject({ group: 'gatehouse.dev', version: 'v1alpha1', namespace: BENCH_NAMESPACE, plural: 'apiroutes', body: extraApiRoute(name, echo.port) });
+        await createExtra(name);
         await waitFor(`every proxy serving ${name}`, async () => ((await Promise.all(proxies.map((p) => getThrough(p.port, `${name}.bench.example.com`, '/')))).every((r) => r.status === 200) ? true : undefined), 60_000, 20);
       };
       const whole = await wholeTableStalls(controller, `join-${size}`, streamPort, dir, make);
